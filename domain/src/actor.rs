@@ -1,0 +1,85 @@
+//! Who acts: a person with one role, belonging to one unit. Roles and what each may do
+//! follow DOMAIN.md §2; the `System` role is reserved for events the service writes
+//! itself (deadline warnings and misses) and cannot be issued to a person.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DomainError, ParseError};
+use crate::ids::{UnitId, UserId};
+use crate::vocabulary::Vocabulary;
+
+crate::vocabulary::vocabulary_role!();
+
+/// The person (or the system) issuing a command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub user_id: UserId,
+    pub name: String,
+    pub role: Role,
+    pub unit: UnitId,
+}
+
+impl Actor {
+    pub fn new(user_id: UserId, name: &str, role: Role, unit: UnitId) -> Result<Self, ParseError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(ParseError::new("name", "a display name of 1-100 characters is required"));
+        }
+        Ok(Self { user_id, name: name.to_owned(), role, unit })
+    }
+
+    /// The service itself, writing deadline events; it belongs to the cyberspace office
+    /// unit configured for the deployment.
+    pub fn system(unit: UnitId) -> Self {
+        Self { user_id: UserId::system(), name: "系统".to_owned(), role: Role::System, unit }
+    }
+
+    /// Refuse unless the actor has one of `roles`.
+    pub fn require_role(&self, roles: &[Role], action: &str) -> Result<(), DomainError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            let allowed: Vec<_> = roles.iter().map(|r| format!("{}({})", r.key(), r.label_zh())).collect();
+            Err(DomainError::forbidden(format!(
+                "{action} requires the role {}; you are {}({})",
+                allowed.join(" or "),
+                self.role.key(),
+                self.role.label_zh()
+            )))
+        }
+    }
+
+    /// Refuse unless the actor belongs to `unit`.
+    pub fn require_unit(&self, unit: &UnitId, action: &str) -> Result<(), DomainError> {
+        if &self.unit == unit {
+            Ok(())
+        } else {
+            Err(DomainError::forbidden(format!(
+                "{action} is for staff of unit `{unit}`; you belong to `{}`",
+                self.unit
+            )))
+        }
+    }
+
+    /// May this actor see a post author's identity (DOMAIN.md §8)?
+    pub fn may_see_post_authors(&self) -> bool {
+        matches!(self.role, Role::Monitor | Role::Dispatcher | Role::Police | Role::Inspector)
+    }
+
+    /// May this actor read every case, not only those assigned to their unit?
+    pub fn reads_everything(&self) -> bool {
+        !matches!(self.role, Role::Officer | Role::UnitHead | Role::Police)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_role_cannot_be_parsed_from_outside() {
+        assert!(Role::parse_person_role("system").is_err());
+        assert_eq!(Role::parse_person_role("officer").unwrap(), Role::Officer);
+        assert_eq!(Role::Inspector.label_zh(), "纪检监察");
+    }
+}

@@ -1,0 +1,173 @@
+//! Commands: the imperative of each event. A command carries who issues it, when, and
+//! the deadline rules in force; its fields are already parsed domain types, so `decide`
+//! only checks what the current state allows.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::actor::Actor;
+use crate::events::{Heat, Period, Post};
+use crate::ids::*;
+use crate::rules::DeadlineRules;
+use crate::text::RequiredText;
+use crate::vocabulary::*;
+
+/// A command with its context.
+#[derive(Debug, Clone)]
+pub struct Command<B> {
+    pub actor: Actor,
+    /// When the command was issued (the injected clock's now).
+    pub issued_at: DateTime<Utc>,
+    /// The deadline rules in force for new deadlines.
+    pub rules: DeadlineRules,
+    pub body: B,
+}
+
+/// What the command side knows about a unit named by a command, read from the unit's own
+/// stream before deciding (never from a read model).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferencedUnit {
+    pub unit_id: UnitId,
+    pub name: String,
+    pub kind: UnitKind,
+    pub active: bool,
+}
+
+/// Commands on one case's stream.
+#[derive(Debug, Clone)]
+pub enum CaseCommand {
+    FlagPost { case_id: CaseId, post: Post, note: Option<RequiredText> },
+    AttachPost { post: Post, note: Option<RequiredText> },
+    RecordHeat { url: PostUrl, heat: Heat },
+    RecordFollowUp { observation: RequiredText, sentiment: FollowUpSentiment },
+    TriageCase {
+        level: Level,
+        categories: Vec<KeyCategory>,
+        problem_class: ProblemClass,
+        jurisdiction: Option<ReferencedUnit>,
+    },
+    ChangeCaseLevel { to: Level, reason: RequiredText },
+    AssignCase {
+        assignment_id: AssignmentId,
+        unit: ReferencedUnit,
+        role: AssignmentRole,
+        instruction: Option<RequiredText>,
+    },
+    AcceptAssignment { assignment_id: AssignmentId },
+    ReturnAssignment { assignment_id: AssignmentId, reason: RequiredText },
+    AcceptReturn { assignment_id: AssignmentId, note: Option<RequiredText> },
+    RejectReturn { assignment_id: AssignmentId, note: RequiredText },
+    WithdrawAssignment { assignment_id: AssignmentId, reason: RequiredText },
+    VerifyFacts { assignment_id: AssignmentId, finding: Finding, summary: RequiredText },
+    SubmitReply { assignment_id: AssignmentId, reply_id: ReplyId, content: RequiredText },
+    ApproveReply { reply_id: ReplyId, note: Option<RequiredText> },
+    SendBackReply { reply_id: ReplyId, note: RequiredText },
+    PublishResponse { channel: ResponseChannel, content: RequiredText, url: Option<PostUrl> },
+    PromiseRectification { assignment_id: AssignmentId, due_date: NaiveDate, measures: RequiredText },
+    CompleteRectification { assignment_id: AssignmentId, result: RequiredText },
+    CompleteAssignment { assignment_id: AssignmentId, summary: RequiredText },
+    SendMemo { memo_id: MemoId, summary: RequiredText },
+    InstructOnMemo { memo_id: MemoId, instruction: RequiredText, deadline: Option<DateTime<Utc>> },
+    RecordDeadlineApproaching { deadline_id: String },
+    RecordDeadlineMissed { deadline_id: String },
+    UrgeSupervision { target_unit: UnitId, note: RequiredText },
+    ProposeRumourReferral {
+        referral_id: ReferralId,
+        police_unit: ReferencedUnit,
+        legal_basis: RequiredText,
+        evidence: RequiredText,
+    },
+    ApproveRumourReferral { referral_id: ReferralId },
+    RecordReferralOutcome { referral_id: ReferralId, outcome: ReferralOutcome, action: RequiredText },
+    RebutRumour { referral_id: ReferralId, channel: ResponseChannel, content: RequiredText },
+    CloseCase { outcome: RequiredText },
+    ReopenCase { reason: RequiredText },
+    DeclareMassIncident { note: RequiredText },
+}
+
+/// Commands on one unit's stream.
+#[derive(Debug, Clone)]
+pub enum UnitCommand {
+    RegisterUnit {
+        unit_id: UnitId,
+        name: RequiredText,
+        kind: UnitKind,
+        parent: Option<ReferencedUnit>,
+        jurisdiction: Option<RequiredText>,
+    },
+    RenameUnit { name: RequiredText },
+    DeactivateUnit { reason: RequiredText },
+}
+
+/// Commands on one unit's assessment stream for one year.
+#[derive(Debug, Clone)]
+pub enum AssessmentCommand {
+    ApplyPenalty {
+        penalty_id: PenaltyId,
+        person: Option<RequiredText>,
+        kind: PenaltyKind,
+        points: u32,
+        reason: RequiredText,
+        case_ids: Vec<CaseId>,
+        period: Period,
+    },
+    RevokePenalty { penalty_id: PenaltyId, reason: RequiredText },
+    AwardCommendation {
+        commendation_id: CommendationId,
+        points: u32,
+        reason: RequiredText,
+        period: Period,
+    },
+    ReferAccountability {
+        accountability_id: AccountabilityId,
+        person: RequiredText,
+        case_ids: Vec<CaseId>,
+        reason: RequiredText,
+    },
+    RecordDisciplinaryDecision {
+        accountability_id: AccountabilityId,
+        person: RequiredText,
+        case_ids: Vec<CaseId>,
+        decision: RequiredText,
+    },
+}
+
+impl CaseCommand {
+    /// The command's name as the API calls it (for logs and errors).
+    pub fn name(&self) -> &'static str {
+        use CaseCommand::*;
+        match self {
+            FlagPost { .. } => "flagPost",
+            AttachPost { .. } => "attachPost",
+            RecordHeat { .. } => "recordHeat",
+            RecordFollowUp { .. } => "recordFollowUp",
+            TriageCase { .. } => "triageCase",
+            ChangeCaseLevel { .. } => "changeCaseLevel",
+            AssignCase { .. } => "assignCase",
+            AcceptAssignment { .. } => "acceptAssignment",
+            ReturnAssignment { .. } => "returnAssignment",
+            AcceptReturn { .. } => "acceptReturn",
+            RejectReturn { .. } => "rejectReturn",
+            WithdrawAssignment { .. } => "withdrawAssignment",
+            VerifyFacts { .. } => "verifyFacts",
+            SubmitReply { .. } => "submitReply",
+            ApproveReply { .. } => "approveReply",
+            SendBackReply { .. } => "sendBackReply",
+            PublishResponse { .. } => "publishResponse",
+            PromiseRectification { .. } => "promiseRectification",
+            CompleteRectification { .. } => "completeRectification",
+            CompleteAssignment { .. } => "completeAssignment",
+            SendMemo { .. } => "sendMemo",
+            InstructOnMemo { .. } => "instructOnMemo",
+            RecordDeadlineApproaching { .. } => "recordDeadlineApproaching",
+            RecordDeadlineMissed { .. } => "recordDeadlineMissed",
+            UrgeSupervision { .. } => "urgeSupervision",
+            ProposeRumourReferral { .. } => "proposeRumourReferral",
+            ApproveRumourReferral { .. } => "approveRumourReferral",
+            RecordReferralOutcome { .. } => "recordReferralOutcome",
+            RebutRumour { .. } => "rebutRumour",
+            CloseCase { .. } => "closeCase",
+            ReopenCase { .. } => "reopenCase",
+            DeclareMassIncident { .. } => "declareMassIncident",
+        }
+    }
+}

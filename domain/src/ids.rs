@@ -1,0 +1,252 @@
+//! Identifiers and other parsed values: once one of these exists it is valid, so code
+//! past the boundary never checks it again.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::ParseError;
+
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            pub fn from_uuid(id: Uuid) -> Self {
+                Self(id)
+            }
+            pub fn parse(raw: &str) -> Result<Self, ParseError> {
+                Uuid::parse_str(raw.trim())
+                    .map(Self)
+                    .map_err(|_| ParseError::new($field, format!("`{raw}` is not a UUID")))
+            }
+            pub fn as_uuid(&self) -> Uuid {
+                self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+uuid_id!(
+    /// One case (舆情事项): one real-world problem and its event stream.
+    CaseId,
+    "caseId"
+);
+uuid_id!(
+    /// One assignment (转办) of a case to a unit.
+    AssignmentId,
+    "assignmentId"
+);
+uuid_id!(
+    /// One reply (反馈) submitted by a unit.
+    ReplyId,
+    "replyId"
+);
+uuid_id!(
+    /// One memo (抄告单) sent to a leader.
+    MemoId,
+    "memoId"
+);
+uuid_id!(
+    /// One rumour referral (移交公安).
+    ReferralId,
+    "referralId"
+);
+uuid_id!(
+    /// One penalty (问责/扣分).
+    PenaltyId,
+    "penaltyId"
+);
+uuid_id!(
+    /// One commendation (表扬/加分).
+    CommendationId,
+    "commendationId"
+);
+uuid_id!(
+    /// One accountability referral (移送问责) to discipline inspection.
+    AccountabilityId,
+    "accountabilityId"
+);
+uuid_id!(
+    /// The idempotency key of one command: retrying with the same id returns the first
+    /// result and appends nothing.
+    CommandId,
+    "commandId"
+);
+
+/// A unit's code, e.g. `city-housing`: lowercase ASCII letters, digits and `-`, 2 to 64
+/// characters, starting with a letter. Codes are stable; names can change.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UnitId(String);
+
+impl UnitId {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let code = raw.trim();
+        let valid_chars = code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !(2..=64).contains(&code.len())
+            || !valid_chars
+            || !code.starts_with(|c: char| c.is_ascii_lowercase())
+        {
+            return Err(ParseError::new(
+                "unitId",
+                format!(
+                    "`{raw}` is not a unit code: use 2-64 lowercase letters, digits or '-', starting with a letter"
+                ),
+            ));
+        }
+        Ok(Self(code.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for UnitId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A person's user id as issued by the identity provider (1-128 printable characters).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(String);
+
+impl UserId {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let id = raw.trim();
+        if id.is_empty() || id.len() > 128 || id.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(ParseError::new(
+                "userId",
+                format!("`{raw}` is not a user id: 1-128 characters without spaces"),
+            ));
+        }
+        Ok(Self(id.to_owned()))
+    }
+    /// The actor the system itself uses for deadline events.
+    pub fn system() -> Self {
+        Self("system".to_owned())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The address of a post, normalised so that the same post always has the same key:
+/// scheme and host lowercased, fragment dropped, surrounding spaces trimmed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PostUrl(String);
+
+impl PostUrl {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let trimmed = raw.trim();
+        let refuse = |why: &str| ParseError::new("url", format!("`{raw}` {why}"));
+        if trimmed.len() > 2048 {
+            return Err(refuse("is longer than 2048 characters"));
+        }
+        if trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(refuse("contains spaces or control characters"));
+        }
+        let (scheme, rest) = trimmed
+            .split_once("://")
+            .ok_or_else(|| refuse("is not an http(s) address"))?;
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme != "http" && scheme != "https" {
+            return Err(refuse("is not an http(s) address"));
+        }
+        let without_fragment = rest.split('#').next().unwrap_or_default();
+        let (host, path) = match without_fragment.find(['/', '?']) {
+            Some(index) => without_fragment.split_at(index),
+            None => (without_fragment, ""),
+        };
+        if host.is_empty() || host.starts_with('.') || host.contains("..") {
+            return Err(refuse("has no host"));
+        }
+        Ok(Self(format!("{scheme}://{}{path}", host.to_ascii_lowercase())))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for PostUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A problem class (类问题): a short tag grouping recurring cases, e.g. `道路塌陷`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ProblemClass(String);
+
+impl ProblemClass {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let class = raw.trim();
+        if class.is_empty() || class.chars().count() > 50 {
+            return Err(ParseError::new("problemClass", "must be 1-50 characters"));
+        }
+        Ok(Self(class.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ProblemClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_codes_parse_only_when_well_formed() {
+        for good in ["city-housing", "wxb", "town-03"] {
+            assert!(UnitId::parse(good).is_ok(), "{good}");
+        }
+        for bad in ["", "a", "City", "3town", "has space", "住建局", &"x".repeat(65)] {
+            assert!(UnitId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn post_urls_are_normalised_so_one_post_has_one_key() {
+        let a = PostUrl::parse(" HTTPS://Weibo.COM/123/abc?x=1#comment ").unwrap();
+        let b = PostUrl::parse("https://weibo.com/123/abc?x=1").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.as_str(), "https://weibo.com/123/abc?x=1");
+        assert_eq!(PostUrl::parse("http://bbs.example.cn").unwrap().as_str(), "http://bbs.example.cn");
+        for bad in ["weibo.com/1", "ftp://x.cn/a", "https://", "https://a b.cn/", "https:///path"] {
+            assert!(PostUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ids_refuse_what_is_not_a_uuid() {
+        assert!(CaseId::parse("not-a-uuid").is_err());
+        let id = Uuid::now_v7();
+        assert_eq!(CaseId::parse(&id.to_string()).unwrap().as_uuid(), id);
+    }
+}
