@@ -1,1 +1,45 @@
-//! tmp
+//! Whistle's event store: one port, used by the command side (append, read a stream)
+//! and by projections and subscribers (read the global log, be told when it grows).
+//!
+//! The log is a single table in one global, gapless order. An append names the version
+//! it expects its stream to be at; if another writer got there first the append is
+//! refused with [`StoreError::VersionConflict`] and nothing is written. A command id is
+//! recorded with every append, so a retried command returns its first outcome and
+//! appends nothing. Keys that must belong to one stream only (a post URL opens one case)
+//! are claimed in the same transaction.
+//!
+//! [`Database`] owns the connection pool (sqlx's `Any` driver, so SQL here and in
+//! `projections` is written once for every SQL backend) and the migrations.
+
+pub mod clock;
+mod database;
+mod event_store;
+pub mod handler;
+mod time;
+
+pub use database::{Backend, Database, WriteTransaction};
+pub use event_store::*;
+pub use time::{from_micros, to_micros};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use handler::{CommandError, CommandHandler, CommandReceipt, Issue};
+
+use thiserror::Error;
+
+/// Everything that can go wrong in the store.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("stream `{stream_id}` is at version {actual}, not the expected {expected}: someone else changed it first")]
+    VersionConflict { stream_id: String, expected: String, actual: i64 },
+    #[error("{namespace} `{key}` already belongs to {owner}")]
+    ClaimTaken { namespace: String, key: String, owner: String },
+    #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("stored event at position {position} is unreadable: {reason}")]
+    Corrupt { position: i64, reason: String },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("could not prepare the database location: {0}")]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,197 @@
+//! The database handle: chooses the backend from the URL, opens the pool with the
+//! backend's settings, applies the backend's migrations, and hands out write
+//! transactions. SQLite allows one writer at a time, so writers in this process queue
+//! on an async gate instead of spinning on SQLite's busy handler.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::StoreError;
+
+/// Which SQL backend a [`Database`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+}
+
+/// A connection pool plus what is needed to write safely to it.
+#[derive(Clone)]
+pub struct Database {
+    pool: AnyPool,
+    backend: Backend,
+    write_gate: Arc<Mutex<()>>,
+    url_for_display: String,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("backend", &self.backend)
+            .field("url", &self.url_for_display)
+            .finish()
+    }
+}
+
+/// A write transaction; it holds the process's write gate until committed or dropped.
+pub struct WriteTransaction {
+    pub tx: Transaction<'static, sqlx::Any>,
+    _gate: OwnedMutexGuard<()>,
+}
+
+impl WriteTransaction {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
+impl Database {
+    /// Open the database at `url`, creating a SQLite file (and its folder) if needed, and
+    /// apply pending migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let db = Self::open(url).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Open without migrating (used by `whistle migrate` to report what it applies).
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (backend, normalised) = normalise_url(url)?;
+        let options = AnyConnectOptions::from_str(&normalised)?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .min_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|connection, _meta| {
+                        Box::pin(async move {
+                            // WAL lets readers run beside the writer; FULL makes every
+                            // commit durable (fsync) before it is acknowledged.
+                            connection.execute("PRAGMA journal_mode = WAL").await?;
+                            connection.execute("PRAGMA synchronous = FULL").await?;
+                            connection.execute("PRAGMA busy_timeout = 30000").await?;
+                            connection.execute("PRAGMA foreign_keys = ON").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
+        };
+        Ok(Self {
+            pool,
+            backend,
+            write_gate: Arc::new(Mutex::new(())),
+            url_for_display: redact(url),
+        })
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATOR.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The URL with any password removed, for logs.
+    pub fn display_url(&self) -> &str {
+        &self.url_for_display
+    }
+
+    /// Begin a write transaction. Its first statement takes the backend's write lock, so
+    /// a reader inside it always sees the latest committed state.
+    pub async fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
+        let gate = self.write_gate.clone().lock_owned().await;
+        let mut tx = self.pool.begin().await?;
+        // Updating the head row takes SQLite's write lock before anything is read.
+        sqlx::query("UPDATE log_head SET position = position WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        Ok(WriteTransaction { tx, _gate: gate })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Pick the backend and complete the URL with the options Whistle needs.
+fn normalise_url(url: &str) -> Result<(Backend, String), StoreError> {
+    let url = url.trim();
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        let path_part = rest.trim_start_matches("//");
+        let path = path_part.split('?').next().unwrap_or_default();
+        if path.is_empty() || path == ":memory:" {
+            return Err(StoreError::UnsupportedUrl(format!(
+                "{url} (an in-memory SQLite database is not shared between connections; give a file path)"
+            )));
+        }
+        if let Some(parent) = Path::new(path).parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent)?;
+        }
+        let separator = if rest.contains('?') { '&' } else { '?' };
+        let with_mode = if rest.contains("mode=") {
+            format!("sqlite://{path_part}")
+        } else {
+            format!("sqlite://{path_part}{separator}mode=rwc")
+        };
+        return Ok((Backend::Sqlite, with_mode));
+    }
+    Err(StoreError::UnsupportedUrl(redact(url)))
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_get_create_mode_and_memory_is_refused() {
+        let dir = std::env::temp_dir().join(format!("whistle-url-{}", std::process::id()));
+        let url = format!("sqlite://{}/x.sqlite", dir.display());
+        let (backend, normalised) = normalise_url(&url).unwrap();
+        assert_eq!(backend, Backend::Sqlite);
+        assert!(normalised.ends_with("x.sqlite?mode=rwc"));
+        assert!(dir.exists());
+        assert!(normalise_url("sqlite::memory:").is_err());
+        assert!(normalise_url("mysql://x").is_err());
+    }
+
+    #[test]
+    fn passwords_are_redacted_for_logs() {
+        assert_eq!(redact("postgres://whistle:secret@db/whistle"), "postgres://whistle:***@db/whistle");
+        assert_eq!(redact("sqlite://data/w.sqlite"), "sqlite://data/w.sqlite");
+    }
+}

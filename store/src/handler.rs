@@ -1,0 +1,288 @@
+//! The command side: load a stream, fold it into state, `decide`, and append the result
+//! with the stream's version as the expected version. When another writer wins the
+//! race the command is decided again against the new state (a few times), unless the
+//! caller named the version it expected, in which case the conflict is theirs to see.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+use whistle_domain::assessment::{self, AssessmentState};
+use whistle_domain::case::{self, CaseState};
+use whistle_domain::commands::ReferencedUnit;
+use whistle_domain::events::streams;
+use whistle_domain::rules::DeadlineRules;
+use whistle_domain::unit::{self, UnitState};
+use whistle_domain::{
+    Actor, AssessmentCommand, CaseCommand, CaseId, Command, CommandId, DomainError, Event, UnitCommand, UnitId,
+};
+
+use crate::clock::Clock;
+use crate::event_store::{AppendOutcome, AppendRequest, CommandMetadata, EventStore, ExpectedVersion, UniqueClaim};
+use crate::StoreError;
+
+/// How many times a command is decided again after losing a race on its stream.
+const MAX_ATTEMPTS: usize = 5;
+
+/// Namespace of the post-URL claim: one URL, one case.
+pub const POST_URL_CLAIM: &str = "post_url";
+
+/// Who issues a command and how it should be recorded.
+#[derive(Debug, Clone)]
+pub struct Issue {
+    pub actor: Actor,
+    /// Idempotency key; a fresh one is made when the caller gives none.
+    pub command_id: Option<CommandId>,
+    pub correlation_id: Option<Uuid>,
+    pub causation_id: Option<Uuid>,
+    /// The stream version the caller saw; a mismatch is reported, not retried.
+    pub expected_version: Option<i64>,
+}
+
+impl Issue {
+    pub fn by(actor: Actor) -> Self {
+        Self { actor, command_id: None, correlation_id: None, causation_id: None, expected_version: None }
+    }
+    pub fn with_command_id(mut self, command_id: CommandId) -> Self {
+        self.command_id = Some(command_id);
+        self
+    }
+}
+
+/// What a successful command wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandReceipt {
+    pub stream_id: String,
+    pub command_id: CommandId,
+    pub outcome: AppendOutcome,
+}
+
+/// Why a command did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for CommandError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::VersionConflict { .. } => CommandError::Conflict(error.to_string()),
+            StoreError::ClaimTaken { namespace, key, owner } if namespace == POST_URL_CLAIM => {
+                let case = owner.strip_prefix("case-").unwrap_or(&owner).to_owned();
+                CommandError::Domain(DomainError::rule(format!(
+                    "post {key} is already on case {case}; one URL never opens two cases"
+                )))
+            }
+            StoreError::ClaimTaken { .. } => CommandError::Conflict(error.to_string()),
+            other => CommandError::Store(other),
+        }
+    }
+}
+
+/// Runs commands against the event store.
+#[derive(Clone, Debug)]
+pub struct CommandHandler {
+    store: EventStore,
+    rules: DeadlineRules,
+    clock: Arc<dyn Clock>,
+}
+
+impl CommandHandler {
+    pub fn new(store: EventStore, rules: DeadlineRules, clock: Arc<dyn Clock>) -> Self {
+        Self { store, rules, clock }
+    }
+
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub fn rules(&self) -> &DeadlineRules {
+        &self.rules
+    }
+
+    /// Load the state of a case from its stream.
+    pub async fn load_case(&self, case_id: CaseId) -> Result<(CaseState, i64), CommandError> {
+        let (events, version) = self.load_stream(&streams::case(case_id)).await?;
+        Ok((CaseState::from_events(&events), version))
+    }
+
+    /// Load the state of a unit from its stream.
+    pub async fn load_unit(&self, unit_id: &UnitId) -> Result<(UnitState, i64), CommandError> {
+        let (events, version) = self.load_stream(&streams::unit(unit_id)).await?;
+        Ok((UnitState::from_events(&events), version))
+    }
+
+    /// A unit as a command may reference it; not found if it was never registered.
+    pub async fn resolve_unit(&self, unit_id: &UnitId) -> Result<ReferencedUnit, CommandError> {
+        let (state, _) = self.load_unit(unit_id).await?;
+        state
+            .as_reference()
+            .ok_or_else(|| DomainError::not_found(format!("unit `{unit_id}` is not registered")).into())
+    }
+
+    async fn load_stream(&self, stream_id: &str) -> Result<(Vec<Event>, i64), CommandError> {
+        let recorded = self.store.read_stream(stream_id).await?;
+        let version = recorded.last().map_or(0, |e| e.stream_version);
+        let events = recorded
+            .iter()
+            .map(|r| {
+                r.event().map_err(|e| StoreError::Corrupt { position: r.position, reason: e.to_string() })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((events, version))
+    }
+
+    /// Decide and append a case command.
+    #[tracing::instrument(skip_all, fields(command = body.name(), case_id = %case_id, actor = %issue.actor.user_id, role = ?issue.actor.role))]
+    pub async fn handle_case(
+        &self,
+        issue: Issue,
+        case_id: CaseId,
+        body: CaseCommand,
+    ) -> Result<CommandReceipt, CommandError> {
+        let claims = match &body {
+            CaseCommand::FlagPost { post, .. } | CaseCommand::AttachPost { post, .. } => {
+                vec![UniqueClaim { namespace: POST_URL_CLAIM.to_owned(), key: post.url.to_string() }]
+            }
+            _ => Vec::new(),
+        };
+        let stream_id = streams::case(case_id);
+        let result = self
+            .run(&issue, &stream_id, claims, |events, now| {
+                let state = CaseState::from_events(events);
+                case::decide(&state, &self.command(&issue.actor, now, body.clone()))
+            })
+            .await;
+        log_outcome(body.name(), &issue, &result);
+        result
+    }
+
+    /// Decide and append a unit command.
+    #[tracing::instrument(skip_all, fields(unit_id = %unit_id, actor = %issue.actor.user_id))]
+    pub async fn handle_unit(
+        &self,
+        issue: Issue,
+        unit_id: &UnitId,
+        body: UnitCommand,
+    ) -> Result<CommandReceipt, CommandError> {
+        let stream_id = streams::unit(unit_id);
+        let result = self
+            .run(&issue, &stream_id, Vec::new(), |events, now| {
+                let state = UnitState::from_events(events);
+                unit::decide(&state, &self.command(&issue.actor, now, body.clone()))
+            })
+            .await;
+        log_outcome("unitCommand", &issue, &result);
+        result
+    }
+
+    /// Decide and append an assessment command for a unit and year.
+    #[tracing::instrument(skip_all, fields(unit_id = %unit_id, year, actor = %issue.actor.user_id))]
+    pub async fn handle_assessment(
+        &self,
+        issue: Issue,
+        unit_id: &UnitId,
+        year: i32,
+        body: AssessmentCommand,
+    ) -> Result<CommandReceipt, CommandError> {
+        self.resolve_unit(unit_id).await?;
+        let stream_id = streams::assessment(unit_id, year);
+        let result = self
+            .run(&issue, &stream_id, Vec::new(), |events, now| {
+                let state = AssessmentState::from_events(events);
+                assessment::decide(&state, unit_id, year, &self.command(&issue.actor, now, body.clone()))
+            })
+            .await;
+        log_outcome("assessmentCommand", &issue, &result);
+        result
+    }
+
+    fn command<B>(&self, actor: &Actor, now: chrono::DateTime<chrono::Utc>, body: B) -> Command<B> {
+        Command { actor: actor.clone(), issued_at: now, rules: self.rules.clone(), body }
+    }
+
+    async fn run(
+        &self,
+        issue: &Issue,
+        stream_id: &str,
+        claims: Vec<UniqueClaim>,
+        decide: impl Fn(&[Event], chrono::DateTime<chrono::Utc>) -> Result<Vec<Event>, DomainError>,
+    ) -> Result<CommandReceipt, CommandError> {
+        let command_id = issue.command_id.unwrap_or_else(|| CommandId::from_uuid(Uuid::now_v7()));
+        if let Some(outcome) = self.store.command_outcome(command_id).await? {
+            return Ok(CommandReceipt { stream_id: stream_id.to_owned(), command_id, outcome });
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (events, version) = self.load_stream(stream_id).await?;
+            if let Some(expected) = issue.expected_version
+                && expected != version
+            {
+                return Err(CommandError::Conflict(format!(
+                    "stream `{stream_id}` is at version {version}, not the expected {expected}: reload and try again"
+                )));
+            }
+            let now = self.clock.now();
+            let new_events = decide(&events, now)?;
+            let request = AppendRequest {
+                stream_id: stream_id.to_owned(),
+                expected_version: if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(version) },
+                events: new_events,
+                metadata: CommandMetadata {
+                    actor: issue.actor.clone(),
+                    command_id,
+                    correlation_id: issue.correlation_id.unwrap_or_else(|| command_id.as_uuid()),
+                    causation_id: issue.causation_id,
+                    recorded_at: now,
+                },
+                claims: claims.clone(),
+            };
+            match self.store.append(request).await {
+                Ok(outcome) => return Ok(CommandReceipt { stream_id: stream_id.to_owned(), command_id, outcome }),
+                Err(StoreError::VersionConflict { .. })
+                    if issue.expected_version.is_none() && attempt < MAX_ATTEMPTS =>
+                {
+                    tracing::debug!(attempt, "lost a race on the stream; deciding again");
+                    continue;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+}
+
+fn log_outcome(command: &str, issue: &Issue, result: &Result<CommandReceipt, CommandError>) {
+    let actor = &issue.actor;
+    match result {
+        Ok(receipt) => tracing::info!(
+            command,
+            actor = %actor.user_id,
+            role = ?actor.role,
+            unit = %actor.unit,
+            stream = %receipt.stream_id,
+            position = receipt.outcome.last_position,
+            replayed = receipt.outcome.replayed,
+            "command accepted"
+        ),
+        Err(CommandError::Store(error)) => {
+            tracing::error!(command, actor = %actor.user_id, %error, "command failed in the store")
+        }
+        Err(error) => tracing::info!(
+            command,
+            actor = %actor.user_id,
+            role = ?actor.role,
+            unit = %actor.unit,
+            %error,
+            "command refused"
+        ),
+    }
+}
