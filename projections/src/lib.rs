@@ -1,1 +1,33 @@
-//! tmp
+//! Projections turn the global log into read-model tables, and answer queries over them.
+//!
+//! Two projections run, each with its own checkpoint: `case_board` (cases, posts,
+//! assignments, replies, deadlines, unit incidents, referrals, memos, assessment
+//! entries) and `timeline` (the accountability audit trail). Both are *eventual*: a
+//! runner tails the log and applies each batch to the projection's tables in the same
+//! transaction that moves its checkpoint, so a crash never loses or double-counts an
+//! event. Every table can be emptied and rebuilt from the log with identical results.
+//!
+//! Only this crate writes `rm_*` tables; [`queries`] is the read side over them.
+
+mod case_board;
+pub mod queries;
+mod runner;
+pub mod sentences;
+mod timeline;
+
+pub use runner::{ProjectionName, ProjectionProgress, ProjectionRunner, dump_read_models, rebuild};
+
+use thiserror::Error;
+use whistle_store::StoreError;
+
+#[derive(Debug, Error)]
+pub enum ProjectionError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("event at position {position} cannot be projected: {reason}")]
+    Unreadable { position: i64, reason: String },
+    #[error("timed out after {waited_ms} ms waiting for the read models to reach position {position} (they are at {reached})")]
+    WaitTimedOut { position: i64, reached: i64, waited_ms: u128 },
+}

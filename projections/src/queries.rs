@@ -1,0 +1,1032 @@
+//! The read side: queries over the read-model tables for the case list and detail, the
+//! timeline, unit inboxes, the dashboard and unit scorecards. Nothing here writes.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+use whistle_domain::calendar::start_of_shanghai_day;
+use whistle_domain::*;
+use whistle_store::{from_micros, to_micros};
+
+use crate::ProjectionError;
+
+fn unreadable(reason: impl std::fmt::Display) -> ProjectionError {
+    ProjectionError::Unreadable { position: 0, reason: reason.to_string() }
+}
+
+fn key<V: Vocabulary>(row: &AnyRow, column: &str) -> Result<V, ProjectionError> {
+    let raw: String = row.try_get(column)?;
+    V::parse_key(&raw).map_err(unreadable)
+}
+
+fn optional_key<V: Vocabulary>(row: &AnyRow, column: &str) -> Result<Option<V>, ProjectionError> {
+    let raw: Option<String> = row.try_get(column)?;
+    raw.map(|r| V::parse_key(&r).map_err(unreadable)).transpose()
+}
+
+fn time(row: &AnyRow, column: &str) -> Result<DateTime<Utc>, ProjectionError> {
+    Ok(from_micros(row.try_get(column)?))
+}
+
+fn optional_time(row: &AnyRow, column: &str) -> Result<Option<DateTime<Utc>>, ProjectionError> {
+    Ok(row.try_get::<Option<i64>, _>(column)?.map(from_micros))
+}
+
+/// A bind value for SQL assembled at run time.
+#[derive(Debug, Clone)]
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// WHERE clauses with numbered placeholders (`$1`, `$2`, …), valid on every backend.
+#[derive(Debug, Default)]
+struct Conditions {
+    clauses: Vec<String>,
+    binds: Vec<Bind>,
+}
+
+impl Conditions {
+    fn placeholder(&mut self, value: Bind) -> String {
+        self.binds.push(value);
+        format!("${}", self.binds.len())
+    }
+    fn text(&mut self, value: impl Into<String>) -> String {
+        self.placeholder(Bind::Text(value.into()))
+    }
+    fn int(&mut self, value: i64) -> String {
+        self.placeholder(Bind::Int(value))
+    }
+    fn push(&mut self, clause: String) {
+        self.clauses.push(clause);
+    }
+    fn where_sql(&self) -> String {
+        if self.clauses.is_empty() { String::new() } else { format!("WHERE {}", self.clauses.join(" AND ")) }
+    }
+    async fn fetch_all(&self, pool: &AnyPool, sql: &str) -> Result<Vec<AnyRow>, ProjectionError> {
+        let mut query = sqlx::query(sql);
+        for bind in &self.binds {
+            query = match bind {
+                Bind::Text(text) => query.bind(text.clone()),
+                Bind::Int(int) => query.bind(*int),
+            };
+        }
+        Ok(query.fetch_all(pool).await?)
+    }
+}
+
+/// Which cases a reader may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaseScope {
+    /// Every case (cyberspace office, leaders, supervisors, evaluators, inspectors).
+    All,
+    /// Cases with an assignment to this unit (officers and unit heads).
+    AssignedTo(UnitId),
+    /// Cases referred to this police unit or assigned to it.
+    PoliceUnit(UnitId),
+}
+
+impl CaseScope {
+    fn restrict(&self, conditions: &mut Conditions, case_column: &str) {
+        match self {
+            CaseScope::All => {}
+            CaseScope::AssignedTo(unit) => {
+                let p = conditions.text(unit.as_str());
+                conditions.push(format!(
+                    "EXISTS (SELECT 1 FROM rm_assignments sa WHERE sa.case_id = {case_column} AND sa.unit_id = {p})"
+                ));
+            }
+            CaseScope::PoliceUnit(unit) => {
+                let p = conditions.text(unit.as_str());
+                conditions.push(format!(
+                    "(EXISTS (SELECT 1 FROM rm_referrals sr WHERE sr.case_id = {case_column} AND sr.police_unit = {p}) \
+                     OR EXISTS (SELECT 1 FROM rm_assignments sa WHERE sa.case_id = {case_column} AND sa.unit_id = {p}))"
+                ));
+            }
+        }
+    }
+}
+
+/// Filters of the case list; all optional, combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub status: Option<CaseStatus>,
+    pub level: Option<Level>,
+    pub unit: Option<UnitId>,
+    pub platform: Option<Platform>,
+    pub category: Option<KeyCategory>,
+    pub problem_class: Option<String>,
+    pub flagged_from: Option<DateTime<Utc>>,
+    pub flagged_to: Option<DateTime<Utc>>,
+    pub text: Option<String>,
+}
+
+/// One row of the case list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseSummary {
+    pub case_id: CaseId,
+    pub cursor: i64,
+    pub status: CaseStatus,
+    pub level: Option<Level>,
+    pub problem_class: Option<String>,
+    pub jurisdiction_unit: Option<String>,
+    pub title: String,
+    pub platform: Platform,
+    pub first_url: String,
+    pub flagged_at: DateTime<Utc>,
+    pub flagged_by: String,
+    pub note: Option<String>,
+    pub lead_unit: Option<String>,
+    pub post_count: i64,
+    pub heat_total: i64,
+    pub mass_incident: bool,
+    pub reopen_count: i64,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub outcome: Option<String>,
+    pub last_event_at: DateTime<Utc>,
+    pub last_position: i64,
+    pub categories: Vec<KeyCategory>,
+}
+
+/// A page of a keyset-paginated list.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_next_page: bool,
+}
+
+const CASE_COLUMNS: &str = "c.case_id, c.flagged_position, c.status, c.level, c.problem_class, c.jurisdiction_unit, \
+     c.title, c.platform, c.first_url, c.flagged_at, c.flagged_by, c.note, c.lead_unit, c.post_count, c.heat_total, \
+     c.mass_incident, c.reopen_count, c.closed_at, c.outcome, c.last_event_at, c.last_position";
+
+async fn categories_of(pool: &AnyPool, case_id: &str) -> Result<Vec<KeyCategory>, ProjectionError> {
+    let rows = sqlx::query("SELECT category FROM rm_case_categories WHERE case_id = $1 ORDER BY category")
+        .bind(case_id)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(|row| key(row, "category")).collect()
+}
+
+async fn case_summary(pool: &AnyPool, row: &AnyRow) -> Result<CaseSummary, ProjectionError> {
+    let id: String = row.try_get("case_id")?;
+    Ok(CaseSummary {
+        case_id: CaseId::parse(&id).map_err(unreadable)?,
+        cursor: row.try_get("flagged_position")?,
+        status: key(row, "status")?,
+        level: optional_key(row, "level")?,
+        problem_class: row.try_get("problem_class")?,
+        jurisdiction_unit: row.try_get("jurisdiction_unit")?,
+        title: row.try_get("title")?,
+        platform: key(row, "platform")?,
+        first_url: row.try_get("first_url")?,
+        flagged_at: time(row, "flagged_at")?,
+        flagged_by: row.try_get("flagged_by")?,
+        note: row.try_get("note")?,
+        lead_unit: row.try_get("lead_unit")?,
+        post_count: row.try_get("post_count")?,
+        heat_total: row.try_get("heat_total")?,
+        mass_incident: row.try_get::<i64, _>("mass_incident")? != 0,
+        reopen_count: row.try_get("reopen_count")?,
+        closed_at: optional_time(row, "closed_at")?,
+        outcome: row.try_get("outcome")?,
+        last_event_at: time(row, "last_event_at")?,
+        last_position: row.try_get("last_position")?,
+        categories: categories_of(pool, &id).await?,
+    })
+}
+
+/// The case list, newest flag first, `first` rows after the cursor `after`.
+pub async fn list_cases(
+    pool: &AnyPool,
+    scope: &CaseScope,
+    filter: &CaseFilter,
+    first: i64,
+    after: Option<i64>,
+) -> Result<Page<CaseSummary>, ProjectionError> {
+    let mut conditions = Conditions::default();
+    scope.restrict(&mut conditions, "c.case_id");
+    if let Some(after) = after {
+        let p = conditions.int(after);
+        conditions.push(format!("c.flagged_position < {p}"));
+    }
+    if let Some(status) = filter.status {
+        let p = conditions.text(status.key());
+        conditions.push(format!("c.status = {p}"));
+    }
+    if let Some(level) = filter.level {
+        let p = conditions.text(level.key());
+        conditions.push(format!("c.level = {p}"));
+    }
+    if let Some(unit) = &filter.unit {
+        let p = conditions.text(unit.as_str());
+        conditions.push(format!(
+            "EXISTS (SELECT 1 FROM rm_assignments fa WHERE fa.case_id = c.case_id AND fa.unit_id = {p})"
+        ));
+    }
+    if let Some(platform) = filter.platform {
+        let p = conditions.text(platform.key());
+        conditions.push(format!(
+            "EXISTS (SELECT 1 FROM rm_posts fp WHERE fp.case_id = c.case_id AND fp.platform = {p})"
+        ));
+    }
+    if let Some(category) = filter.category {
+        let p = conditions.text(category.key());
+        conditions.push(format!(
+            "EXISTS (SELECT 1 FROM rm_case_categories fc WHERE fc.case_id = c.case_id AND fc.category = {p})"
+        ));
+    }
+    if let Some(class) = &filter.problem_class {
+        let p = conditions.text(class.clone());
+        conditions.push(format!("c.problem_class = {p}"));
+    }
+    if let Some(from) = filter.flagged_from {
+        let p = conditions.int(to_micros(from));
+        conditions.push(format!("c.flagged_at >= {p}"));
+    }
+    if let Some(to) = filter.flagged_to {
+        let p = conditions.int(to_micros(to));
+        conditions.push(format!("c.flagged_at < {p}"));
+    }
+    if let Some(text) = filter.text.as_ref().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()) {
+        let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let p = conditions.text(format!("%{escaped}%"));
+        conditions.push(format!("c.search_text LIKE {p} ESCAPE '\\'"));
+    }
+    let limit = conditions.int(first + 1);
+    let sql = format!(
+        "SELECT {CASE_COLUMNS} FROM rm_cases c {} ORDER BY c.flagged_position DESC LIMIT {limit}",
+        conditions.where_sql()
+    );
+    let rows = conditions.fetch_all(pool, &sql).await?;
+    let has_next_page = rows.len() as i64 > first;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows.iter().take(first as usize) {
+        items.push(case_summary(pool, row).await?);
+    }
+    Ok(Page { items, has_next_page })
+}
+
+/// One case's summary, if the reader's scope includes it.
+pub async fn case_by_id(
+    pool: &AnyPool,
+    scope: &CaseScope,
+    case_id: CaseId,
+) -> Result<Option<CaseSummary>, ProjectionError> {
+    let mut conditions = Conditions::default();
+    let p = conditions.text(case_id.to_string());
+    conditions.push(format!("c.case_id = {p}"));
+    scope.restrict(&mut conditions, "c.case_id");
+    let sql = format!("SELECT {CASE_COLUMNS} FROM rm_cases c {}", conditions.where_sql());
+    let rows = conditions.fetch_all(pool, &sql).await?;
+    match rows.first() {
+        Some(row) => Ok(Some(case_summary(pool, row).await?)),
+        None => Ok(None),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostView {
+    pub url: String,
+    pub platform: Platform,
+    pub title: String,
+    pub excerpt: String,
+    pub posted_at: Option<DateTime<Utc>>,
+    pub author: Option<String>,
+    pub heat: events::Heat,
+    pub attached_at: DateTime<Utc>,
+    pub heat_recorded_at: DateTime<Utc>,
+}
+
+pub async fn posts_of_case(pool: &AnyPool, case_id: CaseId) -> Result<Vec<PostView>, ProjectionError> {
+    let rows = sqlx::query("SELECT * FROM rm_posts WHERE case_id = $1 ORDER BY attached_position")
+        .bind(case_id.to_string())
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let count = |c: &str| -> Result<u64, ProjectionError> { Ok(row.try_get::<i64, _>(c)?.max(0) as u64) };
+            Ok(PostView {
+                url: row.try_get("url")?,
+                platform: key(row, "platform")?,
+                title: row.try_get("title")?,
+                excerpt: row.try_get("excerpt")?,
+                posted_at: optional_time(row, "posted_at")?,
+                author: row.try_get("author")?,
+                heat: events::Heat {
+                    views: count("views")?,
+                    reposts: count("reposts")?,
+                    comments: count("comments")?,
+                    likes: count("likes")?,
+                },
+                attached_at: time(row, "attached_at")?,
+                heat_recorded_at: time(row, "heat_recorded_at")?,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssignmentView {
+    pub assignment_id: AssignmentId,
+    pub case_id: CaseId,
+    pub unit_id: String,
+    pub unit_name: String,
+    pub role: AssignmentRole,
+    pub status: AssignmentStatus,
+    pub instruction: Option<String>,
+    pub assigned_at: DateTime<Utc>,
+    pub deadline_at: DateTime<Utc>,
+    pub deadline_rule: String,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub returned_reason: Option<String>,
+    pub finding: Option<Finding>,
+    pub finding_summary: Option<String>,
+    pub pending_reply_id: Option<String>,
+    pub first_approved_reply_at: Option<DateTime<Utc>>,
+    pub rectification_due_date: Option<String>,
+    pub rectification_measures: Option<String>,
+    pub rectification_completed_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub completion_summary: Option<String>,
+    pub missed_deadlines: i64,
+    pub rejected_returns: i64,
+    pub case_title: String,
+    pub case_level: Option<Level>,
+}
+
+const ASSIGNMENT_SELECT: &str = "SELECT a.*, COALESCE(u.name, a.unit_id) AS unit_name, c.title AS case_title, \
+     c.level AS case_level FROM rm_assignments a JOIN rm_cases c ON c.case_id = a.case_id \
+     LEFT JOIN rm_units u ON u.unit_id = a.unit_id";
+
+fn assignment_view(row: &AnyRow) -> Result<AssignmentView, ProjectionError> {
+    let id: String = row.try_get("assignment_id")?;
+    let case_id: String = row.try_get("case_id")?;
+    Ok(AssignmentView {
+        assignment_id: AssignmentId::parse(&id).map_err(unreadable)?,
+        case_id: CaseId::parse(&case_id).map_err(unreadable)?,
+        unit_id: row.try_get("unit_id")?,
+        unit_name: row.try_get("unit_name")?,
+        role: key(row, "role")?,
+        status: key(row, "status")?,
+        instruction: row.try_get("instruction")?,
+        assigned_at: time(row, "assigned_at")?,
+        deadline_at: time(row, "deadline_at")?,
+        deadline_rule: row.try_get("deadline_rule")?,
+        accepted_at: optional_time(row, "accepted_at")?,
+        returned_reason: row.try_get("returned_reason")?,
+        finding: optional_key(row, "finding")?,
+        finding_summary: row.try_get("finding_summary")?,
+        pending_reply_id: row.try_get("pending_reply_id")?,
+        first_approved_reply_at: optional_time(row, "first_approved_reply_at")?,
+        rectification_due_date: row.try_get("rectification_due_date")?,
+        rectification_measures: row.try_get("rectification_measures")?,
+        rectification_completed_at: optional_time(row, "rectification_completed_at")?,
+        completed_at: optional_time(row, "completed_at")?,
+        completion_summary: row.try_get("completion_summary")?,
+        missed_deadlines: row.try_get("missed_deadlines")?,
+        rejected_returns: row.try_get("rejected_returns")?,
+        case_title: row.try_get("case_title")?,
+        case_level: optional_key(row, "case_level")?,
+    })
+}
+
+pub async fn assignments_of_case(pool: &AnyPool, case_id: CaseId) -> Result<Vec<AssignmentView>, ProjectionError> {
+    let sql = format!("{ASSIGNMENT_SELECT} WHERE a.case_id = $1 ORDER BY a.assigned_position");
+    let rows = sqlx::query(&sql).bind(case_id.to_string()).fetch_all(pool).await?;
+    rows.iter().map(assignment_view).collect()
+}
+
+/// A unit's inbox: its open assignments and its promised, unfinished rectifications,
+/// soonest deadline first.
+pub async fn inbox(
+    pool: &AnyPool,
+    unit_id: &UnitId,
+    first: i64,
+    after: Option<i64>,
+) -> Result<Page<AssignmentView>, ProjectionError> {
+    let sql = format!(
+        "{ASSIGNMENT_SELECT} WHERE a.unit_id = $1 AND a.assigned_position > $2 AND \
+         (a.status IN ('awaiting_signature', 'accepted', 'returned') \
+          OR (a.rectification_due_at IS NOT NULL AND a.rectification_completed_at IS NULL AND a.status = 'completed')) \
+         ORDER BY a.assigned_position LIMIT $3"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(unit_id.as_str())
+        .bind(after.unwrap_or(0))
+        .bind(first + 1)
+        .fetch_all(pool)
+        .await?;
+    let has_next_page = rows.len() as i64 > first;
+    let items = rows.iter().take(first as usize).map(assignment_view).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page { items, has_next_page })
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplyView {
+    pub reply_id: ReplyId,
+    pub assignment_id: AssignmentId,
+    pub unit_id: String,
+    pub content: String,
+    pub status: ReplyStatus,
+    pub submitted_at: DateTime<Utc>,
+    pub submitted_by: String,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decided_by: Option<String>,
+    pub decision_note: Option<String>,
+}
+
+pub async fn replies_of_case(pool: &AnyPool, case_id: CaseId) -> Result<Vec<ReplyView>, ProjectionError> {
+    let rows = sqlx::query("SELECT * FROM rm_replies WHERE case_id = $1 ORDER BY position")
+        .bind(case_id.to_string())
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ReplyView {
+                reply_id: ReplyId::parse(&row.try_get::<String, _>("reply_id")?).map_err(unreadable)?,
+                assignment_id: AssignmentId::parse(&row.try_get::<String, _>("assignment_id")?).map_err(unreadable)?,
+                unit_id: row.try_get("unit_id")?,
+                content: row.try_get("content")?,
+                status: key(row, "status")?,
+                submitted_at: time(row, "submitted_at")?,
+                submitted_by: row.try_get("submitted_by")?,
+                decided_at: optional_time(row, "decided_at")?,
+                decided_by: row.try_get("decided_by")?,
+                decision_note: row.try_get("decision_note")?,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadlineView {
+    pub case_id: CaseId,
+    pub deadline_id: String,
+    pub kind: DeadlineKind,
+    pub unit_id: Option<String>,
+    pub assignment_id: Option<String>,
+    pub due_at: DateTime<Utc>,
+    pub rule: String,
+    pub settled: bool,
+    pub approaching_at: Option<DateTime<Utc>>,
+    pub missed_at: Option<DateTime<Utc>>,
+}
+
+fn deadline_view(row: &AnyRow) -> Result<DeadlineView, ProjectionError> {
+    Ok(DeadlineView {
+        case_id: CaseId::parse(&row.try_get::<String, _>("case_id")?).map_err(unreadable)?,
+        deadline_id: row.try_get("deadline_id")?,
+        kind: key(row, "kind")?,
+        unit_id: row.try_get("unit_id")?,
+        assignment_id: row.try_get("assignment_id")?,
+        due_at: time(row, "due_at")?,
+        rule: row.try_get("rule")?,
+        settled: row.try_get::<i64, _>("settled")? != 0,
+        approaching_at: optional_time(row, "approaching_at")?,
+        missed_at: optional_time(row, "missed_at")?,
+    })
+}
+
+pub async fn deadlines_of_case(pool: &AnyPool, case_id: CaseId) -> Result<Vec<DeadlineView>, ProjectionError> {
+    let rows = sqlx::query("SELECT * FROM rm_deadlines WHERE case_id = $1 ORDER BY due_at, deadline_id")
+        .bind(case_id.to_string())
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(deadline_view).collect()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReferralView {
+    pub referral_id: String,
+    pub case_id: CaseId,
+    pub police_unit: String,
+    pub legal_basis: String,
+    pub evidence: String,
+    pub proposed_by: String,
+    pub proposed_at: DateTime<Utc>,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub outcome: Option<ReferralOutcome>,
+    pub outcome_action: Option<String>,
+    pub outcome_at: Option<DateTime<Utc>>,
+    pub rebutted_at: Option<DateTime<Utc>>,
+}
+
+/// Rumour referrals of one case, or of every case when `case_id` is `None`.
+pub async fn referrals(
+    pool: &AnyPool,
+    case_id: Option<CaseId>,
+    outcome: Option<ReferralOutcome>,
+) -> Result<Vec<ReferralView>, ProjectionError> {
+    let mut conditions = Conditions::default();
+    if let Some(case_id) = case_id {
+        let p = conditions.text(case_id.to_string());
+        conditions.push(format!("case_id = {p}"));
+    }
+    if let Some(outcome) = outcome {
+        let p = conditions.text(outcome.key());
+        conditions.push(format!("outcome = {p}"));
+    }
+    let sql = format!("SELECT * FROM rm_referrals {} ORDER BY position", conditions.where_sql());
+    let rows = conditions.fetch_all(pool, &sql).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ReferralView {
+                referral_id: row.try_get("referral_id")?,
+                case_id: CaseId::parse(&row.try_get::<String, _>("case_id")?).map_err(unreadable)?,
+                police_unit: row.try_get("police_unit")?,
+                legal_basis: row.try_get("legal_basis")?,
+                evidence: row.try_get("evidence")?,
+                proposed_by: row.try_get("proposed_by")?,
+                proposed_at: time(row, "proposed_at")?,
+                approved_by: row.try_get("approved_by")?,
+                approved_at: optional_time(row, "approved_at")?,
+                outcome: optional_key(row, "outcome")?,
+                outcome_action: row.try_get("outcome_action")?,
+                outcome_at: optional_time(row, "outcome_at")?,
+                rebutted_at: optional_time(row, "rebutted_at")?,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoView {
+    pub memo_id: String,
+    pub summary: String,
+    pub sent_at: DateTime<Utc>,
+    pub sent_by: String,
+    pub instruction: Option<String>,
+    pub instructed_by: Option<String>,
+    pub instructed_at: Option<DateTime<Utc>>,
+    pub deadline_at: Option<DateTime<Utc>>,
+}
+
+pub async fn memos_of_case(pool: &AnyPool, case_id: CaseId) -> Result<Vec<MemoView>, ProjectionError> {
+    let rows = sqlx::query("SELECT * FROM rm_memos WHERE case_id = $1 ORDER BY position")
+        .bind(case_id.to_string())
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(MemoView {
+                memo_id: row.try_get("memo_id")?,
+                summary: row.try_get("summary")?,
+                sent_at: time(row, "sent_at")?,
+                sent_by: row.try_get("sent_by")?,
+                instruction: row.try_get("instruction")?,
+                instructed_by: row.try_get("instructed_by")?,
+                instructed_at: optional_time(row, "instructed_at")?,
+                deadline_at: optional_time(row, "deadline_at")?,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResponseView {
+    pub kind: String,
+    pub channel: ResponseChannel,
+    pub content: String,
+    pub url: Option<String>,
+    pub published_at: DateTime<Utc>,
+    pub actor_name: String,
+}
+
+pub async fn responses_of_case(pool: &AnyPool, case_id: CaseId) -> Result<Vec<ResponseView>, ProjectionError> {
+    let rows = sqlx::query("SELECT * FROM rm_responses WHERE case_id = $1 ORDER BY position")
+        .bind(case_id.to_string())
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ResponseView {
+                kind: row.try_get("kind")?,
+                channel: key(row, "channel")?,
+                content: row.try_get("content")?,
+                url: row.try_get("url")?,
+                published_at: time(row, "published_at")?,
+                actor_name: row.try_get("actor_name")?,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowUpView {
+    pub observation: String,
+    pub sentiment: FollowUpSentiment,
+    pub recorded_at: DateTime<Utc>,
+    pub actor_name: String,
+}
+
+pub async fn follow_ups_of_case(pool: &AnyPool, case_id: CaseId) -> Result<Vec<FollowUpView>, ProjectionError> {
+    let rows = sqlx::query("SELECT * FROM rm_follow_ups WHERE case_id = $1 ORDER BY position")
+        .bind(case_id.to_string())
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(FollowUpView {
+                observation: row.try_get("observation")?,
+                sentiment: key(row, "sentiment")?,
+                recorded_at: time(row, "recorded_at")?,
+                actor_name: row.try_get("actor_name")?,
+            })
+        })
+        .collect()
+}
+
+/// One entry of the audit trail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineEntry {
+    pub position: i64,
+    pub event_id: String,
+    pub stream_id: String,
+    pub case_id: Option<String>,
+    pub event_type: String,
+    pub recorded_at: DateTime<Utc>,
+    pub actor_id: String,
+    pub actor_name: String,
+    pub actor_role: Role,
+    pub actor_unit: String,
+    pub actor_unit_name: String,
+    pub summary_zh: String,
+    pub data: serde_json::Value,
+}
+
+/// Filters of the audit trail.
+#[derive(Debug, Clone, Default)]
+pub struct TimelineFilter {
+    pub case_id: Option<CaseId>,
+    pub actor_id: Option<String>,
+    pub actor_unit: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub event_types: Vec<String>,
+}
+
+pub async fn timeline(
+    pool: &AnyPool,
+    filter: &TimelineFilter,
+    first: i64,
+    after: Option<i64>,
+) -> Result<Page<TimelineEntry>, ProjectionError> {
+    let mut conditions = Conditions::default();
+    if let Some(case_id) = filter.case_id {
+        let p = conditions.text(case_id.to_string());
+        conditions.push(format!("case_id = {p}"));
+    }
+    if let Some(actor) = &filter.actor_id {
+        let p = conditions.text(actor.clone());
+        conditions.push(format!("actor_id = {p}"));
+    }
+    if let Some(unit) = &filter.actor_unit {
+        let p = conditions.text(unit.clone());
+        conditions.push(format!("actor_unit = {p}"));
+    }
+    if let Some(from) = filter.from {
+        let p = conditions.int(to_micros(from));
+        conditions.push(format!("recorded_at >= {p}"));
+    }
+    if let Some(to) = filter.to {
+        let p = conditions.int(to_micros(to));
+        conditions.push(format!("recorded_at < {p}"));
+    }
+    if !filter.event_types.is_empty() {
+        let placeholders: Vec<String> = filter.event_types.iter().map(|t| conditions.text(t.clone())).collect();
+        conditions.push(format!("event_type IN ({})", placeholders.join(", ")));
+    }
+    if let Some(after) = after {
+        let p = conditions.int(after);
+        conditions.push(format!("position > {p}"));
+    }
+    let limit = conditions.int(first + 1);
+    let sql = format!("SELECT * FROM rm_timeline {} ORDER BY position LIMIT {limit}", conditions.where_sql());
+    let rows = conditions.fetch_all(pool, &sql).await?;
+    let has_next_page = rows.len() as i64 > first;
+    let items = rows
+        .iter()
+        .take(first as usize)
+        .map(|row| {
+            let data: String = row.try_get("data")?;
+            Ok(TimelineEntry {
+                position: row.try_get("position")?,
+                event_id: row.try_get("event_id")?,
+                stream_id: row.try_get("stream_id")?,
+                case_id: row.try_get("case_id")?,
+                event_type: row.try_get("event_type")?,
+                recorded_at: time(row, "recorded_at")?,
+                actor_id: row.try_get("actor_id")?,
+                actor_name: row.try_get("actor_name")?,
+                actor_role: key(row, "actor_role")?,
+                actor_unit: row.try_get("actor_unit")?,
+                actor_unit_name: row.try_get("actor_unit_name")?,
+                summary_zh: row.try_get("summary_zh")?,
+                data: serde_json::from_str(&data).map_err(unreadable)?,
+            })
+        })
+        .collect::<Result<Vec<_>, ProjectionError>>()?;
+    Ok(Page { items, has_next_page })
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitView {
+    pub unit_id: String,
+    pub name: String,
+    pub kind: UnitKind,
+    pub parent_id: Option<String>,
+    pub jurisdiction: Option<String>,
+    pub active: bool,
+}
+
+pub async fn units(pool: &AnyPool) -> Result<Vec<UnitView>, ProjectionError> {
+    let rows = sqlx::query("SELECT * FROM rm_units ORDER BY unit_id").fetch_all(pool).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(UnitView {
+                unit_id: row.try_get("unit_id")?,
+                name: row.try_get("name")?,
+                kind: key(row, "kind")?,
+                parent_id: row.try_get("parent_id")?,
+                jurisdiction: row.try_get("jurisdiction")?,
+                active: row.try_get::<i64, _>("active")? != 0,
+            })
+        })
+        .collect()
+}
+
+/// A count under a key (a status, a level, a unit, a day, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Count {
+    pub key: String,
+    pub count: i64,
+}
+
+/// The dashboard of DOMAIN.md §2 as of `now`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dashboard {
+    pub total_cases: i64,
+    pub open_cases: i64,
+    pub due_within_24h: i64,
+    pub overdue: i64,
+    pub by_status: Vec<Count>,
+    pub by_level: Vec<Count>,
+    pub by_lead_unit: Vec<Count>,
+    pub by_platform: Vec<Count>,
+    pub by_category: Vec<Count>,
+    pub by_problem_class: Vec<Count>,
+    pub flags_per_day: Vec<Count>,
+}
+
+async fn counts(pool: &AnyPool, sql: &str, binds: &[i64]) -> Result<Vec<Count>, ProjectionError> {
+    let mut query = sqlx::query(sql);
+    for bind in binds {
+        query = query.bind(*bind);
+    }
+    let rows = query.fetch_all(pool).await?;
+    rows.iter()
+        .map(|row| Ok(Count { key: row.try_get::<Option<String>, _>(0)?.unwrap_or_default(), count: row.try_get(1)? }))
+        .collect()
+}
+
+async fn scalar(pool: &AnyPool, sql: &str, binds: &[i64]) -> Result<i64, ProjectionError> {
+    let mut query = sqlx::query(sql);
+    for bind in binds {
+        query = query.bind(*bind);
+    }
+    Ok(query.fetch_one(pool).await?.try_get(0)?)
+}
+
+/// Counts over the cases flagged in [from, to) (all cases when both are `None`), with
+/// open/due/overdue as of `now`.
+pub async fn dashboard(
+    pool: &AnyPool,
+    now: DateTime<Utc>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<Dashboard, ProjectionError> {
+    let from = to_micros(from.unwrap_or(DateTime::<Utc>::MIN_UTC));
+    let to = to_micros(to.unwrap_or(DateTime::<Utc>::MAX_UTC));
+    let now_micros = to_micros(now);
+    let in_range = "c.flagged_at >= $1 AND c.flagged_at < $2";
+    let range = [from, to];
+    let open_deadlines = "FROM rm_deadlines d JOIN rm_cases c ON c.case_id = d.case_id \
+         WHERE c.flagged_at >= $1 AND c.flagged_at < $2 AND d.settled = 0 AND c.status <> 'closed'";
+    Ok(Dashboard {
+        total_cases: scalar(pool, &format!("SELECT COUNT(*) FROM rm_cases c WHERE {in_range}"), &range).await?,
+        open_cases: scalar(
+            pool,
+            &format!("SELECT COUNT(*) FROM rm_cases c WHERE {in_range} AND c.status <> 'closed'"),
+            &range,
+        )
+        .await?,
+        due_within_24h: scalar(
+            pool,
+            &format!("SELECT COUNT(*) {open_deadlines} AND d.due_at > $3 AND d.due_at <= $4"),
+            &[from, to, now_micros, to_micros(now + Duration::hours(24))],
+        )
+        .await?,
+        overdue: scalar(pool, &format!("SELECT COUNT(*) {open_deadlines} AND d.due_at <= $3"), &[from, to, now_micros])
+            .await?,
+        by_status: counts(
+            pool,
+            &format!("SELECT c.status, COUNT(*) FROM rm_cases c WHERE {in_range} GROUP BY c.status ORDER BY 2 DESC, 1"),
+            &range,
+        )
+        .await?,
+        by_level: counts(
+            pool,
+            &format!(
+                "SELECT COALESCE(c.level, 'untriaged'), COUNT(*) FROM rm_cases c WHERE {in_range} \
+                 GROUP BY COALESCE(c.level, 'untriaged') ORDER BY 2 DESC, 1"
+            ),
+            &range,
+        )
+        .await?,
+        by_lead_unit: counts(
+            pool,
+            &format!(
+                "SELECT c.lead_unit, COUNT(*) FROM rm_cases c WHERE {in_range} AND c.lead_unit IS NOT NULL \
+                 GROUP BY c.lead_unit ORDER BY 2 DESC, 1"
+            ),
+            &range,
+        )
+        .await?,
+        by_platform: counts(
+            pool,
+            &format!("SELECT c.platform, COUNT(*) FROM rm_cases c WHERE {in_range} GROUP BY c.platform ORDER BY 2 DESC, 1"),
+            &range,
+        )
+        .await?,
+        by_category: counts(
+            pool,
+            &format!(
+                "SELECT k.category, COUNT(*) FROM rm_case_categories k JOIN rm_cases c ON c.case_id = k.case_id \
+                 WHERE {in_range} GROUP BY k.category ORDER BY 2 DESC, 1"
+            ),
+            &range,
+        )
+        .await?,
+        by_problem_class: counts(
+            pool,
+            &format!(
+                "SELECT c.problem_class, COUNT(*) FROM rm_cases c WHERE {in_range} AND c.problem_class IS NOT NULL \
+                 GROUP BY c.problem_class ORDER BY 2 DESC, 1"
+            ),
+            &range,
+        )
+        .await?,
+        flags_per_day: counts(
+            pool,
+            &format!(
+                "SELECT c.flagged_day, COUNT(*) FROM rm_cases c WHERE {in_range} GROUP BY c.flagged_day ORDER BY 1"
+            ),
+            &range,
+        )
+        .await?,
+    })
+}
+
+/// The measures of DOMAIN.md §7 for one unit and period, as of an instant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scorecard {
+    pub unit_id: String,
+    pub unit_name: String,
+    pub period_from: NaiveDate,
+    pub period_to: NaiveDate,
+    pub as_of: DateTime<Utc>,
+    pub counted_assignments: i64,
+    pub with_feedback: i64,
+    pub on_time_feedback: i64,
+    pub completed: i64,
+    /// 反馈率; `None` when nothing was counted.
+    pub feedback_rate: Option<f64>,
+    /// 按时反馈率.
+    pub on_time_rate: Option<f64>,
+    /// 办结率.
+    pub completion_rate: Option<f64>,
+    pub first_response_median_hours: Option<f64>,
+    pub first_response_mean_hours: Option<f64>,
+    pub overdue_count: i64,
+    pub buck_passing_count: i64,
+    pub urging_count: i64,
+}
+
+/// Scorecards of every unit (or one) for the period [from, to) in Shanghai dates, as of
+/// `as_of`: outcomes recorded after `as_of` do not count.
+pub async fn scorecards(
+    pool: &AnyPool,
+    from: NaiveDate,
+    to: NaiveDate,
+    as_of: DateTime<Utc>,
+    unit: Option<&UnitId>,
+) -> Result<Vec<Scorecard>, ProjectionError> {
+    let start = to_micros(start_of_shanghai_day(from));
+    let end = to_micros(start_of_shanghai_day(to));
+    let as_of_micros = to_micros(as_of);
+    let units = units(pool).await?;
+    let mut cards = Vec::new();
+    for unit_view in units.into_iter().filter(|u| unit.is_none_or(|wanted| wanted.as_str() == u.unit_id)) {
+        // Counted assignments: made to the unit in the period (and by `as_of`), neither
+        // withdrawn nor returned-with-the-return-accepted by `as_of`.
+        let rows = sqlx::query(
+            "SELECT assigned_at, first_approved_reply_at, deadline_at_first_approval, completed_at \
+             FROM rm_assignments WHERE unit_id = $1 AND assigned_at >= $2 AND assigned_at < $3 AND assigned_at <= $4 \
+             AND (withdrawn_at IS NULL OR withdrawn_at > $4) \
+             AND (return_accepted_at IS NULL OR return_accepted_at > $4)",
+        )
+        .bind(&unit_view.unit_id)
+        .bind(start)
+        .bind(end)
+        .bind(as_of_micros)
+        .fetch_all(pool)
+        .await?;
+        let counted = rows.len() as i64;
+        let mut with_feedback = 0;
+        let mut on_time = 0;
+        let mut completed = 0;
+        let mut response_hours = Vec::new();
+        for row in &rows {
+            let assigned_at: i64 = row.try_get(0)?;
+            let approved: Option<i64> = row.try_get(1)?;
+            let deadline: Option<i64> = row.try_get(2)?;
+            let completed_at: Option<i64> = row.try_get(3)?;
+            if let Some(approved) = approved.filter(|a| *a <= as_of_micros) {
+                with_feedback += 1;
+                if deadline.is_some_and(|d| approved <= d) {
+                    on_time += 1;
+                }
+                response_hours.push((approved - assigned_at) as f64 / 3_600_000_000.0);
+            }
+            if completed_at.is_some_and(|c| c <= as_of_micros) {
+                completed += 1;
+            }
+        }
+        let incidents = |kind: &'static str| {
+            let unit_id = unit_view.unit_id.clone();
+            async move {
+                let count: i64 = sqlx::query(
+                    "SELECT COUNT(*) FROM rm_unit_incidents WHERE unit_id = $1 AND kind = $2 \
+                     AND recorded_at >= $3 AND recorded_at < $4 AND recorded_at <= $5 \
+                     AND (kind = 'supervision_urged' OR assignment_id IS NOT NULL)",
+                )
+                .bind(unit_id)
+                .bind(kind)
+                .bind(start)
+                .bind(end)
+                .bind(as_of_micros)
+                .fetch_one(pool)
+                .await?
+                .try_get(0)?;
+                Ok::<i64, ProjectionError>(count)
+            }
+        };
+        let rate = |part: i64| if counted == 0 { None } else { Some(part as f64 / counted as f64) };
+        cards.push(Scorecard {
+            unit_id: unit_view.unit_id.clone(),
+            unit_name: unit_view.name.clone(),
+            period_from: from,
+            period_to: to,
+            as_of,
+            counted_assignments: counted,
+            with_feedback,
+            on_time_feedback: on_time,
+            completed,
+            feedback_rate: rate(with_feedback),
+            on_time_rate: rate(on_time),
+            completion_rate: rate(completed),
+            first_response_median_hours: median(&mut response_hours),
+            first_response_mean_hours: if response_hours.is_empty() {
+                None
+            } else {
+                Some(response_hours.iter().sum::<f64>() / response_hours.len() as f64)
+            },
+            overdue_count: incidents("deadline_missed").await?,
+            buck_passing_count: incidents("return_rejected").await?,
+            urging_count: incidents("supervision_urged").await?,
+        });
+    }
+    Ok(cards)
+}
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(|a, b| a.total_cmp(b));
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 0 { (values[mid - 1] + values[mid]) / 2.0 } else { values[mid] })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn median_of_odd_even_and_empty() {
+        assert_eq!(median(&mut []), None);
+        assert_eq!(median(&mut [5.0, 1.0, 3.0]), Some(3.0));
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), Some(2.5));
+    }
+}

@@ -1,0 +1,99 @@
+//! The `timeline` projection: the accountability audit trail. One row per event in the
+//! log: who (name, role, unit as named then), when, what as a Chinese sentence, and the
+//! structured payload.
+
+use sqlx::{AnyConnection, Row};
+use whistle_domain::{Event, UnitId, Vocabulary};
+use whistle_store::{RecordedEvent, to_micros};
+
+use crate::ProjectionError;
+use crate::sentences::describe;
+
+pub const TABLES: &[&str] = &["rm_timeline", "rm_timeline_unit_names"];
+
+pub async fn apply(
+    connection: &mut AnyConnection,
+    recorded: &RecordedEvent,
+    event: &Event,
+) -> Result<(), ProjectionError> {
+    let c = &mut *connection;
+    if let Event::UnitRegistered { unit_id, name, .. } = event {
+        set_unit_name(c, unit_id, name.as_str()).await?;
+    }
+    // Load every unit the sentence may name, as named at this point of the log.
+    let mut names = std::collections::BTreeMap::new();
+    for unit in units_named_by(event).into_iter().chain([recorded.actor.unit.clone()]) {
+        let name: Option<String> = sqlx::query("SELECT name FROM rm_timeline_unit_names WHERE unit_id = $1")
+            .bind(unit.as_str())
+            .fetch_optional(&mut *c)
+            .await?
+            .map(|row| row.try_get(0))
+            .transpose()?;
+        names.insert(unit.clone(), name.unwrap_or_else(|| unit.to_string()));
+    }
+    let unit_name = |unit: &UnitId| names.get(unit).cloned().unwrap_or_else(|| unit.to_string());
+    let actor = &recorded.actor;
+    let actor_unit_name = unit_name(&actor.unit);
+    let actor_label = format!("{}({},{})", actor.name, actor.role.label_zh(), actor_unit_name);
+    let summary = describe(event, &actor_label, &unit_name);
+
+    sqlx::query(
+        "INSERT INTO rm_timeline (position, event_id, stream_id, case_id, event_type, recorded_at, actor_id, \
+         actor_name, actor_role, actor_unit, actor_unit_name, summary_zh, data) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(recorded.position)
+    .bind(recorded.event_id.to_string())
+    .bind(&recorded.stream_id)
+    .bind(event.case_id().map(|id| id.to_string()))
+    .bind(&recorded.event_type)
+    .bind(to_micros(recorded.recorded_at))
+    .bind(actor.user_id.as_str())
+    .bind(&actor.name)
+    .bind(actor.role.key())
+    .bind(actor.unit.as_str())
+    .bind(actor_unit_name)
+    .bind(summary)
+    .bind(recorded.payload.to_string())
+    .execute(&mut *c)
+    .await?;
+
+    if let Event::UnitRenamed { unit_id, to, .. } = event {
+        set_unit_name(c, unit_id, to.as_str()).await?;
+    }
+    Ok(())
+}
+
+async fn set_unit_name(c: &mut AnyConnection, unit_id: &UnitId, name: &str) -> Result<(), ProjectionError> {
+    sqlx::query(
+        "INSERT INTO rm_timeline_unit_names (unit_id, name) VALUES ($1, $2) \
+         ON CONFLICT (unit_id) DO UPDATE SET name = excluded.name",
+    )
+    .bind(unit_id.as_str())
+    .bind(name)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+/// Units whose names a sentence about `event` may use.
+fn units_named_by(event: &Event) -> Vec<UnitId> {
+    use Event as E;
+    match event {
+        E::UnitRegistered { parent: Some(parent), .. } => vec![parent.clone()],
+        E::UnitDeactivated { unit_id, .. }
+        | E::CaseAssigned { unit_id, .. }
+        | E::PenaltyApplied { unit_id, .. }
+        | E::PenaltyRevoked { unit_id, .. }
+        | E::CommendationAwarded { unit_id, .. }
+        | E::AccountabilityReferred { unit_id, .. }
+        | E::DisciplinaryDecisionRecorded { unit_id, .. } => vec![unit_id.clone()],
+        E::CaseTriaged { jurisdiction: Some(unit), .. } => vec![unit.clone()],
+        E::DeadlineApproaching { unit_id: Some(unit), .. } | E::DeadlineMissed { unit_id: Some(unit), .. } => {
+            vec![unit.clone()]
+        }
+        E::SupervisionUrged { target_unit, .. } => vec![target_unit.clone()],
+        E::RumourReferralProposed { police_unit, .. } => vec![police_unit.clone()],
+        _ => Vec::new(),
+    }
+}
