@@ -1,1 +1,12 @@
-//! tmp
+//! Whistle's service: the GraphQL API over axum, authentication, startup, the demo data
+//! loader and the command-line interface of the `whistle` binary.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod demo;
+pub mod graphql;
+pub mod http;
+pub mod telemetry;
+
+pub use app::{AppConfig, Application};

@@ -1,2 +1,89 @@
-//! tmp
-fn main() {}
+//! The `whistle` binary: parse the command line and run the chosen command.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use whistle_api::auth::{JwtSecret, issue_token};
+use whistle_api::cli::{Cli, Command, ProjectionsCommand, SecretArgs};
+use whistle_api::{AppConfig, Application, demo, telemetry};
+use whistle_domain::rules::DeadlineRules;
+use whistle_store::{Database, EventStore, SystemClock};
+
+fn jwt_secret(args: &SecretArgs) -> anyhow::Result<JwtSecret> {
+    match &args.jwt_secret {
+        Some(secret) => Ok(JwtSecret::new(secret.clone())?),
+        None => {
+            tracing::warn!(
+                "WHISTLE_JWT_SECRET is not set: using the built-in DEVELOPMENT secret. Anyone can forge tokens. \
+                 Set WHISTLE_JWT_SECRET before using Whistle for real work."
+            );
+            Ok(JwtSecret::development())
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { listen, database, secret, with_demo, seed } => {
+            let jwt_secret = jwt_secret(&secret)?;
+            if with_demo {
+                demo::load_if_empty(&database.database_url, seed).await?;
+            }
+            let config = AppConfig {
+                listen,
+                database_url: database.database_url,
+                jwt_secret,
+                rules: DeadlineRules::default(),
+                clock: Arc::new(SystemClock),
+            };
+            let app = Application::build(config).await?;
+            tracing::info!(port = app.port(), "Whistle is serving: GraphQL and GraphiQL at http://{listen}/graphql");
+            app.run_until_stopped(true).await
+        }
+        Command::Demo { database, seed } => {
+            let report = demo::load(&database.database_url, seed).await?;
+            eprintln!("{report}");
+            Ok(())
+        }
+        Command::Token { user, name, role, unit, ttl_hours, secret } => {
+            let secret = jwt_secret(&secret)?;
+            let token = issue_token(
+                &secret,
+                &user,
+                &name,
+                &role,
+                &unit,
+                chrono::Utc::now(),
+                chrono::Duration::hours(i64::from(ttl_hours)),
+            )?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Projections { command: ProjectionsCommand::Rebuild { database } } => {
+            let store = EventStore::new(Database::connect(&database.database_url).await?).await?;
+            let started = std::time::Instant::now();
+            let applied = whistle_projections::rebuild(&store, whistle_api::app::PROJECTION_BATCH).await?;
+            eprintln!("rebuilt the read models from {applied} event applications in {:.2?}", started.elapsed());
+            Ok(())
+        }
+        Command::Migrate { database } => {
+            let db = Database::connect(&database.database_url).await?;
+            eprintln!("migrations applied to {}", db.display_url());
+            Ok(())
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    telemetry::init("info,sqlx=warn");
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

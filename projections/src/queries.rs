@@ -335,6 +335,8 @@ pub struct AssignmentView {
     pub status: AssignmentStatus,
     pub instruction: Option<String>,
     pub assigned_at: DateTime<Utc>,
+    /// Global position of the CaseAssigned event: the inbox's keyset cursor.
+    pub assigned_position: i64,
     pub deadline_at: DateTime<Utc>,
     pub deadline_rule: String,
     pub accepted_at: Option<DateTime<Utc>>,
@@ -370,6 +372,7 @@ fn assignment_view(row: &AnyRow) -> Result<AssignmentView, ProjectionError> {
         status: key(row, "status")?,
         instruction: row.try_get("instruction")?,
         assigned_at: time(row, "assigned_at")?,
+        assigned_position: row.try_get("assigned_position")?,
         deadline_at: time(row, "deadline_at")?,
         deadline_rule: row.try_get("deadline_rule")?,
         accepted_at: optional_time(row, "accepted_at")?,

@@ -66,8 +66,10 @@ pub struct AppendRequest {
 }
 
 /// Where an append landed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppendOutcome {
+    /// The stream written to (on a replay: the stream the first attempt wrote to).
+    pub stream_id: String,
     pub first_position: Position,
     pub last_position: Position,
     pub stream_version: i64,
@@ -230,6 +232,7 @@ impl EventStore {
             .execute(&mut **tx)
             .await?;
         let outcome = AppendOutcome {
+            stream_id: request.stream_id.clone(),
             first_position: head + 1,
             last_position: position,
             stream_version: version,
@@ -342,13 +345,14 @@ async fn command_outcome_in(
     command_id: CommandId,
 ) -> Result<Option<AppendOutcome>, StoreError> {
     let row = sqlx::query(
-        "SELECT first_position, last_position, stream_version FROM commands WHERE command_id = $1",
+        "SELECT first_position, last_position, stream_version, stream_id FROM commands WHERE command_id = $1",
     )
     .bind(command_id.to_string())
     .fetch_optional(&mut *connection)
     .await?;
     row.map(|row| -> Result<AppendOutcome, StoreError> {
         Ok(AppendOutcome {
+            stream_id: row.try_get(3)?,
             first_position: row.try_get(0)?,
             last_position: row.try_get(1)?,
             stream_version: row.try_get(2)?,

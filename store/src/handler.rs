@@ -51,7 +51,6 @@ impl Issue {
 /// What a successful command wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandReceipt {
-    pub stream_id: String,
     pub command_id: CommandId,
     pub outcome: AppendOutcome,
 }
@@ -218,7 +217,7 @@ impl CommandHandler {
     ) -> Result<CommandReceipt, CommandError> {
         let command_id = issue.command_id.unwrap_or_else(|| CommandId::from_uuid(Uuid::now_v7()));
         if let Some(outcome) = self.store.command_outcome(command_id).await? {
-            return Ok(CommandReceipt { stream_id: stream_id.to_owned(), command_id, outcome });
+            return Ok(CommandReceipt { command_id, outcome });
         }
         let mut attempt = 0;
         loop {
@@ -247,7 +246,7 @@ impl CommandHandler {
                 claims: claims.clone(),
             };
             match self.store.append(request).await {
-                Ok(outcome) => return Ok(CommandReceipt { stream_id: stream_id.to_owned(), command_id, outcome }),
+                Ok(outcome) => return Ok(CommandReceipt { command_id, outcome }),
                 Err(StoreError::VersionConflict { .. })
                     if issue.expected_version.is_none() && attempt < MAX_ATTEMPTS =>
                 {
@@ -268,7 +267,7 @@ fn log_outcome(command: &str, issue: &Issue, result: &Result<CommandReceipt, Com
             actor = %actor.user_id,
             role = ?actor.role,
             unit = %actor.unit,
-            stream = %receipt.stream_id,
+            stream = %receipt.outcome.stream_id,
             position = receipt.outcome.last_position,
             replayed = receipt.outcome.replayed,
             "command accepted"

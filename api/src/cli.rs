@@ -1,0 +1,95 @@
+//! The `whistle` command line. Every flag has a `WHISTLE_*` environment fallback; names
+//! are a contract with operators' scripts.
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Default embedded database: a SQLite file under ./data/.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/whistle.sqlite";
+
+#[derive(Debug, Parser)]
+#[command(name = "whistle", version, about = "Whistle: the system of record for 舆情吹哨,部门联动")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DatabaseArgs {
+    /// sqlite://PATH (embedded, the default) or postgres://…
+    #[arg(long, env = "WHISTLE_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SecretArgs {
+    /// Secret that signs and verifies tokens (at least 16 bytes). Unset: a development
+    /// secret, with a loud warning.
+    #[arg(long, env = "WHISTLE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service: GraphQL at /graphql (GraphiQL in a browser), /healthz, /readyz.
+    Serve {
+        #[arg(long, env = "WHISTLE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        secret: SecretArgs,
+        /// Load the demo year first when the database is empty.
+        #[arg(long, env = "WHISTLE_WITH_DEMO")]
+        with_demo: bool,
+        /// Seed of the demo data (with --with-demo).
+        #[arg(long, default_value_t = crate::demo::DEFAULT_SEED)]
+        seed: u64,
+    },
+    /// Load a realistic demo year (about 100 units, thousands of cases) into the database.
+    Demo {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[arg(long, default_value_t = crate::demo::DEFAULT_SEED)]
+        seed: u64,
+    },
+    /// Print a signed bearer token for a person, alone on stdout.
+    Token {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        name: String,
+        /// monitor, dispatcher, officer, unit_head, leader, supervisor, police, evaluator, inspector or admin
+        #[arg(long)]
+        role: String,
+        /// The person's unit code, e.g. city-cac.
+        #[arg(long)]
+        unit: String,
+        /// Hours the token stays valid.
+        #[arg(long, default_value_t = 12)]
+        ttl_hours: u32,
+        #[command(flatten)]
+        secret: SecretArgs,
+    },
+    /// Read-model maintenance.
+    Projections {
+        #[command(subcommand)]
+        command: ProjectionsCommand,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectionsCommand {
+    /// Empty every read model and replay the whole log.
+    Rebuild {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+

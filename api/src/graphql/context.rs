@@ -1,0 +1,86 @@
+//! What every resolver needs: the application state, the authenticated actor, page
+//! sizes, and the bounded wait that lets a client read its own writes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::{Context, Result};
+use sqlx::AnyPool;
+use whistle_domain::{Actor, Role};
+use whistle_projections::ProjectionProgress;
+use whistle_projections::queries::CaseScope;
+use whistle_store::{Clock, CommandHandler, EventStore};
+
+use super::errors::{ErrorCode, error, from_projection, unauthenticated};
+
+/// The longest a query waits for the read models to reach a position.
+pub const MAX_WAIT: Duration = Duration::from_secs(10);
+/// The largest page a list returns.
+pub const MAX_PAGE: i64 = 200;
+pub const DEFAULT_PAGE: i64 = 50;
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub handler: CommandHandler,
+    pub progress: ProjectionProgress,
+}
+
+impl AppState {
+    pub fn store(&self) -> &EventStore {
+        self.handler.store()
+    }
+    pub fn pool(&self) -> &AnyPool {
+        self.handler.store().database().pool()
+    }
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        self.handler.clock()
+    }
+}
+
+/// The actor of this request, if a valid token came with it.
+#[derive(Clone, Debug)]
+pub struct RequestActor(pub Option<Actor>);
+
+pub fn state<'a>(ctx: &'a Context<'_>) -> Result<&'a AppState> {
+    ctx.data::<AppState>()
+}
+
+pub fn actor<'a>(ctx: &'a Context<'_>) -> Result<&'a Actor> {
+    ctx.data::<RequestActor>().ok().and_then(|a| a.0.as_ref()).ok_or_else(unauthenticated)
+}
+
+/// Refuse unless the actor has one of `roles`.
+pub fn require_role<'a>(ctx: &'a Context<'_>, roles: &[Role], what: &str) -> Result<&'a Actor> {
+    let actor = actor(ctx)?;
+    actor.require_role(roles, what).map_err(super::errors::from_domain)?;
+    Ok(actor)
+}
+
+/// Which cases the actor may read.
+pub fn case_scope(actor: &Actor) -> CaseScope {
+    match actor.role {
+        Role::Officer | Role::UnitHead => CaseScope::AssignedTo(actor.unit.clone()),
+        Role::Police => CaseScope::PoliceUnit(actor.unit.clone()),
+        _ => CaseScope::All,
+    }
+}
+
+pub fn page_size(first: Option<i32>) -> Result<i64> {
+    match first {
+        None => Ok(DEFAULT_PAGE),
+        Some(n) if (1..=MAX_PAGE as i32).contains(&n) => Ok(i64::from(n)),
+        Some(n) => Err(error(ErrorCode::Validation, format!("first must be between 1 and {MAX_PAGE}, not {n}"))),
+    }
+}
+
+/// Wait (at most [`MAX_WAIT`]) until the read models include `position`.
+pub async fn wait_until_projected(ctx: &Context<'_>, position: Option<i64>) -> Result<()> {
+    if let Some(position) = position {
+        if position < 0 {
+            return Err(error(ErrorCode::Validation, "waitForPosition must not be negative"));
+        }
+        state(ctx)?.progress.wait_for(position, MAX_WAIT).await.map_err(from_projection)?;
+    }
+    Ok(())
+}

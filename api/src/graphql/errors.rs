@@ -1,0 +1,85 @@
+//! GraphQL errors with a machine code in `extensions.code`: UNAUTHENTICATED, FORBIDDEN,
+//! NOT_FOUND, CONFLICT, VALIDATION, DOMAIN_RULE, TIMEOUT and INTERNAL. Internal details
+//! are logged, never shown to the client.
+
+use async_graphql::ErrorExtensions;
+use whistle_domain::{DomainError, ParseError};
+use whistle_projections::ProjectionError;
+use whistle_store::{CommandError, StoreError};
+
+/// The machine codes clients can switch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    Conflict,
+    Validation,
+    DomainRule,
+    Timeout,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::Validation => "VALIDATION",
+            ErrorCode::DomainRule => "DOMAIN_RULE",
+            ErrorCode::Timeout => "TIMEOUT",
+            ErrorCode::Internal => "INTERNAL",
+        }
+    }
+}
+
+pub fn error(code: ErrorCode, message: impl Into<String>) -> async_graphql::Error {
+    async_graphql::Error::new(message.into()).extend_with(|_, extensions| extensions.set("code", code.as_str()))
+}
+
+pub fn unauthenticated() -> async_graphql::Error {
+    error(
+        ErrorCode::Unauthenticated,
+        "authentication required: send `Authorization: Bearer <token>` (issue one with `whistle token`)",
+    )
+}
+
+pub fn validation(parse: ParseError) -> async_graphql::Error {
+    error(ErrorCode::Validation, parse.to_string())
+}
+
+pub fn internal(context: &str, source: impl std::fmt::Display) -> async_graphql::Error {
+    let reference = uuid::Uuid::now_v7();
+    tracing::error!(%reference, %source, "{context}");
+    error(ErrorCode::Internal, format!("internal error while {context} (reference {reference}); it has been logged"))
+}
+
+pub fn from_domain(error_value: DomainError) -> async_graphql::Error {
+    match error_value {
+        DomainError::Forbidden(message) => error(ErrorCode::Forbidden, message),
+        DomainError::NotFound(message) => error(ErrorCode::NotFound, message),
+        DomainError::Rule(message) => error(ErrorCode::DomainRule, message),
+        DomainError::Validation(parse) => validation(parse),
+    }
+}
+
+pub fn from_command(error_value: CommandError) -> async_graphql::Error {
+    match error_value {
+        CommandError::Domain(domain) => from_domain(domain),
+        CommandError::Conflict(message) => error(ErrorCode::Conflict, message),
+        CommandError::Store(store) => from_store(store),
+    }
+}
+
+pub fn from_store(error_value: StoreError) -> async_graphql::Error {
+    internal("talking to the event store", error_value)
+}
+
+pub fn from_projection(error_value: ProjectionError) -> async_graphql::Error {
+    match error_value {
+        ProjectionError::WaitTimedOut { .. } => error(ErrorCode::Timeout, error_value.to_string()),
+        other => internal("reading the read models", other),
+    }
+}

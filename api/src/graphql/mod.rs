@@ -1,0 +1,29 @@
+//! The GraphQL schema: queries over the read models, one mutation per command, and
+//! event subscriptions. Only this module (and the HTTP layer) knows GraphQL.
+
+pub mod context;
+pub mod enums;
+pub mod errors;
+pub mod mutation;
+pub mod query;
+pub mod subscription;
+pub mod types;
+
+use async_graphql::Schema;
+
+pub use context::{AppState, RequestActor};
+
+pub type WhistleSchema = Schema<query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot>;
+
+/// Deepest query accepted.
+pub const MAX_DEPTH: usize = 12;
+/// Most complex query accepted (each field costs 1; lists multiply by `first`).
+pub const MAX_COMPLEXITY: usize = 5_000;
+
+pub fn build_schema(state: AppState) -> WhistleSchema {
+    Schema::build(query::QueryRoot, mutation::MutationRoot, subscription::SubscriptionRoot)
+        .data(state)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
+}

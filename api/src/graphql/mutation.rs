@@ -1,0 +1,752 @@
+//! Mutations: one per command of DOMAIN.md §5. Each parses its input into domain types
+//! (bad input → VALIDATION, nothing written), runs the command through the command
+//! handler, and returns where its events landed. Every mutation accepts `commandId`
+//! (retrying with the same id returns the first result and writes nothing) and
+//! `expectedVersion` (refuse with CONFLICT if the stream moved since you read it).
+
+use async_graphql::{Context, ID, InputObject, Object, Result};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use uuid::Uuid;
+use whistle_domain::events::{Heat, Period, Post};
+use whistle_domain::text::{RequiredText, optional_text};
+use whistle_domain::*;
+use whistle_store::{CommandReceipt, Issue};
+
+use super::context::{actor, state};
+use super::enums;
+use super::errors::{from_command, validation};
+use super::types::CommandResult;
+
+pub struct MutationRoot;
+
+/// A post as a monitor saw it.
+#[derive(InputObject)]
+pub struct PostInput {
+    pub platform: enums::Platform,
+    pub url: String,
+    pub title: String,
+    #[graphql(default)]
+    pub excerpt: String,
+    pub posted_at: Option<DateTime<Utc>>,
+    /// The author's identity on the platform; restricted to the cyberspace office,
+    /// police and inspectors.
+    pub author: Option<String>,
+    #[graphql(default)]
+    pub views: u64,
+    #[graphql(default)]
+    pub reposts: u64,
+    #[graphql(default)]
+    pub comments: u64,
+    #[graphql(default)]
+    pub likes: u64,
+}
+
+impl PostInput {
+    fn parse(self) -> Result<Post> {
+        let title = RequiredText::parse("title", &self.title).map_err(validation)?;
+        if title.as_str().chars().count() > 500 {
+            return Err(validation(ParseError::new("title", "is longer than 500 characters")));
+        }
+        Ok(Post {
+            platform: self.platform.into(),
+            url: PostUrl::parse(&self.url).map_err(validation)?,
+            title: title.as_str().to_owned(),
+            excerpt: self.excerpt.trim().to_owned(),
+            posted_at: self.posted_at,
+            author: optional_text("author", self.author.as_deref()).map_err(validation)?.map(|a| a.to_string()),
+            heat: Heat { views: self.views, reposts: self.reposts, comments: self.comments, likes: self.likes },
+        })
+    }
+}
+
+fn text(field: &'static str, raw: &str) -> Result<RequiredText> {
+    RequiredText::parse(field, raw).map_err(validation)
+}
+
+fn opt_text(field: &'static str, raw: Option<String>) -> Result<Option<RequiredText>> {
+    optional_text(field, raw.as_deref()).map_err(validation)
+}
+
+fn case_id(raw: &ID) -> Result<CaseId> {
+    CaseId::parse(raw).map_err(validation)
+}
+
+fn assignment_id(raw: &ID) -> Result<AssignmentId> {
+    AssignmentId::parse(raw).map_err(validation)
+}
+
+fn unit_id(raw: &str) -> Result<UnitId> {
+    UnitId::parse(raw).map_err(validation)
+}
+
+fn new_id() -> Uuid {
+    Uuid::now_v7()
+}
+
+fn issue(ctx: &Context<'_>, command_id: Option<ID>, expected_version: Option<i64>) -> Result<Issue> {
+    let mut issue = Issue::by(actor(ctx)?.clone());
+    issue.command_id = command_id.map(|id| CommandId::parse(&id).map_err(validation)).transpose()?;
+    issue.expected_version = expected_version;
+    Ok(issue)
+}
+
+fn result(receipt: CommandReceipt) -> CommandResult {
+    let case_id = receipt.outcome.stream_id.strip_prefix("case-").map(|id| ID(id.to_owned()));
+    CommandResult {
+        position: receipt.outcome.last_position,
+        first_position: receipt.outcome.first_position,
+        stream_id: receipt.outcome.stream_id,
+        stream_version: receipt.outcome.stream_version,
+        command_id: ID(receipt.command_id.to_string()),
+        replayed: receipt.outcome.replayed,
+        case_id,
+        created_id: None,
+    }
+}
+
+/// Set the id of what the command created (assignment, reply, memo, …).
+fn created(result: Result<CommandResult>, id: impl ToString) -> Result<CommandResult> {
+    result.map(|mut r| {
+        r.created_id = Some(ID(id.to_string()));
+        r
+    })
+}
+
+async fn run_case(
+    ctx: &Context<'_>,
+    case: CaseId,
+    command_id: Option<ID>,
+    expected_version: Option<i64>,
+    body: CaseCommand,
+) -> Result<CommandResult> {
+    let issue = issue(ctx, command_id, expected_version)?;
+    let receipt = state(ctx)?.handler.handle_case(issue, case, body).await.map_err(from_command)?;
+    Ok(result(receipt))
+}
+
+async fn resolve_unit(ctx: &Context<'_>, unit: &UnitId) -> Result<commands::ReferencedUnit> {
+    state(ctx)?.handler.resolve_unit(unit).await.map_err(from_command)
+}
+
+fn period(from: NaiveDate, to: NaiveDate) -> Period {
+    Period { from, to }
+}
+
+#[Object]
+impl MutationRoot {
+    /// 吹哨: flag a post; opens a new case. The same URL never opens two cases.
+    async fn flag_post(
+        &self,
+        ctx: &Context<'_>,
+        post: PostInput,
+        note: Option<String>,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let new_case = CaseId::from_uuid(new_id());
+        let body = CaseCommand::FlagPost { case_id: new_case, post: post.parse()?, note: opt_text("note", note)? };
+        run_case(ctx, new_case, command_id, None, body).await
+    }
+
+    /// Attach a further post about the same problem to a case.
+    async fn attach_post(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        post: PostInput,
+        note: Option<String>,
+        command_id: Option<ID>,
+        expected_version: Option<i64>,
+    ) -> Result<CommandResult> {
+        let body = CaseCommand::AttachPost { post: post.parse()?, note: opt_text("note", note)? };
+        run_case(ctx, self::case_id(&case_id)?, command_id, expected_version, body).await
+    }
+
+    /// Record a post's heat now.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_heat(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        url: String,
+        views: u64,
+        reposts: u64,
+        comments: u64,
+        likes: u64,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body = CaseCommand::RecordHeat {
+            url: PostUrl::parse(&url).map_err(validation)?,
+            heat: Heat { views, reposts, comments, likes },
+        };
+        run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
+    }
+
+    /// Follow-up monitoring after handling (跟踪监测).
+    async fn record_follow_up(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        observation: String,
+        sentiment: enums::FollowUpSentiment,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body = CaseCommand::RecordFollowUp { observation: text("observation", &observation)?, sentiment: sentiment.into() };
+        run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
+    }
+
+    /// 研判: set level, key categories, problem class and jurisdiction.
+    #[allow(clippy::too_many_arguments)]
+    async fn triage_case(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        level: enums::Level,
+        #[graphql(default)] categories: Vec<enums::KeyCategory>,
+        problem_class: String,
+        jurisdiction_unit_id: Option<String>,
+        command_id: Option<ID>,
+        expected_version: Option<i64>,
+    ) -> Result<CommandResult> {
+        let jurisdiction = match jurisdiction_unit_id {
+            Some(raw) => Some(resolve_unit(ctx, &unit_id(&raw)?).await?),
+            None => None,
+        };
+        let body = CaseCommand::TriageCase {
+            level: level.into(),
+            categories: categories.into_iter().map(Into::into).collect(),
+            problem_class: ProblemClass::parse(&problem_class).map_err(validation)?,
+            jurisdiction,
+        };
+        run_case(ctx, self::case_id(&case_id)?, command_id, expected_version, body).await
+    }
+
+    /// Change a case's level, with a reason; open feedback deadlines are recomputed.
+    async fn change_case_level(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        level: enums::Level,
+        reason: String,
+        command_id: Option<ID>,
+        expected_version: Option<i64>,
+    ) -> Result<CommandResult> {
+        let body = CaseCommand::ChangeCaseLevel { to: level.into(), reason: text("reason", &reason)? };
+        run_case(ctx, self::case_id(&case_id)?, command_id, expected_version, body).await
+    }
+
+    /// 转办: assign the case to a unit as lead or co-handler; the feedback deadline comes
+    /// from the rules. The result's stream has the new assignment; its id is in the case.
+    #[allow(clippy::too_many_arguments)]
+    async fn assign_case(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        unit_id: String,
+        role: enums::AssignmentRole,
+        instruction: Option<String>,
+        assignment_id: Option<ID>,
+        command_id: Option<ID>,
+        expected_version: Option<i64>,
+    ) -> Result<CommandResult> {
+        let unit = resolve_unit(ctx, &self::unit_id(&unit_id)?).await?;
+        let assignment_id = match assignment_id {
+            Some(id) => self::assignment_id(&id)?,
+            None => AssignmentId::from_uuid(new_id()),
+        };
+        let body = CaseCommand::AssignCase {
+            assignment_id,
+            unit,
+            role: role.into(),
+            instruction: opt_text("instruction", instruction)?,
+        };
+        created(run_case(ctx, self::case_id(&case_id)?, command_id, expected_version, body).await, assignment_id)
+    }
+
+    /// 签收: the unit accepts its assignment.
+    async fn accept_assignment(&self, ctx: &Context<'_>, case_id: ID, assignment_id: ID, command_id: Option<ID>) -> Result<CommandResult> {
+        let body = CaseCommand::AcceptAssignment { assignment_id: self::assignment_id(&assignment_id)? };
+        run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
+    }
+
+    /// 退回: the unit returns its assignment, with a reason.
+    async fn return_assignment(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        assignment_id: ID,
+        reason: String,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body =
+            CaseCommand::ReturnAssignment { assignment_id: self::assignment_id(&assignment_id)?, reason: text("reason", &reason)? };
+        run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
+    }
+
+    /// The dispatcher accepts a return (then reassigns).
+    async fn accept_return(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        assignment_id: ID,
+        note: Option<String>,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body = CaseCommand::AcceptReturn { assignment_id: self::assignment_id(&assignment_id)?, note: opt_text("note", note)? };
+        run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
+    }
+
+    /// The dispatcher rejects a return: the unit must handle it; recorded as 推诿.
+    async fn reject_return(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        assignment_id: ID,
+        note: String,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body = CaseCommand::RejectReturn { assignment_id: self::assignment_id(&assignment_id)?, note: text("note", &note)? };
+        run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
+    }
+
+    /// Withdraw an open assignment, with a reason.
+    async fn withdraw_assignment(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        assignment_id: ID,
+        reason: String,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body =
+            CaseCommand::WithdrawAssignment { assignment_id: self::assignment_id(&assignment_id)?, reason: text("reason", &reason)? };
+        run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
+    }
+
+    /// 核查: record what verification found.
+    async fn verify_facts(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        assignment_id: ID,
+        finding: enums::Finding,
+        summary: String,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body = CaseCommand::VerifyFacts {
+            assignment_id: self::assignment_id(&assignment_id)?,
+            finding: finding.into(),
+            summary: text("summary", &summary)?,
+        };
+        run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
+    }
+
+    /// 反馈: submit a reply for the unit head's approval.
+    async fn submit_reply(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        assignment_id: ID,
+        content: String,
+        reply_id: Option<ID>,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let reply_id = match reply_id {
+            Some(id) => ReplyId::parse(&id).map_err(validation)?,
+            None => ReplyId::from_uuid(new_id()),
+        };
+        let body = CaseCommand::SubmitReply {
+            assignment_id: self::assignment_id(&assignment_id)?,
+            reply_id,
+            content: text("content", &content)?,
+        };
+        created(run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await, reply_id)
+    }
+
+    /// The unit head approves a reply; it then counts as feedback.
+    async fn approve_reply(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        reply_id: ID,
+        note: Option<String>,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body = CaseCommand::ApproveReply { reply_id: ReplyId::parse(&reply_id).map_err(validation)?, note: opt_text("note", note)? };
+        run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
+    }
+
+    /// The unit head sends a reply back for revision.
+    async fn send_back_reply(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        reply_id: ID,
+        note: String,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body = CaseCommand::SendBackReply { reply_id: ReplyId::parse(&reply_id).map_err(validation)?, note: text("note", &note)? };
+        run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
+    }
+
+    /// 公开回应: publish a public response.
+    async fn publish_response(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        channel: enums::ResponseChannel,
+        content: String,
+        url: Option<String>,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let url = match url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            Some(raw) => Some(PostUrl::parse(raw).map_err(validation)?),
+            None => None,
+        };
+        let body = CaseCommand::PublishResponse { channel: channel.into(), content: text("content", &content)?, url };
+        run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
+    }
+
+    /// 承诺办结时限: promise rectification by a date (due at the end of that day, Shanghai).
+    async fn promise_rectification(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        assignment_id: ID,
+        due_date: NaiveDate,
+        measures: String,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body = CaseCommand::PromiseRectification {
+            assignment_id: self::assignment_id(&assignment_id)?,
+            due_date,
+            measures: text("measures", &measures)?,
+        };
+        run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
+    }
+
+    /// Record that the promised rectification is done.
+    async fn complete_rectification(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        assignment_id: ID,
+        result: String,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body =
+            CaseCommand::CompleteRectification { assignment_id: self::assignment_id(&assignment_id)?, result: text("result", &result)? };
+        run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
+    }
+
+    /// 办结 an assignment (needs an approved reply and no unfinished rectification).
+    async fn complete_assignment(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        assignment_id: ID,
+        summary: String,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body =
+            CaseCommand::CompleteAssignment { assignment_id: self::assignment_id(&assignment_id)?, summary: text("summary", &summary)? };
+        run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
+    }
+
+    /// 抄告单: send the case to a leader for a written instruction.
+    async fn send_memo(&self, ctx: &Context<'_>, case_id: ID, summary: String, memo_id: Option<ID>, command_id: Option<ID>) -> Result<CommandResult> {
+        let memo_id = match memo_id {
+            Some(id) => MemoId::parse(&id).map_err(validation)?,
+            None => MemoId::from_uuid(new_id()),
+        };
+        let body = CaseCommand::SendMemo { memo_id, summary: text("summary", &summary)? };
+        created(run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await, memo_id)
+    }
+
+    /// 批示: a leader's written instruction; due in 3 working days unless a deadline is given.
+    async fn instruct_on_memo(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        memo_id: ID,
+        instruction: String,
+        deadline: Option<DateTime<Utc>>,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body = CaseCommand::InstructOnMemo {
+            memo_id: MemoId::parse(&memo_id).map_err(validation)?,
+            instruction: text("instruction", &instruction)?,
+            deadline,
+        };
+        run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
+    }
+
+    /// 催办: a supervisor urges a unit with an open assignment.
+    async fn urge_supervision(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        unit_id: String,
+        note: String,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body = CaseCommand::UrgeSupervision { target_unit: self::unit_id(&unit_id)?, note: text("note", &note)? };
+        run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
+    }
+
+    /// Propose referring a rumour to the police, with legal basis and evidence. A second
+    /// dispatcher must approve it.
+    #[allow(clippy::too_many_arguments)]
+    async fn propose_rumour_referral(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        police_unit_id: String,
+        legal_basis: String,
+        evidence: String,
+        referral_id: Option<ID>,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let police_unit = resolve_unit(ctx, &unit_id(&police_unit_id)?).await?;
+        let referral_id = match referral_id {
+            Some(id) => ReferralId::parse(&id).map_err(validation)?,
+            None => ReferralId::from_uuid(new_id()),
+        };
+        let body = CaseCommand::ProposeRumourReferral {
+            referral_id,
+            police_unit,
+            legal_basis: text("legalBasis", &legal_basis)?,
+            evidence: text("evidence", &evidence)?,
+        };
+        created(run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await, referral_id)
+    }
+
+    /// A second dispatcher approves a rumour referral (four-eyes rule).
+    async fn approve_rumour_referral(&self, ctx: &Context<'_>, case_id: ID, referral_id: ID, command_id: Option<ID>) -> Result<CommandResult> {
+        let body = CaseCommand::ApproveRumourReferral { referral_id: ReferralId::parse(&referral_id).map_err(validation)? };
+        run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
+    }
+
+    /// The police record a referral's outcome.
+    async fn record_referral_outcome(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        referral_id: ID,
+        outcome: enums::ReferralOutcome,
+        action: String,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body = CaseCommand::RecordReferralOutcome {
+            referral_id: ReferralId::parse(&referral_id).map_err(validation)?,
+            outcome: outcome.into(),
+            action: text("action", &action)?,
+        };
+        run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
+    }
+
+    /// 辟谣: publish a rebuttal of a confirmed rumour.
+    async fn rebut_rumour(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        referral_id: ID,
+        channel: enums::ResponseChannel,
+        content: String,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body = CaseCommand::RebutRumour {
+            referral_id: ReferralId::parse(&referral_id).map_err(validation)?,
+            channel: channel.into(),
+            content: text("content", &content)?,
+        };
+        run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
+    }
+
+    /// 办结: close a case whose assignments are all completed or withdrawn.
+    async fn close_case(&self, ctx: &Context<'_>, case_id: ID, outcome: String, command_id: Option<ID>, expected_version: Option<i64>) -> Result<CommandResult> {
+        let body = CaseCommand::CloseCase { outcome: text("outcome", &outcome)? };
+        run_case(ctx, self::case_id(&case_id)?, command_id, expected_version, body).await
+    }
+
+    /// Reopen a closed case (次生舆情), with a reason.
+    async fn reopen_case(&self, ctx: &Context<'_>, case_id: ID, reason: String, command_id: Option<ID>) -> Result<CommandResult> {
+        let body = CaseCommand::ReopenCase { reason: text("reason", &reason)? };
+        run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
+    }
+
+    /// Declare that the case led to a mass incident (drives the one-vote veto).
+    async fn declare_mass_incident(&self, ctx: &Context<'_>, case_id: ID, note: String, command_id: Option<ID>) -> Result<CommandResult> {
+        let body = CaseCommand::DeclareMassIncident { note: text("note", &note)? };
+        run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
+    }
+
+    /// Register a unit (administrators).
+    #[allow(clippy::too_many_arguments)]
+    async fn register_unit(
+        &self,
+        ctx: &Context<'_>,
+        unit_id: String,
+        name: String,
+        kind: enums::UnitKind,
+        parent_unit_id: Option<String>,
+        jurisdiction: Option<String>,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let unit = self::unit_id(&unit_id)?;
+        let parent = match parent_unit_id {
+            Some(raw) => Some(resolve_unit(ctx, &self::unit_id(&raw)?).await?),
+            None => None,
+        };
+        let body = UnitCommand::RegisterUnit {
+            unit_id: unit.clone(),
+            name: text("name", &name)?,
+            kind: kind.into(),
+            parent,
+            jurisdiction: opt_text("jurisdiction", jurisdiction)?,
+        };
+        run_unit(ctx, &unit, command_id, body).await
+    }
+
+    async fn rename_unit(&self, ctx: &Context<'_>, unit_id: String, name: String, command_id: Option<ID>) -> Result<CommandResult> {
+        let body = UnitCommand::RenameUnit { name: text("name", &name)? };
+        run_unit(ctx, &self::unit_id(&unit_id)?, command_id, body).await
+    }
+
+    async fn deactivate_unit(&self, ctx: &Context<'_>, unit_id: String, reason: String, command_id: Option<ID>) -> Result<CommandResult> {
+        let body = UnitCommand::DeactivateUnit { reason: text("reason", &reason)? };
+        run_unit(ctx, &self::unit_id(&unit_id)?, command_id, body).await
+    }
+
+    /// 问责/扣分 against a unit (optionally naming a person) for a period [from, to).
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_penalty(
+        &self,
+        ctx: &Context<'_>,
+        unit_id: String,
+        kind: enums::PenaltyKind,
+        points: u32,
+        reason: String,
+        period_from: NaiveDate,
+        period_to: NaiveDate,
+        person: Option<String>,
+        #[graphql(default)] case_ids: Vec<ID>,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let penalty_id = PenaltyId::from_uuid(new_id());
+        let body = AssessmentCommand::ApplyPenalty {
+            penalty_id,
+            person: opt_text("person", person)?,
+            kind: kind.into(),
+            points,
+            reason: text("reason", &reason)?,
+            case_ids: case_ids.iter().map(case_id).collect::<Result<_>>()?,
+            period: period(period_from, period_to),
+        };
+        created(run_assessment(ctx, &self::unit_id(&unit_id)?, period_from.year(), command_id, body).await, penalty_id)
+    }
+
+    /// Revoke a penalty (the assessment year is the year its period starts in).
+    async fn revoke_penalty(
+        &self,
+        ctx: &Context<'_>,
+        unit_id: String,
+        year: i32,
+        penalty_id: ID,
+        reason: String,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body = AssessmentCommand::RevokePenalty {
+            penalty_id: PenaltyId::parse(&penalty_id).map_err(validation)?,
+            reason: text("reason", &reason)?,
+        };
+        run_assessment(ctx, &self::unit_id(&unit_id)?, year, command_id, body).await
+    }
+
+    /// 表扬/加分 for a unit for a period [from, to).
+    #[allow(clippy::too_many_arguments)]
+    async fn award_commendation(
+        &self,
+        ctx: &Context<'_>,
+        unit_id: String,
+        points: u32,
+        reason: String,
+        period_from: NaiveDate,
+        period_to: NaiveDate,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let commendation_id = CommendationId::from_uuid(new_id());
+        let body = AssessmentCommand::AwardCommendation {
+            commendation_id,
+            points,
+            reason: text("reason", &reason)?,
+            period: period(period_from, period_to),
+        };
+        created(run_assessment(ctx, &self::unit_id(&unit_id)?, period_from.year(), command_id, body).await, commendation_id)
+    }
+
+    /// 移送问责: refer a person of a unit to discipline inspection.
+    #[allow(clippy::too_many_arguments)]
+    async fn refer_accountability(
+        &self,
+        ctx: &Context<'_>,
+        unit_id: String,
+        person: String,
+        reason: String,
+        #[graphql(default)] case_ids: Vec<ID>,
+        accountability_id: Option<ID>,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let accountability_id = match accountability_id {
+            Some(id) => AccountabilityId::parse(&id).map_err(validation)?,
+            None => AccountabilityId::from_uuid(new_id()),
+        };
+        let year = state(ctx)?.clock().now().year();
+        let body = AssessmentCommand::ReferAccountability {
+            accountability_id,
+            person: text("person", &person)?,
+            case_ids: case_ids.iter().map(case_id).collect::<Result<_>>()?,
+            reason: text("reason", &reason)?,
+        };
+        created(run_assessment(ctx, &self::unit_id(&unit_id)?, year, command_id, body).await, accountability_id)
+    }
+
+    /// Record a disciplinary decision (inspectors).
+    #[allow(clippy::too_many_arguments)]
+    async fn record_disciplinary_decision(
+        &self,
+        ctx: &Context<'_>,
+        unit_id: String,
+        year: i32,
+        accountability_id: ID,
+        person: String,
+        decision: String,
+        #[graphql(default)] case_ids: Vec<ID>,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body = AssessmentCommand::RecordDisciplinaryDecision {
+            accountability_id: AccountabilityId::parse(&accountability_id).map_err(validation)?,
+            person: text("person", &person)?,
+            case_ids: case_ids.iter().map(case_id).collect::<Result<_>>()?,
+            decision: text("decision", &decision)?,
+        };
+        run_assessment(ctx, &self::unit_id(&unit_id)?, year, command_id, body).await
+    }
+}
+
+async fn run_unit(ctx: &Context<'_>, unit: &UnitId, command_id: Option<ID>, body: UnitCommand) -> Result<CommandResult> {
+    let issue = issue(ctx, command_id, None)?;
+    let receipt = state(ctx)?.handler.handle_unit(issue, unit, body).await.map_err(from_command)?;
+    Ok(result(receipt))
+}
+
+async fn run_assessment(
+    ctx: &Context<'_>,
+    unit: &UnitId,
+    year: i32,
+    command_id: Option<ID>,
+    body: AssessmentCommand,
+) -> Result<CommandResult> {
+    let issue = issue(ctx, command_id, None)?;
+    let receipt = state(ctx)?.handler.handle_assessment(issue, unit, year, body).await.map_err(from_command)?;
+    Ok(result(receipt))
+}

@@ -1,0 +1,300 @@
+//! Queries: one per read model, lists as Relay connections with keyset cursors, each
+//! accepting `waitForPosition` so a client reads its own writes.
+
+use std::collections::HashMap;
+
+use async_graphql::connection::{Connection, Edge, EmptyFields, OpaqueCursor};
+use async_graphql::{Context, ID, InputObject, Object, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use whistle_domain::{CaseId, Role, UnitId, Vocabulary};
+use whistle_projections::queries as q;
+
+use super::context::*;
+use super::enums::{self, VocabularyListing};
+use super::errors::{ErrorCode, error, from_projection, from_store, validation};
+use super::types::*;
+
+pub struct QueryRoot;
+
+/// Filters of the case list; all optional, combined with AND.
+#[derive(InputObject, Default)]
+pub struct CaseFilterInput {
+    pub status: Option<enums::CaseStatus>,
+    pub level: Option<enums::Level>,
+    /// Cases with an assignment (any role, any state) to this unit.
+    pub unit_id: Option<String>,
+    /// Cases with a post on this platform.
+    pub platform: Option<enums::Platform>,
+    pub category: Option<enums::KeyCategory>,
+    pub problem_class: Option<String>,
+    /// Flagged at or after this instant.
+    pub flagged_from: Option<DateTime<Utc>>,
+    /// Flagged before this instant.
+    pub flagged_to: Option<DateTime<Utc>>,
+    /// Words in a post title or excerpt, or the problem class.
+    pub text: Option<String>,
+}
+
+/// Filters of the audit trail (inspectors and evaluators).
+#[derive(InputObject, Default)]
+pub struct AuditFilterInput {
+    pub case_id: Option<ID>,
+    /// Everything this person did.
+    pub actor_id: Option<String>,
+    /// Everything done by staff of this unit.
+    pub actor_unit_id: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// Only these event types, e.g. `["ReturnRejected", "CaseReopened"]`.
+    pub event_types: Option<Vec<String>>,
+}
+
+fn parse_case_id(id: &ID) -> Result<CaseId> {
+    CaseId::parse(id).map_err(validation)
+}
+
+fn parse_unit(raw: &str) -> Result<UnitId> {
+    UnitId::parse(raw).map_err(validation)
+}
+
+async fn unit_names(ctx: &Context<'_>) -> Result<HashMap<String, String>> {
+    let units = q::units(state(ctx)?.pool()).await.map_err(from_projection)?;
+    Ok(units.into_iter().map(|u| (u.unit_id, u.name)).collect())
+}
+
+const READS_EVERYTHING: &[Role] =
+    &[Role::Monitor, Role::Dispatcher, Role::Leader, Role::Supervisor, Role::Evaluator, Role::Inspector, Role::Admin];
+
+#[Object]
+impl QueryRoot {
+    /// Who the token says you are.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Me> {
+        let actor = actor(ctx)?;
+        Ok(Me {
+            user_id: actor.user_id.to_string(),
+            name: actor.name.clone(),
+            role: actor.role.into(),
+            role_label: actor.role.label_zh().to_owned(),
+            unit_id: actor.unit.to_string(),
+            may_see_post_authors: actor.may_see_post_authors(),
+        })
+    }
+
+    /// Every enum with each value's stable key and Chinese label.
+    async fn vocabularies(&self) -> Vec<VocabularyListing> {
+        enums::all_vocabularies()
+    }
+
+    /// The global position of the last event in the log, and how far the read models are.
+    async fn log_position(&self, ctx: &Context<'_>) -> Result<LogPosition> {
+        actor(ctx)?;
+        let state = state(ctx)?;
+        Ok(LogPosition {
+            head: state.store().head_position().await.map_err(from_store)?,
+            read_models: state.progress.current(),
+        })
+    }
+
+    /// One case, if it exists and you may see it.
+    async fn case(&self, ctx: &Context<'_>, id: ID, wait_for_position: Option<i64>) -> Result<Case> {
+        let actor = actor(ctx)?;
+        wait_until_projected(ctx, wait_for_position).await?;
+        let case_id = parse_case_id(&id)?;
+        q::case_by_id(state(ctx)?.pool(), &case_scope(actor), case_id)
+            .await
+            .map_err(from_projection)?
+            .map(Case)
+            .ok_or_else(|| error(ErrorCode::NotFound, format!("case {case_id} does not exist or is not visible to you")))
+    }
+
+    /// The case list, newest flag first.
+    async fn cases(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<CaseFilterInput>,
+        wait_for_position: Option<i64>,
+    ) -> Result<Connection<OpaqueCursor<i64>, Case, EmptyFields, EmptyFields>> {
+        let actor = actor(ctx)?;
+        wait_until_projected(ctx, wait_for_position).await?;
+        let filter = filter.unwrap_or_default();
+        let query_filter = q::CaseFilter {
+            status: filter.status.map(Into::into),
+            level: filter.level.map(Into::into),
+            unit: filter.unit_id.as_deref().map(parse_unit).transpose()?,
+            platform: filter.platform.map(Into::into),
+            category: filter.category.map(Into::into),
+            problem_class: filter.problem_class,
+            flagged_from: filter.flagged_from,
+            flagged_to: filter.flagged_to,
+            text: filter.text,
+        };
+        let after = decode_cursor(after)?;
+        let page = q::list_cases(state(ctx)?.pool(), &case_scope(actor), &query_filter, page_size(first)?, after)
+            .await
+            .map_err(from_projection)?;
+        let mut connection = Connection::new(after.is_some(), page.has_next_page);
+        for case in page.items {
+            connection.edges.push(Edge::new(OpaqueCursor(case.cursor), Case(case)));
+        }
+        Ok(connection)
+    }
+
+    /// The accountability audit trail of one case, oldest first.
+    async fn case_timeline(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        first: Option<i32>,
+        after: Option<String>,
+        wait_for_position: Option<i64>,
+    ) -> Result<Connection<OpaqueCursor<i64>, TimelineEntry, EmptyFields, EmptyFields>> {
+        let actor = actor(ctx)?;
+        wait_until_projected(ctx, wait_for_position).await?;
+        let case_id = parse_case_id(&case_id)?;
+        if q::case_by_id(state(ctx)?.pool(), &case_scope(actor), case_id).await.map_err(from_projection)?.is_none() {
+            return Err(error(ErrorCode::NotFound, format!("case {case_id} does not exist or is not visible to you")));
+        }
+        let filter = q::TimelineFilter { case_id: Some(case_id), ..Default::default() };
+        timeline_connection(ctx, &filter, first, after).await
+    }
+
+    /// Everything recorded, filtered by person, unit, case, window and event type: for
+    /// discipline inspection and assessment.
+    async fn audit_trail(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AuditFilterInput>,
+        first: Option<i32>,
+        after: Option<String>,
+        wait_for_position: Option<i64>,
+    ) -> Result<Connection<OpaqueCursor<i64>, TimelineEntry, EmptyFields, EmptyFields>> {
+        require_role(ctx, &[Role::Inspector, Role::Evaluator], "auditTrail")?;
+        wait_until_projected(ctx, wait_for_position).await?;
+        let filter = filter.unwrap_or_default();
+        let query_filter = q::TimelineFilter {
+            case_id: filter.case_id.as_ref().map(parse_case_id).transpose()?,
+            actor_id: filter.actor_id,
+            actor_unit: filter.actor_unit_id,
+            from: filter.from,
+            to: filter.to,
+            event_types: filter.event_types.unwrap_or_default(),
+        };
+        timeline_connection(ctx, &query_filter, first, after).await
+    }
+
+    /// A unit's inbox: open assignments and unfinished promised rectifications. Staff of
+    /// a unit see their own unit's; the cyberspace office, supervisors, leaders,
+    /// evaluators and inspectors may name any unit.
+    async fn inbox(
+        &self,
+        ctx: &Context<'_>,
+        unit_id: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+        wait_for_position: Option<i64>,
+    ) -> Result<Connection<OpaqueCursor<i64>, Assignment, EmptyFields, EmptyFields>> {
+        let actor = actor(ctx)?;
+        wait_until_projected(ctx, wait_for_position).await?;
+        let unit = match unit_id {
+            Some(raw) => parse_unit(&raw)?,
+            None => actor.unit.clone(),
+        };
+        if unit != actor.unit && !READS_EVERYTHING.contains(&actor.role) {
+            return Err(error(
+                ErrorCode::Forbidden,
+                format!("you may read the inbox of your own unit `{}` only", actor.unit),
+            ));
+        }
+        let after = decode_cursor(after)?;
+        let page = q::inbox(state(ctx)?.pool(), &unit, page_size(first)?, after).await.map_err(from_projection)?;
+        let mut connection = Connection::new(after.is_some(), page.has_next_page);
+        for assignment in page.items {
+            let cursor = OpaqueCursor(assignment.assigned_position);
+            connection.edges.push(Edge::new(cursor, Assignment::from(assignment)));
+        }
+        Ok(connection)
+    }
+
+    /// Counts by status, level, unit, platform, category and problem class; flags per
+    /// day; open, due in the next 24 h and overdue. Optionally only cases flagged in
+    /// [from, to).
+    async fn dashboard(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        wait_for_position: Option<i64>,
+    ) -> Result<Dashboard> {
+        require_role(ctx, READS_EVERYTHING, "dashboard")?;
+        wait_until_projected(ctx, wait_for_position).await?;
+        let now = state(ctx)?.clock().now();
+        let dashboard = q::dashboard(state(ctx)?.pool(), now, from, to).await.map_err(from_projection)?;
+        Ok(Dashboard::build(now, dashboard, &unit_names(ctx).await?))
+    }
+
+    /// Unit scorecards (DOMAIN.md §7) for the period [from, to) in Asia/Shanghai dates,
+    /// as of `asOf` (default now). Staff of a unit see their own unit's only.
+    async fn scorecards(
+        &self,
+        ctx: &Context<'_>,
+        from: NaiveDate,
+        to: NaiveDate,
+        unit_id: Option<String>,
+        as_of: Option<DateTime<Utc>>,
+        wait_for_position: Option<i64>,
+    ) -> Result<Vec<Scorecard>> {
+        let actor = actor(ctx)?;
+        wait_until_projected(ctx, wait_for_position).await?;
+        if to <= from {
+            return Err(error(ErrorCode::Validation, format!("the period [{from}, {to}) is empty: `to` must be after `from`")));
+        }
+        let unit = unit_id.as_deref().map(parse_unit).transpose()?;
+        let unit = if READS_EVERYTHING.contains(&actor.role) {
+            unit
+        } else {
+            match unit {
+                Some(unit) if unit != actor.unit => {
+                    return Err(error(ErrorCode::Forbidden, "you may read your own unit's scorecard only"));
+                }
+                _ => Some(actor.unit.clone()),
+            }
+        };
+        let as_of = as_of.unwrap_or_else(|| state(ctx).map(|s| s.clock().now()).unwrap_or_else(|_| Utc::now()));
+        let cards = q::scorecards(state(ctx)?.pool(), from, to, as_of, unit.as_ref()).await.map_err(from_projection)?;
+        Ok(cards.into_iter().map(Scorecard::from).collect())
+    }
+
+    /// Every registered unit.
+    async fn units(&self, ctx: &Context<'_>, wait_for_position: Option<i64>) -> Result<Vec<Unit>> {
+        actor(ctx)?;
+        wait_until_projected(ctx, wait_for_position).await?;
+        let units = q::units(state(ctx)?.pool()).await.map_err(from_projection)?;
+        Ok(units.into_iter().map(Unit::from).collect())
+    }
+
+    /// Rumour referrals with their outcomes; filter by outcome to see, for example, every
+    /// referral the police judged "not a rumour" (DOMAIN.md §8).
+    async fn rumour_referrals(
+        &self,
+        ctx: &Context<'_>,
+        outcome: Option<enums::ReferralOutcome>,
+        wait_for_position: Option<i64>,
+    ) -> Result<Vec<Referral>> {
+        require_role(ctx, &[Role::Inspector, Role::Dispatcher, Role::Evaluator], "rumourReferrals")?;
+        wait_until_projected(ctx, wait_for_position).await?;
+        let referrals =
+            q::referrals(state(ctx)?.pool(), None, outcome.map(Into::into)).await.map_err(from_projection)?;
+        Ok(referrals.into_iter().map(Referral::from).collect())
+    }
+}
+
+#[derive(async_graphql::SimpleObject)]
+pub struct LogPosition {
+    /// Position of the last event in the log.
+    pub head: i64,
+    /// Position every read model has applied.
+    pub read_models: i64,
+}
+

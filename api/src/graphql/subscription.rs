@@ -1,0 +1,103 @@
+//! Subscriptions: new events of one case, or of every case, as they are appended.
+//! Served over WebSocket (`graphql-transport-ws`) at `/graphql/ws`; the token goes in
+//! `connectionParams` as `{"Authorization": "Bearer …"}` or `{"token": "…"}`.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use async_graphql::{Context, ID, Result, Subscription};
+use futures::Stream;
+use whistle_domain::{CaseId, Role};
+use whistle_projections::queries as q;
+use whistle_store::{EventStore, Position, RecordedEvent};
+
+use super::context::{actor, case_scope, require_role, state};
+use super::errors::{ErrorCode, error, from_projection, from_store, validation};
+use super::types::EventNotice;
+
+pub struct SubscriptionRoot;
+
+struct Tail {
+    store: EventStore,
+    after: Position,
+    stream_id: Option<String>,
+    buffer: VecDeque<RecordedEvent>,
+}
+
+fn notice(event: RecordedEvent) -> EventNotice {
+    EventNotice {
+        position: event.position,
+        event_id: ID(event.event_id.to_string()),
+        case_id: event.stream_id.strip_prefix("case-").map(|id| ID(id.to_owned())),
+        stream_id: event.stream_id,
+        event_type: event.event_type,
+        recorded_at: event.recorded_at,
+        actor_id: event.actor.user_id.to_string(),
+        actor_name: event.actor.name,
+        actor_role: event.actor.role.into(),
+        actor_unit: event.actor.unit.to_string(),
+    }
+}
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// Events appended after `afterPosition` (default: now) to one case's stream, or to
+    /// every case when `caseId` is omitted (cyberspace office, leaders, supervisors,
+    /// evaluators and inspectors only).
+    async fn case_events(
+        &self,
+        ctx: &Context<'_>,
+        case_id: Option<ID>,
+        after_position: Option<i64>,
+    ) -> Result<impl Stream<Item = Result<EventNotice>>> {
+        let actor = actor(ctx)?;
+        let state = state(ctx)?;
+        let stream_id = match case_id {
+            Some(raw) => {
+                let case_id = CaseId::parse(&raw).map_err(validation)?;
+                let visible = q::case_by_id(state.pool(), &case_scope(actor), case_id).await.map_err(from_projection)?;
+                if visible.is_none() {
+                    return Err(error(ErrorCode::NotFound, format!("case {case_id} does not exist or is not visible to you")));
+                }
+                Some(format!("case-{case_id}"))
+            }
+            None => {
+                require_role(
+                    ctx,
+                    &[Role::Monitor, Role::Dispatcher, Role::Leader, Role::Supervisor, Role::Evaluator, Role::Inspector, Role::Admin],
+                    "caseEvents for every case",
+                )?;
+                None
+            }
+        };
+        let store = state.store().clone();
+        let after = match after_position {
+            Some(position) => position,
+            None => store.head_position().await.map_err(from_store)?,
+        };
+        let tail = Tail { store, after, stream_id, buffer: VecDeque::new() };
+        Ok(futures::stream::unfold(tail, |mut tail| async move {
+            loop {
+                if let Some(event) = tail.buffer.pop_front() {
+                    return Some((Ok(notice(event)), tail));
+                }
+                match tail.store.read_all(tail.after, 500).await {
+                    Ok(events) if !events.is_empty() => {
+                        tail.after = events.last().map_or(tail.after, |e| e.position);
+                        let wanted = events.into_iter().filter(|e| match &tail.stream_id {
+                            Some(stream) => &e.stream_id == stream,
+                            None => e.stream_id.starts_with("case-"),
+                        });
+                        tail.buffer.extend(wanted);
+                    }
+                    Ok(_) => {
+                        if let Err(e) = tail.store.wait_for_events_after(tail.after, Duration::from_secs(30)).await {
+                            return Some((Err(from_store(e)), tail));
+                        }
+                    }
+                    Err(e) => return Some((Err(from_store(e)), tail)),
+                }
+            }
+        }))
+    }
+}

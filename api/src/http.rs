@@ -1,0 +1,260 @@
+//! The HTTP surface: `/graphql` following the GraphQL-over-HTTP spec (content
+//! negotiation, 400 for request errors, 405 for mutations over GET, 415 for bodies that
+//! are not JSON), GraphiQL on `GET /graphql` from a browser, the WebSocket endpoint for
+//! subscriptions, and `/healthz` and `/readyz`.
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{Data, Variables};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::body::Bytes;
+use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+use whistle_domain::Actor;
+
+use crate::app::HttpState;
+use crate::auth::verify_token;
+use crate::graphql::RequestActor;
+use crate::graphql::errors::ErrorCode;
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+/// What the client accepts back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Accepts {
+    GraphqlResponseJson,
+    Json,
+}
+
+fn negotiate(headers: &HeaderMap) -> Option<Accepts> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(Accepts::Json);
+    };
+    let mut best: Option<Accepts> = None;
+    for part in accept.split(',') {
+        let media = part.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        match media.as_str() {
+            GRAPHQL_RESPONSE => return Some(Accepts::GraphqlResponseJson),
+            JSON | "application/*" | "*/*" => best = best.or(Some(Accepts::Json)),
+            _ => {}
+        }
+    }
+    best
+}
+
+/// The parameters of a GraphQL request, from a JSON body or a query string.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GraphqlParams {
+    query: Option<String>,
+    #[serde(default)]
+    variables: Option<serde_json::Value>,
+    #[serde(default)]
+    operation_name: Option<String>,
+    #[serde(default)]
+    extensions: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetParams {
+    query: Option<String>,
+    variables: Option<String>,
+    operation_name: Option<String>,
+    extensions: Option<String>,
+}
+
+fn error_body(code: ErrorCode, message: &str) -> serde_json::Value {
+    serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] })
+}
+
+fn respond(status: StatusCode, accepts: Accepts, body: &serde_json::Value) -> Response {
+    let content_type = match accepts {
+        Accepts::GraphqlResponseJson => GRAPHQL_RESPONSE,
+        Accepts::Json => JSON,
+    };
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+fn request_error(accepts: Accepts, code: ErrorCode, message: &str) -> Response {
+    respond(StatusCode::BAD_REQUEST, accepts, &error_body(code, message))
+}
+
+/// The actor from `Authorization: Bearer …`; `Err` when a token is present but invalid.
+fn authenticate(state: &HttpState, headers: &HeaderMap) -> Result<Option<Actor>, String> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
+    let value = value.to_str().map_err(|_| "the Authorization header is not text".to_owned())?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .ok_or_else(|| "the Authorization header must be `Bearer <token>`".to_owned())?;
+    verify_token(&state.jwt_secret, token.trim()).map(Some).map_err(|e| e.to_string())
+}
+
+pub async fn graphiql_or_get(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Query(params): Query<GetParams>,
+) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if params.query.is_none() && wants_html {
+        return Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").title("Whistle · 舆情吹哨").finish())
+            .into_response();
+    }
+    let Some(accepts) = negotiate(&headers) else {
+        return (StatusCode::NOT_ACCEPTABLE, "accept application/graphql-response+json or application/json").into_response();
+    };
+    let parse_json = |raw: Option<String>, what: &str| -> Result<Option<serde_json::Value>, Response> {
+        raw.map(|text| {
+            serde_json::from_str(&text)
+                .map_err(|e| request_error(accepts, ErrorCode::Validation, &format!("`{what}` is not JSON: {e}")))
+        })
+        .transpose()
+    };
+    let variables = match parse_json(params.variables, "variables") {
+        Ok(v) => v,
+        Err(response) => return response,
+    };
+    let extensions = match parse_json(params.extensions, "extensions") {
+        Ok(v) => v,
+        Err(response) => return response,
+    };
+    let params = GraphqlParams { query: params.query, variables, operation_name: params.operation_name, extensions };
+    execute(state, headers, Method::GET, accepts, params).await
+}
+
+pub async fn graphql_post(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(accepts) = negotiate(&headers) else {
+        return (StatusCode::NOT_ACCEPTABLE, "accept application/graphql-response+json or application/json").into_response();
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+    if content_type.as_deref() != Some(JSON) {
+        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the request as application/json").into_response();
+    }
+    let params: GraphqlParams = match serde_json::from_slice(&body) {
+        Ok(params) => params,
+        Err(e) => return request_error(accepts, ErrorCode::Validation, &format!("the body is not a GraphQL request: {e}")),
+    };
+    execute(state, headers, Method::POST, accepts, params).await
+}
+
+async fn execute(state: HttpState, headers: HeaderMap, method: Method, accepts: Accepts, params: GraphqlParams) -> Response {
+    let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
+        return request_error(accepts, ErrorCode::Validation, "the request has no `query`");
+    };
+    let document = match async_graphql::parser::parse_query(&query) {
+        Ok(document) => document,
+        Err(e) => return request_error(accepts, ErrorCode::Validation, &format!("the query does not parse: {e}")),
+    };
+    if method == Method::GET {
+        let operation = match &document.operations {
+            DocumentOperations::Single(operation) => Some(operation),
+            DocumentOperations::Multiple(operations) => match &params.operation_name {
+                Some(name) => operations.get(name.as_str()),
+                None => None,
+            },
+        };
+        if operation.is_some_and(|op| op.node.ty != OperationType::Query) {
+            let mut response = respond(
+                StatusCode::METHOD_NOT_ALLOWED,
+                accepts,
+                &error_body(ErrorCode::Validation, "mutations and subscriptions must be sent with POST"),
+            );
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return response;
+        }
+    }
+    let actor = match authenticate(&state, &headers) {
+        Ok(actor) => actor,
+        Err(message) => {
+            return respond(StatusCode::UNAUTHORIZED, accepts, &error_body(ErrorCode::Unauthenticated, &message));
+        }
+    };
+    let variables = match params.variables {
+        None | Some(serde_json::Value::Null) => Variables::default(),
+        Some(value @ serde_json::Value::Object(_)) => Variables::from_json(value),
+        Some(_) => return request_error(accepts, ErrorCode::Validation, "`variables` must be a JSON object"),
+    };
+    let mut request = async_graphql::Request::new(query).variables(variables).data(RequestActor(actor));
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(serde_json::Value::Object(extensions)) = params.extensions {
+        for (key, value) in extensions {
+            if let Ok(value) = async_graphql::Value::from_json(value) {
+                request.extensions.insert(key, value);
+            }
+        }
+    }
+    let response = state.schema.execute(request).await;
+    let is_request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let status = if is_request_error && accepts == Accepts::GraphqlResponseJson {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let body = serde_json::to_value(&response).unwrap_or_else(|e| error_body(ErrorCode::Internal, &e.to_string()));
+    respond(status, accepts, &body)
+}
+
+/// GraphQL over WebSocket; the token comes in the connection's init payload.
+pub async fn graphql_ws(State(state): State<HttpState>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
+    let schema = state.schema.clone();
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| async move {
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let token = payload
+                        .get("Authorization")
+                        .or_else(|| payload.get("authorization"))
+                        .and_then(|v| v.as_str())
+                        .map(|v| v.trim_start_matches("Bearer ").trim_start_matches("bearer ").to_owned())
+                        .or_else(|| payload.get("token").and_then(|v| v.as_str()).map(str::to_owned));
+                    let mut data = Data::default();
+                    let actor = match token {
+                        Some(token) => Some(
+                            verify_token(&state.jwt_secret, &token)
+                                .map_err(|e| async_graphql::Error::new(e.to_string()))?,
+                        ),
+                        None => None,
+                    };
+                    data.insert(RequestActor(actor));
+                    Ok(data)
+                })
+                .serve()
+                .await
+        })
+}
+
+pub async fn healthz() -> impl IntoResponse {
+    (StatusCode::OK, "ok")
+}
+
+/// Ready when the database answers; reports how far the read models are behind.
+pub async fn readyz(State(state): State<HttpState>) -> Response {
+    match state.app.store().head_position().await {
+        Ok(head) => {
+            let read_models = state.app.progress.current();
+            let body = serde_json::json!({ "status": "ready", "head": head, "readModels": read_models, "lag": head - read_models });
+            (StatusCode::OK, axum::Json(body)).into_response()
+        }
+        Err(error) => {
+            tracing::warn!(%error, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "status": "unavailable" }))).into_response()
+        }
+    }
+}
