@@ -1118,3 +1118,7 @@ fn set_assignment_status(state: &mut CaseState, assignment_id: AssignmentId, sta
         a.status = status;
     }
 }
+
+#[cfg(test)]
+#[path = "case_tests.rs"]
+mod tests;

@@ -1,0 +1,588 @@
+//! Given/when/then tests of the case aggregate: given the events a history of commands
+//! produced, when a command, then these events or this refusal.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use super::*;
+use crate::actor::Actor;
+use crate::commands::ReferencedUnit;
+use crate::events::{Heat, Post};
+use crate::text::RequiredText;
+
+fn t0() -> DateTime<Utc> {
+    "2026-03-02T01:00:00Z".parse().unwrap()
+}
+
+fn person(user: &str, role: Role, unit: &str) -> Actor {
+    Actor::new(UserId::parse(user).unwrap(), user, role, UnitId::parse(unit).unwrap()).unwrap()
+}
+
+fn monitor() -> Actor {
+    person("m1", Role::Monitor, "city-cac")
+}
+fn dispatcher() -> Actor {
+    person("d1", Role::Dispatcher, "city-cac")
+}
+fn second_dispatcher() -> Actor {
+    person("d2", Role::Dispatcher, "city-cac")
+}
+fn officer(unit: &str) -> Actor {
+    person(&format!("o-{unit}"), Role::Officer, unit)
+}
+fn unit_head(unit: &str) -> Actor {
+    person(&format!("h-{unit}"), Role::UnitHead, unit)
+}
+fn police() -> Actor {
+    person("p1", Role::Police, "city-police")
+}
+fn system() -> Actor {
+    Actor::system(UnitId::parse("city-cac").unwrap())
+}
+
+fn text(s: &str) -> RequiredText {
+    RequiredText::parse("text", s).unwrap()
+}
+
+fn unit(code: &str, kind: UnitKind, active: bool) -> ReferencedUnit {
+    ReferencedUnit { unit_id: UnitId::parse(code).unwrap(), name: code.to_owned(), kind, active }
+}
+
+fn post(url: &str) -> Post {
+    Post {
+        platform: Platform::Weibo,
+        url: PostUrl::parse(url).unwrap(),
+        title: "人民路路面塌陷".to_owned(),
+        excerpt: String::new(),
+        posted_at: None,
+        author: None,
+        heat: Heat::default(),
+    }
+}
+
+fn case_id() -> CaseId {
+    CaseId::from_uuid(uuid::Uuid::from_u128(1))
+}
+fn a1() -> AssignmentId {
+    AssignmentId::from_uuid(uuid::Uuid::from_u128(11))
+}
+fn a2() -> AssignmentId {
+    AssignmentId::from_uuid(uuid::Uuid::from_u128(12))
+}
+fn r1() -> ReplyId {
+    ReplyId::from_uuid(uuid::Uuid::from_u128(21))
+}
+fn ref1() -> ReferralId {
+    ReferralId::from_uuid(uuid::Uuid::from_u128(31))
+}
+fn memo1() -> MemoId {
+    MemoId::from_uuid(uuid::Uuid::from_u128(41))
+}
+
+/// A history built by running commands through `decide`, so every "given" is reachable.
+#[derive(Clone)]
+struct Scenario {
+    events: Vec<Event>,
+    now: DateTime<Utc>,
+}
+
+impl Scenario {
+    fn new() -> Self {
+        Self { events: Vec::new(), now: t0() }
+    }
+    fn state(&self) -> CaseState {
+        CaseState::from_events(&self.events)
+    }
+    fn at(mut self, offset: Duration) -> Self {
+        self.now = t0() + offset;
+        self
+    }
+    fn when(&self, actor: Actor, body: CaseCommand) -> Result<Vec<Event>, DomainError> {
+        let command = Command { actor, issued_at: self.now, rules: DeadlineRules::default(), body };
+        decide(&self.state(), &command)
+    }
+    fn given(mut self, actor: Actor, body: CaseCommand) -> Self {
+        let name = body.name();
+        let events = self.when(actor, body).unwrap_or_else(|e| panic!("given {name} was refused: {e}"));
+        self.events.extend(events);
+        self
+    }
+    fn flagged() -> Self {
+        Self::new().given(monitor(), CaseCommand::FlagPost { case_id: case_id(), post: post("https://weibo.com/1"), note: None })
+    }
+    fn triaged(level: Level, categories: Vec<KeyCategory>) -> Self {
+        Self::flagged().given(
+            dispatcher(),
+            CaseCommand::TriageCase {
+                level,
+                categories,
+                problem_class: ProblemClass::parse("道路塌陷").unwrap(),
+                jurisdiction: None,
+            },
+        )
+    }
+    fn assigned() -> Self {
+        Self::triaged(Level::General, vec![]).given(
+            dispatcher(),
+            CaseCommand::AssignCase {
+                assignment_id: a1(),
+                unit: unit("city-housing", UnitKind::Department, true),
+                role: AssignmentRole::Lead,
+                instruction: None,
+            },
+        )
+    }
+    fn accepted() -> Self {
+        Self::assigned().given(officer("city-housing"), CaseCommand::AcceptAssignment { assignment_id: a1() })
+    }
+    fn replied() -> Self {
+        Self::accepted().given(
+            officer("city-housing"),
+            CaseCommand::SubmitReply { assignment_id: a1(), reply_id: r1(), content: text("已修复") },
+        )
+    }
+    fn approved() -> Self {
+        Self::replied().given(unit_head("city-housing"), CaseCommand::ApproveReply { reply_id: r1(), note: None })
+    }
+    fn referral_proposed() -> Self {
+        Self::triaged(Level::General, vec![]).given(
+            dispatcher(),
+            CaseCommand::ProposeRumourReferral {
+                referral_id: ref1(),
+                police_unit: unit("city-police", UnitKind::Police, true),
+                legal_basis: text("《治安管理处罚法》第二十五条"),
+                evidence: text("截图三张"),
+            },
+        )
+    }
+}
+
+#[track_caller]
+fn refused_as_rule(result: Result<Vec<Event>, DomainError>, says: &str) {
+    match result {
+        Err(DomainError::Rule(message)) => assert!(message.contains(says), "`{message}` should say `{says}`"),
+        other => panic!("expected a rule refusal saying `{says}`, got {other:?}"),
+    }
+}
+
+#[track_caller]
+fn forbidden(result: Result<Vec<Event>, DomainError>, says: &str) {
+    match result {
+        Err(DomainError::Forbidden(message)) => assert!(message.contains(says), "`{message}` should say `{says}`"),
+        other => panic!("expected forbidden saying `{says}`, got {other:?}"),
+    }
+}
+
+#[track_caller]
+fn not_found(result: Result<Vec<Event>, DomainError>, says: &str) {
+    match result {
+        Err(DomainError::NotFound(message)) => assert!(message.contains(says), "`{message}` should say `{says}`"),
+        other => panic!("expected not found saying `{says}`, got {other:?}"),
+    }
+}
+
+// --- The refusals of DOMAIN.md §4 -------------------------------------------------
+
+#[test]
+fn a_reply_before_the_assignment_is_accepted_is_refused() {
+    let result = Scenario::assigned().when(
+        officer("city-housing"),
+        CaseCommand::SubmitReply { assignment_id: a1(), reply_id: r1(), content: text("已处理") },
+    );
+    refused_as_rule(result, "before the assignment is accepted");
+}
+
+#[test]
+fn closing_with_an_assignment_still_open_is_refused() {
+    let result = Scenario::approved().when(dispatcher(), CaseCommand::CloseCase { outcome: text("已办结") });
+    refused_as_rule(result, "assignments are open");
+}
+
+#[test]
+fn a_police_outcome_with_no_referral_is_refused() {
+    let result = Scenario::triaged(Level::General, vec![]).when(
+        police(),
+        CaseCommand::RecordReferralOutcome {
+            referral_id: ref1(),
+            outcome: ReferralOutcome::ConfirmedRumour,
+            action: text("行政拘留"),
+        },
+    );
+    not_found(result, "referral");
+}
+
+#[test]
+fn a_police_outcome_before_the_second_dispatcher_approves_is_refused() {
+    let result = Scenario::referral_proposed().when(
+        police(),
+        CaseCommand::RecordReferralOutcome { referral_id: ref1(), outcome: ReferralOutcome::NotARumour, action: text("不予处理") },
+    );
+    refused_as_rule(result, "not been approved");
+}
+
+#[test]
+fn a_referral_approved_by_the_dispatcher_who_proposed_it_is_refused() {
+    let result = Scenario::referral_proposed().when(dispatcher(), CaseCommand::ApproveRumourReferral { referral_id: ref1() });
+    refused_as_rule(result, "four-eyes");
+    let approved = Scenario::referral_proposed()
+        .when(second_dispatcher(), CaseCommand::ApproveRumourReferral { referral_id: ref1() })
+        .unwrap();
+    assert!(matches!(approved[0], Event::RumourReferralApproved { .. }));
+}
+
+#[test]
+fn an_officer_acting_for_another_unit_is_forbidden() {
+    let result = Scenario::assigned().when(officer("city-transport"), CaseCommand::AcceptAssignment { assignment_id: a1() });
+    forbidden(result, "city-housing");
+    let result = Scenario::replied().when(unit_head("city-transport"), CaseCommand::ApproveReply { reply_id: r1(), note: None });
+    forbidden(result, "city-housing");
+}
+
+#[test]
+fn a_case_cannot_be_flagged_twice_and_a_post_cannot_be_attached_twice() {
+    let scenario = Scenario::flagged();
+    refused_as_rule(
+        scenario.when(monitor(), CaseCommand::FlagPost { case_id: case_id(), post: post("https://weibo.com/2"), note: None }),
+        "already exists",
+    );
+    refused_as_rule(
+        scenario.when(monitor(), CaseCommand::AttachPost { post: post("https://weibo.com/1"), note: None }),
+        "already on this case",
+    );
+}
+
+#[test]
+fn commands_on_a_case_that_was_never_flagged_are_not_found() {
+    not_found(Scenario::new().when(dispatcher(), CaseCommand::CloseCase { outcome: text("x") }), "flag a post first");
+}
+
+#[test]
+fn assignment_needs_triage_an_active_unit_and_one_lead() {
+    let assign = |code: &str, active: bool, role| CaseCommand::AssignCase {
+        assignment_id: a2(),
+        unit: unit(code, UnitKind::Department, active),
+        role,
+        instruction: None,
+    };
+    refused_as_rule(Scenario::flagged().when(dispatcher(), assign("city-housing", true, AssignmentRole::Lead)), "triaged");
+    let triaged = Scenario::triaged(Level::General, vec![]);
+    refused_as_rule(triaged.when(dispatcher(), assign("city-old", false, AssignmentRole::Lead)), "deactivated");
+    let assigned = Scenario::assigned();
+    refused_as_rule(assigned.when(dispatcher(), assign("city-transport", true, AssignmentRole::Lead)), "already has a lead");
+    refused_as_rule(assigned.when(dispatcher(), assign("city-housing", true, AssignmentRole::CoHandler)), "open assignment");
+    assert!(assigned.when(dispatcher(), assign("city-transport", true, AssignmentRole::CoHandler)).is_ok());
+}
+
+#[test]
+fn a_rejected_return_sends_the_assignment_back_to_the_unit_and_an_accepted_one_ends_it() {
+    let returned = Scenario::assigned().given(
+        officer("city-housing"),
+        CaseCommand::ReturnAssignment { assignment_id: a1(), reason: text("不属于本单位职责") },
+    );
+    let rejected = returned.when(dispatcher(), CaseCommand::RejectReturn { assignment_id: a1(), note: text("属于职责范围") }).unwrap();
+    let mut history = returned.events.clone();
+    history.extend(rejected);
+    assert_eq!(CaseState::from_events(&history).assignments[&a1()].status, AssignmentStatus::Accepted);
+
+    let accepted = returned.when(dispatcher(), CaseCommand::AcceptReturn { assignment_id: a1(), note: None }).unwrap();
+    let mut history = returned.events.clone();
+    history.extend(accepted);
+    let state = CaseState::from_events(&history);
+    assert_eq!(state.assignments[&a1()].status, AssignmentStatus::ReturnAccepted);
+    assert!(state.deadlines[&deadline_ids::feedback(a1())].settled);
+    assert!(state.active_lead().is_none());
+    // An assignment not returned cannot have its return decided.
+    refused_as_rule(
+        Scenario::accepted().when(dispatcher(), CaseCommand::RejectReturn { assignment_id: a1(), note: text("x") }),
+        "has not been returned",
+    );
+    // Returning after signing for it is refused.
+    refused_as_rule(
+        Scenario::accepted().when(officer("city-housing"), CaseCommand::ReturnAssignment { assignment_id: a1(), reason: text("x") }),
+        "awaiting signature",
+    );
+}
+
+#[test]
+fn completing_needs_an_approved_reply_and_any_promised_rectification_done() {
+    refused_as_rule(
+        Scenario::replied().when(officer("city-housing"), CaseCommand::CompleteAssignment { assignment_id: a1(), summary: text("办结") }),
+        "no approved reply",
+    );
+    let promised = Scenario::approved().given(
+        officer("city-housing"),
+        CaseCommand::PromiseRectification {
+            assignment_id: a1(),
+            due_date: NaiveDate::from_ymd_opt(2026, 3, 20).unwrap(),
+            measures: text("全面排查"),
+        },
+    );
+    refused_as_rule(
+        promised.when(officer("city-housing"), CaseCommand::CompleteAssignment { assignment_id: a1(), summary: text("办结") }),
+        "rectification is not completed",
+    );
+    let done = promised
+        .given(officer("city-housing"), CaseCommand::CompleteRectification { assignment_id: a1(), result: text("已完成") })
+        .given(officer("city-housing"), CaseCommand::CompleteAssignment { assignment_id: a1(), summary: text("办结") })
+        .given(dispatcher(), CaseCommand::CloseCase { outcome: text("问题已解决") });
+    assert_eq!(done.state().status(), CaseStatus::Closed);
+}
+
+#[test]
+fn a_promised_date_in_the_past_is_refused() {
+    let result = Scenario::accepted().when(
+        officer("city-housing"),
+        CaseCommand::PromiseRectification {
+            assignment_id: a1(),
+            due_date: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            measures: text("x"),
+        },
+    );
+    refused_as_rule(result, "in the past");
+}
+
+#[test]
+fn a_reply_is_decided_once() {
+    let approved = Scenario::approved();
+    refused_as_rule(
+        approved.when(unit_head("city-housing"), CaseCommand::ApproveReply { reply_id: r1(), note: None }),
+        "no longer waiting",
+    );
+    refused_as_rule(
+        Scenario::replied().when(
+            officer("city-housing"),
+            CaseCommand::SubmitReply {
+                assignment_id: a1(),
+                reply_id: ReplyId::from_uuid(uuid::Uuid::from_u128(22)),
+                content: text("再次"),
+            },
+        ),
+        "still waiting",
+    );
+}
+
+#[test]
+fn a_closed_case_refuses_work_until_reopened() {
+    let closed = Scenario::triaged(Level::General, vec![]).given(dispatcher(), CaseCommand::CloseCase { outcome: text("经核实无需转办") });
+    refused_as_rule(
+        closed.when(
+            dispatcher(),
+            CaseCommand::AssignCase {
+                assignment_id: a1(),
+                unit: unit("city-housing", UnitKind::Department, true),
+                role: AssignmentRole::Lead,
+                instruction: None,
+            },
+        ),
+        "closed",
+    );
+    refused_as_rule(Scenario::flagged().when(dispatcher(), CaseCommand::ReopenCase { reason: text("x") }), "only a closed case");
+    let reopened = closed.given(dispatcher(), CaseCommand::ReopenCase { reason: text("再次发酵") });
+    assert_eq!(reopened.state().status(), CaseStatus::Triaged);
+}
+
+#[test]
+fn a_rumour_can_be_rebutted_only_once_the_police_confirm_it() {
+    let approved = Scenario::referral_proposed().given(second_dispatcher(), CaseCommand::ApproveRumourReferral { referral_id: ref1() });
+    let rebut = CaseCommand::RebutRumour { referral_id: ref1(), channel: ResponseChannel::AuthoritativeRelease, content: text("辟谣") };
+    refused_as_rule(approved.when(dispatcher(), rebut.clone()), "once the police have confirmed");
+    let not_rumour = approved.clone().given(
+        police(),
+        CaseCommand::RecordReferralOutcome { referral_id: ref1(), outcome: ReferralOutcome::NotARumour, action: text("不构成") },
+    );
+    refused_as_rule(not_rumour.when(dispatcher(), rebut.clone()), "no rumour to rebut");
+    forbidden(
+        approved.when(
+            person("p2", Role::Police, "county-police"),
+            CaseCommand::RecordReferralOutcome {
+                referral_id: ref1(),
+                outcome: ReferralOutcome::ConfirmedRumour,
+                action: text("x"),
+            },
+        ),
+        "city-police",
+    );
+    refused_as_rule(
+        Scenario::triaged(Level::General, vec![]).when(
+            dispatcher(),
+            CaseCommand::ProposeRumourReferral {
+                referral_id: ref1(),
+                police_unit: unit("city-housing", UnitKind::Department, true),
+                legal_basis: text("x"),
+                evidence: text("y"),
+            },
+        ),
+        "not a police unit",
+    );
+}
+
+// --- Roles of DOMAIN.md §2 ------------------------------------------------------------
+
+#[test]
+fn each_command_is_refused_to_the_roles_that_may_not_issue_it() {
+    forbidden(
+        Scenario::new().when(dispatcher(), CaseCommand::FlagPost { case_id: case_id(), post: post("https://weibo.com/9"), note: None }),
+        "monitor",
+    );
+    forbidden(
+        Scenario::flagged().when(
+            monitor(),
+            CaseCommand::TriageCase {
+                level: Level::General,
+                categories: vec![],
+                problem_class: ProblemClass::parse("x").unwrap(),
+                jurisdiction: None,
+            },
+        ),
+        "dispatcher",
+    );
+    forbidden(Scenario::assigned().when(dispatcher(), CaseCommand::AcceptAssignment { assignment_id: a1() }), "officer");
+    forbidden(Scenario::replied().when(officer("city-housing"), CaseCommand::ApproveReply { reply_id: r1(), note: None }), "unit_head");
+    forbidden(Scenario::approved().when(officer("city-housing"), CaseCommand::CloseCase { outcome: text("x") }), "dispatcher");
+    forbidden(
+        Scenario::assigned().when(dispatcher(), CaseCommand::RecordDeadlineMissed { deadline_id: deadline_ids::feedback(a1()) }),
+        "system",
+    );
+    let memo = Scenario::triaged(Level::Major, vec![]).given(dispatcher(), CaseCommand::SendMemo { memo_id: memo1(), summary: text("请批示") });
+    forbidden(
+        memo.when(dispatcher(), CaseCommand::InstructOnMemo { memo_id: memo1(), instruction: text("x"), deadline: None }),
+        "leader",
+    );
+    forbidden(
+        Scenario::assigned().when(
+            dispatcher(),
+            CaseCommand::UrgeSupervision { target_unit: UnitId::parse("city-housing").unwrap(), note: text("x") },
+        ),
+        "supervisor",
+    );
+    let supervisor = person("s1", Role::Supervisor, "city-supervision");
+    refused_as_rule(
+        Scenario::assigned().when(
+            supervisor,
+            CaseCommand::UrgeSupervision { target_unit: UnitId::parse("city-transport").unwrap(), note: text("x") },
+        ),
+        "no open assignment",
+    );
+    forbidden(
+        Scenario::accepted().when(
+            person("i1", Role::Inspector, "city-discipline"),
+            CaseCommand::PublishResponse { channel: ResponseChannel::ForumReply, content: text("x"), url: None },
+        ),
+        "officer",
+    );
+    forbidden(
+        Scenario::accepted().when(
+            officer("city-transport"),
+            CaseCommand::PublishResponse { channel: ResponseChannel::ForumReply, content: text("x"), url: None },
+        ),
+        "no assignment",
+    );
+}
+
+// --- Deadlines of DOMAIN.md §6 -------------------------------------------------------
+
+#[test]
+fn the_feedback_deadline_follows_the_level_and_a_level_change_reschedules_it() {
+    let assigned = Scenario::assigned();
+    let deadline = &assigned.state().deadlines[&deadline_ids::feedback(a1())];
+    assert_eq!(deadline.due_at, t0() + Duration::hours(48));
+    let events = assigned
+        .clone()
+        .at(Duration::hours(1))
+        .when(dispatcher(), CaseCommand::ChangeCaseLevel { to: Level::Major, reason: text("热度激增") })
+        .unwrap();
+    assert_eq!(events.len(), 2, "{events:?}");
+    match &events[1] {
+        Event::DeadlineRescheduled { due_at, previous_due_at, deadline_rule, .. } => {
+            assert_eq!(*previous_due_at, t0() + Duration::hours(48));
+            assert_eq!(*due_at, t0() + Duration::hours(24));
+            assert_eq!(deadline_rule, "feedback/v1/major=24h");
+        }
+        other => panic!("expected a reschedule, got {other:?}"),
+    }
+    refused_as_rule(
+        assigned.when(dispatcher(), CaseCommand::ChangeCaseLevel { to: Level::General, reason: text("x") }),
+        "already",
+    );
+}
+
+#[test]
+fn deadline_events_are_written_once_and_only_when_due() {
+    let feedback = deadline_ids::feedback(a1());
+    let rules = DeadlineRules::default();
+    let assigned = Scenario::assigned();
+    // Before the warning window: nothing due.
+    assert!(assigned.state().due_deadline_commands(t0() + Duration::hours(43), &rules).is_empty());
+    refused_as_rule(
+        assigned.clone().at(Duration::hours(43)).when(system(), CaseCommand::RecordDeadlineApproaching { deadline_id: feedback.clone() }),
+        "warning lead time",
+    );
+    // Inside the 4 h warning window: one warning.
+    let warned = assigned.at(Duration::hours(45)).given(system(), CaseCommand::RecordDeadlineApproaching { deadline_id: feedback.clone() });
+    refused_as_rule(
+        warned.when(system(), CaseCommand::RecordDeadlineApproaching { deadline_id: feedback.clone() }),
+        "already has its warning",
+    );
+    refused_as_rule(warned.when(system(), CaseCommand::RecordDeadlineMissed { deadline_id: feedback.clone() }), "not passed");
+    // Past due: one miss, then nothing more.
+    let missed = warned.at(Duration::hours(49)).given(system(), CaseCommand::RecordDeadlineMissed { deadline_id: feedback.clone() });
+    assert!(missed.state().due_deadline_commands(t0() + Duration::hours(60), &rules).is_empty());
+    refused_as_rule(missed.when(system(), CaseCommand::RecordDeadlineMissed { deadline_id: feedback }), "already recorded");
+}
+
+#[test]
+fn an_assignment_answered_in_time_gets_no_missed_deadline() {
+    let approved = Scenario::approved();
+    let rules = DeadlineRules::default();
+    assert!(approved.state().deadlines[&deadline_ids::feedback(a1())].settled);
+    assert!(approved.state().due_deadline_commands(t0() + Duration::days(10), &rules).is_empty());
+}
+
+#[test]
+fn a_major_emergency_gets_a_press_conference_deadline_that_a_press_conference_meets() {
+    let triaged = Scenario::triaged(Level::Major, vec![KeyCategory::EmergencyOrDisaster]);
+    let deadline = &triaged.state().deadlines[deadline_ids::PUBLIC_RESPONSE];
+    assert_eq!(deadline.due_at, t0() + Duration::hours(24));
+    let responded = triaged.given(
+        dispatcher(),
+        CaseCommand::PublishResponse { channel: ResponseChannel::PressConference, content: text("召开新闻发布会"), url: None },
+    );
+    assert!(responded.state().deadlines[deadline_ids::PUBLIC_RESPONSE].settled);
+    // A general case gets none.
+    assert!(Scenario::triaged(Level::General, vec![KeyCategory::EmergencyOrDisaster]).state().deadlines.is_empty());
+}
+
+#[test]
+fn a_leader_instruction_is_due_in_three_working_days_by_default() {
+    // Friday 2025-11-14 10:00 Shanghai → Wednesday 19th 24:00.
+    let friday: DateTime<Utc> = "2025-11-14T02:00:00Z".parse().unwrap();
+    let memo = Scenario::triaged(Level::Major, vec![]).given(dispatcher(), CaseCommand::SendMemo { memo_id: memo1(), summary: text("请批示") });
+    let command = Command {
+        actor: person("l1", Role::Leader, "city-leadership"),
+        issued_at: friday,
+        rules: DeadlineRules::default(),
+        body: CaseCommand::InstructOnMemo { memo_id: memo1(), instruction: text("速办"), deadline: None },
+    };
+    let events = decide(&memo.state(), &command).unwrap();
+    match &events[0] {
+        Event::LeaderInstructed { deadline, deadline_rule, .. } => {
+            assert_eq!(*deadline, "2025-11-19T16:00:00Z".parse::<DateTime<Utc>>().unwrap());
+            assert_eq!(deadline_rule, "leader_instruction/v1=3wd");
+        }
+        other => panic!("{other:?}"),
+    }
+    not_found(
+        Scenario::triaged(Level::Major, vec![]).when(
+            person("l1", Role::Leader, "city-leadership"),
+            CaseCommand::InstructOnMemo { memo_id: memo1(), instruction: text("x"), deadline: None },
+        ),
+        "was not sent",
+    );
+}
+
+#[test]
+fn the_status_follows_the_lifecycle() {
+    assert_eq!(Scenario::flagged().state().status(), CaseStatus::Flagged);
+    assert_eq!(Scenario::triaged(Level::General, vec![]).state().status(), CaseStatus::Triaged);
+    assert_eq!(Scenario::assigned().state().status(), CaseStatus::Assigned);
+    assert_eq!(Scenario::accepted().state().status(), CaseStatus::Handling);
+}
