@@ -122,11 +122,13 @@ impl CaseState {
         self.triage.as_ref().map(|t| t.level)
     }
 
-    /// The active lead assignment, if any.
+    /// The current lead assignment: a lead that is still open. Once the lead has
+    /// completed (or was withdrawn, or its return accepted), a reopened case may get a
+    /// new lead.
     pub fn active_lead(&self) -> Option<(&AssignmentId, &AssignmentState)> {
         self.assignments
             .iter()
-            .find(|(_, a)| a.role == AssignmentRole::Lead && is_active(a.status))
+            .find(|(_, a)| a.role == AssignmentRole::Lead && a.status.is_open())
     }
 
     /// Deadline commands the system should issue at `now`: warnings once inside the lead

@@ -15,7 +15,7 @@ mod runner;
 pub mod sentences;
 mod timeline;
 
-pub use runner::{ProjectionName, ProjectionProgress, ProjectionRunner, dump_read_models, rebuild};
+pub use runner::{ProjectionName, ProjectionProgress, ProjectionRunner, dump_read_models, rebuild, reset};
 
 use thiserror::Error;
 use whistle_store::StoreError;

@@ -113,14 +113,25 @@ impl ProjectionRunner {
     }
 
     /// Apply at most one batch to each projection. Returns how many events were applied.
+    ///
+    /// The checkpoint is read inside the write transaction, so two runners on one
+    /// database (a rebuild beside the live runner, or two processes) never apply the
+    /// same event twice: the second one sees the first one's checkpoint.
     pub async fn run_one_batch(&self) -> Result<usize, ProjectionError> {
         let mut applied = 0;
         for name in ProjectionName::ALL {
-            let after = self.checkpoint(name).await?;
+            let mut write = self.store.database().begin_write().await?;
+            let after: Position = match sqlx::query("SELECT position FROM projection_checkpoints WHERE name = $1")
+                .bind(name.as_str())
+                .fetch_optional(&mut *write.tx)
+                .await?
+            {
+                Some(row) => row.try_get(0)?,
+                None => 0,
+            };
             let events = self.store.read_all(after, self.batch_size).await?;
             let Some(last) = events.last() else { continue };
             let last_position = last.position;
-            let mut write = self.store.database().begin_write().await?;
             for event in &events {
                 name.apply(&mut write.tx, event).await?;
             }
@@ -189,22 +200,26 @@ impl ProjectionRunner {
     }
 }
 
+/// Empty every read model and its checkpoint (in one transaction).
+pub async fn reset(store: &EventStore) -> Result<(), ProjectionError> {
+    let mut write = store.database().begin_write().await?;
+    for name in ProjectionName::ALL {
+        for table in name.tables() {
+            let sql = format!("DELETE FROM {table}");
+            sqlx::query(&sql).execute(&mut *write.tx).await?;
+        }
+        sqlx::query("DELETE FROM projection_checkpoints WHERE name = $1")
+            .bind(name.as_str())
+            .execute(&mut *write.tx)
+            .await?;
+    }
+    write.commit().await?;
+    Ok(())
+}
+
 /// Empty every read model and its checkpoint, then replay the whole log.
 pub async fn rebuild(store: &EventStore, batch_size: i64) -> Result<usize, ProjectionError> {
-    {
-        let mut write = store.database().begin_write().await?;
-        for name in ProjectionName::ALL {
-            for table in name.tables() {
-                let sql = format!("DELETE FROM {table}");
-                sqlx::query(&sql).execute(&mut *write.tx).await?;
-            }
-            sqlx::query("DELETE FROM projection_checkpoints WHERE name = $1")
-                .bind(name.as_str())
-                .execute(&mut *write.tx)
-                .await?;
-        }
-        write.commit().await?;
-    }
+    reset(store).await?;
     let runner = ProjectionRunner::new(store.clone(), batch_size).await?;
     runner.catch_up().await
 }

@@ -1,1 +1,11 @@
-//! tmp
+//! Whistle's end-to-end suite: one test binary, every test against real things — a real
+//! SQLite file per test and the real HTTP server on a random loopback port.
+
+mod helpers;
+
+mod authorization;
+mod case_lifecycle;
+mod graphql_http;
+mod measures;
+mod projections;
+mod store_contract;

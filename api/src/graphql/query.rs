@@ -86,8 +86,9 @@ impl QueryRoot {
     }
 
     /// The global position of the last event in the log, and how far the read models are.
-    async fn log_position(&self, ctx: &Context<'_>) -> Result<LogPosition> {
+    async fn log_position(&self, ctx: &Context<'_>, wait_for_position: Option<i64>) -> Result<LogPosition> {
         actor(ctx)?;
+        wait_until_projected(ctx, wait_for_position).await?;
         let state = state(ctx)?;
         Ok(LogPosition {
             head: state.store().head_position().await.map_err(from_store)?,

@@ -11,7 +11,7 @@ use whistle_domain::{CaseId, Role};
 use whistle_projections::queries as q;
 use whistle_store::{EventStore, Position, RecordedEvent};
 
-use super::context::{actor, case_scope, require_role, state};
+use super::context::{actor, case_scope, require_role, state, wait_until_projected};
 use super::errors::{ErrorCode, error, from_projection, from_store, validation};
 use super::types::EventNotice;
 
@@ -43,15 +43,18 @@ fn notice(event: RecordedEvent) -> EventNotice {
 impl SubscriptionRoot {
     /// Events appended after `afterPosition` (default: now) to one case's stream, or to
     /// every case when `caseId` is omitted (cyberspace office, leaders, supervisors,
-    /// evaluators and inspectors only).
+    /// evaluators and inspectors only). Pass the position of the case's flag as
+    /// `waitForPosition` when subscribing right after flagging it.
     async fn case_events(
         &self,
         ctx: &Context<'_>,
         case_id: Option<ID>,
         after_position: Option<i64>,
+        wait_for_position: Option<i64>,
     ) -> Result<impl Stream<Item = Result<EventNotice>>> {
         let actor = actor(ctx)?;
         let state = state(ctx)?;
+        wait_until_projected(ctx, wait_for_position).await?;
         let stream_id = match case_id {
             Some(raw) => {
                 let case_id = CaseId::parse(&raw).map_err(validation)?;

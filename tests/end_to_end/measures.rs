@@ -1,0 +1,113 @@
+//! The measures of DOMAIN.md §7 against values computed by hand for a small scenario.
+//!
+//! Five assignments to 市住建局, all made at t0 (Monday 2026-03-02 09:00 Shanghai):
+//! - A1 (一般, due t0+48h): approved at +10h, completed at +12h.
+//! - A2 (重大, due t0+24h): DeadlineMissed at +25h, approved at +30h (late), not completed.
+//! - A3 (一般): withdrawn at +40h, never answered.
+//! - A4 (一般): returned at +2h, return rejected at +3h (推诿), approved at +20h, completed at +21h.
+//! - A5 (一般): returned at +4h, return accepted at +5h.
+//!
+//! As of +50h, counted = {A1, A2, A4}: 反馈率 3/3, 按时反馈率 2/3, 办结率 2/3,
+//! first response 10 h, 30 h, 20 h → median 20, mean 20; overdue 1; buck-passing 1.
+//! As of +15h, counted = {A1, A2, A3, A4}: 反馈率 1/4, 按时 1/4, 办结 1/4, median = mean
+//! = 10 h; overdue 0; buck-passing 1.
+
+use chrono::Duration;
+use serde_json::json;
+use whistle_domain::case::deadline_ids;
+use whistle_domain::{Actor, AssignmentId, CaseCommand, CaseId, UnitId};
+use whistle_store::Issue;
+
+use crate::helpers::*;
+
+async fn at_hour(app: &TestApp, hour: i64) {
+    app.clock.set(start_of_tests() + Duration::hours(hour));
+}
+
+#[tokio::test]
+async fn scorecard_measures_match_the_hand_computed_values_now_and_as_of_an_earlier_instant() {
+    let app = spawn_app().await;
+    let p = standard_city(&app).await;
+    let mut cases = Vec::new();
+    let mut assignments = Vec::new();
+    for (i, level) in ["GENERAL", "MAJOR", "GENERAL", "GENERAL", "GENERAL"].iter().enumerate() {
+        let (case, _) = flag(&app, &p.monitor, &format!("https://weibo.com/measure/{i}"), &format!("事项{i}")).await;
+        triage(&app, &p.dispatcher, &case, level).await;
+        assignments.push(assign(&app, &p.dispatcher, &case, "city-housing", "LEAD").await);
+        cases.push(case);
+    }
+    let (c1, c2, c3, c4, c5) = (&cases[0], &cases[1], &cases[2], &cases[3], &cases[4]);
+    let (a1, a2, a3, a4, a5) = (&assignments[0], &assignments[1], &assignments[2], &assignments[3], &assignments[4]);
+    let ret = "mutation($c: ID!, $a: ID!) { returnAssignment(caseId: $c, assignmentId: $a, reason: \"非本单位职责\") { position } }";
+
+    at_hour(&app, 1).await;
+    accept(&app, &p.housing_officer, c1, a1).await;
+    accept(&app, &p.housing_officer, c2, a2).await;
+    at_hour(&app, 2).await;
+    app.ok(&p.housing_officer, ret, json!({ "c": c4, "a": a4 })).await;
+    at_hour(&app, 3).await;
+    app.ok(&p.dispatcher, "mutation($c: ID!, $a: ID!) { rejectReturn(caseId: $c, assignmentId: $a, note: \"属于职责\") { position } }", json!({ "c": c4, "a": a4 })).await;
+    at_hour(&app, 4).await;
+    app.ok(&p.housing_officer, ret, json!({ "c": c5, "a": a5 })).await;
+    at_hour(&app, 5).await;
+    app.ok(&p.dispatcher, "mutation($c: ID!, $a: ID!) { acceptReturn(caseId: $c, assignmentId: $a) { position } }", json!({ "c": c5, "a": a5 })).await;
+    at_hour(&app, 10).await;
+    let reply = submit_reply(&app, &p.housing_officer, c1, a1).await;
+    approve(&app, &p.housing_head, c1, &reply).await;
+    at_hour(&app, 12).await;
+    complete(&app, &p.housing_officer, c1, a1).await;
+    at_hour(&app, 20).await;
+    let reply = submit_reply(&app, &p.housing_officer, c4, a4).await;
+    approve(&app, &p.housing_head, c4, &reply).await;
+    at_hour(&app, 21).await;
+    complete(&app, &p.housing_officer, c4, a4).await;
+    at_hour(&app, 25).await;
+    let system = Actor::system(UnitId::parse("city-cac").unwrap());
+    let missed = CaseCommand::RecordDeadlineMissed {
+        deadline_id: deadline_ids::feedback(AssignmentId::parse(a2).unwrap()),
+    };
+    app.handler.handle_case(Issue::by(system), CaseId::parse(c2).unwrap(), missed).await.unwrap();
+    at_hour(&app, 30).await;
+    let reply = submit_reply(&app, &p.housing_officer, c2, a2).await;
+    approve(&app, &p.housing_head, c2, &reply).await;
+    at_hour(&app, 40).await;
+    app.ok(&p.dispatcher, "mutation($c: ID!, $a: ID!) { withdrawAssignment(caseId: $c, assignmentId: $a, reason: \"重复转办\") { position } }", json!({ "c": c3, "a": a3 })).await;
+    at_hour(&app, 50).await;
+    let head = app.head().await;
+
+    let query = "query($asOf: DateTime, $p: Int) { scorecards(from: \"2026-03-01\", to: \"2026-04-01\", unitId: \"city-housing\", asOf: $asOf, waitForPosition: $p) {
+        countedAssignments withFeedback onTimeFeedback completed feedbackRate onTimeRate completionRate
+        firstResponseMedianHours firstResponseMeanHours overdueCount buckPassingCount } }";
+    let now = app.ok(&p.evaluator, query, json!({ "p": head })).await["scorecards"][0].clone();
+    assert_eq!(now["countedAssignments"], 3);
+    assert_eq!(now["withFeedback"], 3);
+    assert_eq!(now["onTimeFeedback"], 2);
+    assert_eq!(now["completed"], 2);
+    assert_eq!(now["feedbackRate"], 1.0);
+    assert!((now["onTimeRate"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-12);
+    assert!((now["completionRate"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-12);
+    assert_eq!(now["firstResponseMedianHours"], 20.0);
+    assert_eq!(now["firstResponseMeanHours"], 20.0);
+    assert_eq!(now["overdueCount"], 1);
+    assert_eq!(now["buckPassingCount"], 1);
+
+    let as_of = (start_of_tests() + Duration::hours(15)).to_rfc3339();
+    let earlier = app.ok(&p.evaluator, query, json!({ "p": head, "asOf": as_of })).await["scorecards"][0].clone();
+    assert_eq!(earlier["countedAssignments"], 4);
+    assert_eq!(earlier["withFeedback"], 1);
+    assert_eq!(earlier["feedbackRate"], 0.25);
+    assert_eq!(earlier["onTimeRate"], 0.25);
+    assert_eq!(earlier["completionRate"], 0.25);
+    assert_eq!(earlier["firstResponseMedianHours"], 10.0);
+    assert_eq!(earlier["firstResponseMeanHours"], 10.0);
+    assert_eq!(earlier["overdueCount"], 0);
+    assert_eq!(earlier["buckPassingCount"], 1);
+
+    // A unit's own staff see their own scorecard only.
+    let own = app.ok(&p.housing_head, "{ scorecards(from: \"2026-03-01\", to: \"2026-04-01\") { unitId } }", json!({})).await;
+    assert_eq!(own["scorecards"], json!([{ "unitId": "city-housing" }]));
+    let (code, _) = app
+        .error_code(&p.housing_head, "{ scorecards(from: \"2026-03-01\", to: \"2026-04-01\", unitId: \"city-transport\") { unitId } }", json!({}))
+        .await;
+    assert_eq!(code, "FORBIDDEN");
+}
