@@ -61,18 +61,36 @@ impl Application {
         let database = Database::connect(&config.database_url)
             .await
             .with_context(|| format!("opening the database at {}", config.database_url))?;
-        let store = EventStore::new(database).await.context("opening the event store")?;
-        let runner = ProjectionRunner::new(store.clone(), PROJECTION_BATCH).await.context("starting the projections")?;
+        let store = EventStore::new(database)
+            .await
+            .context("opening the event store")?;
+        let runner = ProjectionRunner::new(store.clone(), PROJECTION_BATCH)
+            .await
+            .context("starting the projections")?;
         let handler = CommandHandler::new(store, config.rules.clone(), config.clock.clone());
-        let state = AppState { handler, progress: runner.progress() };
+        let state = AppState {
+            handler,
+            progress: runner.progress(),
+        };
         let schema = build_schema(state.clone());
-        let http_state = HttpState { schema, app: state.clone(), jwt_secret: config.jwt_secret.clone() };
+        let http_state = HttpState {
+            schema,
+            app: state.clone(),
+            jwt_secret: config.jwt_secret.clone(),
+        };
         let router = router(http_state);
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         let port = listener.local_addr()?.port();
-        Ok(Self { listener, router, port, state, runner, shutdown: watch::channel(false).0 })
+        Ok(Self {
+            listener,
+            router,
+            port,
+            state,
+            runner,
+            shutdown: watch::channel(false).0,
+        })
     }
 
     pub fn port(&self) -> u16 {

@@ -76,16 +76,24 @@ pub fn issue_token(
         iat: issued_at.timestamp(),
         exp: (issued_at + valid_for).timestamp(),
     };
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.0.as_bytes()))
-        .map_err(|e| AuthError::InvalidToken(e.to_string()))
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.0.as_bytes()),
+    )
+    .map_err(|e| AuthError::InvalidToken(e.to_string()))
 }
 
 /// Verify a token's signature and expiry (against the real time) and return its actor.
 pub fn verify_token(secret: &JwtSecret, token: &str) -> Result<Actor, AuthError> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_required_spec_claims(&["exp", "sub"]);
-    let data = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret.0.as_bytes()), &validation)
-        .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
+    let data = jsonwebtoken::decode::<Claims>(
+        token,
+        &DecodingKey::from_secret(secret.0.as_bytes()),
+        &validation,
+    )
+    .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
     let claims = data.claims;
     actor_from_parts(&claims.sub, &claims.name, &claims.role, &claims.unit)
 }
@@ -93,7 +101,13 @@ pub fn verify_token(secret: &JwtSecret, token: &str) -> Result<Actor, AuthError>
 fn actor_from_parts(user: &str, name: &str, role: &str, unit: &str) -> Result<Actor, AuthError> {
     let invalid = |e: whistle_domain::ParseError| AuthError::InvalidClaim(e.to_string());
     let role = Role::parse_person_role(role).map_err(invalid)?;
-    Actor::new(UserId::parse(user).map_err(invalid)?, name, role, UnitId::parse(unit).map_err(invalid)?).map_err(invalid)
+    Actor::new(
+        UserId::parse(user).map_err(invalid)?,
+        name,
+        role,
+        UnitId::parse(unit).map_err(invalid)?,
+    )
+    .map_err(invalid)
 }
 
 #[cfg(test)]
@@ -103,17 +117,44 @@ mod tests {
     #[test]
     fn a_token_round_trips_and_a_forged_one_is_refused() {
         let secret = JwtSecret::new("a-test-secret-of-enough-length".into()).unwrap();
-        let token = issue_token(&secret, "u1", "王五", "officer", "city-housing", Utc::now(), Duration::hours(1)).unwrap();
+        let token = issue_token(
+            &secret,
+            "u1",
+            "王五",
+            "officer",
+            "city-housing",
+            Utc::now(),
+            Duration::hours(1),
+        )
+        .unwrap();
         let actor = verify_token(&secret, &token).unwrap();
         assert_eq!(actor.role, Role::Officer);
         assert_eq!(actor.unit.as_str(), "city-housing");
         let other = JwtSecret::new("another-secret-of-enough-length".into()).unwrap();
         assert!(verify_token(&other, &token).is_err());
-        let expired =
-            issue_token(&secret, "u1", "王五", "officer", "city-housing", Utc::now() - Duration::days(2), Duration::hours(1))
-                .unwrap();
+        let expired = issue_token(
+            &secret,
+            "u1",
+            "王五",
+            "officer",
+            "city-housing",
+            Utc::now() - Duration::days(2),
+            Duration::hours(1),
+        )
+        .unwrap();
         assert!(verify_token(&secret, &expired).is_err());
-        assert!(issue_token(&secret, "u1", "x", "system", "city-cac", Utc::now(), Duration::hours(1)).is_err());
+        assert!(
+            issue_token(
+                &secret,
+                "u1",
+                "x",
+                "system",
+                "city-cac",
+                Utc::now(),
+                Duration::hours(1)
+            )
+            .is_err()
+        );
         assert!(JwtSecret::new("short".into()).is_err());
     }
 }

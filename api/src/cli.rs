@@ -9,7 +9,11 @@ use clap::{Args, Parser, Subcommand};
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/whistle.sqlite";
 
 #[derive(Debug, Parser)]
-#[command(name = "whistle", version, about = "Whistle: the system of record for 舆情吹哨,部门联动")]
+#[command(
+    name = "whistle",
+    version,
+    about = "Whistle: the system of record for 舆情吹哨,部门联动"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -92,4 +96,3 @@ pub enum ProjectionsCommand {
         database: DatabaseArgs,
     },
 }
-

@@ -35,7 +35,12 @@ fn negotiate(headers: &HeaderMap) -> Option<Accepts> {
     };
     let mut best: Option<Accepts> = None;
     for part in accept.split(',') {
-        let media = part.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        let media = part
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
         match media.as_str() {
             GRAPHQL_RESPONSE => return Some(Accepts::GraphqlResponseJson),
             JSON | "application/*" | "*/*" => best = best.or(Some(Accepts::Json)),
@@ -77,7 +82,9 @@ fn respond(status: StatusCode, accepts: Accepts, body: &serde_json::Value) -> Re
         Accepts::Json => JSON,
     };
     let mut response = (status, body.to_string()).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 
@@ -87,13 +94,19 @@ fn request_error(accepts: Accepts, code: ErrorCode, message: &str) -> Response {
 
 /// The actor from `Authorization: Bearer …`; `Err` when a token is present but invalid.
 fn authenticate(state: &HttpState, headers: &HeaderMap) -> Result<Option<Actor>, String> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
-    let value = value.to_str().map_err(|_| "the Authorization header is not text".to_owned())?;
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| "the Authorization header is not text".to_owned())?;
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
         .ok_or_else(|| "the Authorization header must be `Bearer <token>`".to_owned())?;
-    verify_token(&state.jwt_secret, token.trim()).map(Some).map_err(|e| e.to_string())
+    verify_token(&state.jwt_secret, token.trim())
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 pub async fn graphiql_or_get(
@@ -106,56 +119,107 @@ pub async fn graphiql_or_get(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"));
     if params.query.is_none() && wants_html {
-        return Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").title("Whistle · 舆情吹哨").finish())
-            .into_response();
+        return Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .subscription_endpoint("/graphql/ws")
+                .title("Whistle · 舆情吹哨")
+                .finish(),
+        )
+        .into_response();
     }
     let Some(accepts) = negotiate(&headers) else {
-        return (StatusCode::NOT_ACCEPTABLE, "accept application/graphql-response+json or application/json").into_response();
+        return (
+            StatusCode::NOT_ACCEPTABLE,
+            "accept application/graphql-response+json or application/json",
+        )
+            .into_response();
     };
-    let parse_json = |raw: Option<String>, what: &str| -> Result<Option<serde_json::Value>, Response> {
-        raw.map(|text| {
-            serde_json::from_str(&text)
-                .map_err(|e| request_error(accepts, ErrorCode::Validation, &format!("`{what}` is not JSON: {e}")))
-        })
-        .transpose()
-    };
+    let parse_json =
+        |raw: Option<String>, what: &str| -> Result<Option<serde_json::Value>, String> {
+            raw.map(|text| {
+                serde_json::from_str(&text).map_err(|e| format!("`{what}` is not JSON: {e}"))
+            })
+            .transpose()
+        };
     let variables = match parse_json(params.variables, "variables") {
         Ok(v) => v,
-        Err(response) => return response,
+        Err(message) => return request_error(accepts, ErrorCode::Validation, &message),
     };
     let extensions = match parse_json(params.extensions, "extensions") {
         Ok(v) => v,
-        Err(response) => return response,
+        Err(message) => return request_error(accepts, ErrorCode::Validation, &message),
     };
-    let params = GraphqlParams { query: params.query, variables, operation_name: params.operation_name, extensions };
+    let params = GraphqlParams {
+        query: params.query,
+        variables,
+        operation_name: params.operation_name,
+        extensions,
+    };
     execute(state, headers, Method::GET, accepts, params).await
 }
 
-pub async fn graphql_post(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn graphql_post(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let Some(accepts) = negotiate(&headers) else {
-        return (StatusCode::NOT_ACCEPTABLE, "accept application/graphql-response+json or application/json").into_response();
+        return (
+            StatusCode::NOT_ACCEPTABLE,
+            "accept application/graphql-response+json or application/json",
+        )
+            .into_response();
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
     if content_type.as_deref() != Some(JSON) {
-        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the request as application/json").into_response();
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the request as application/json",
+        )
+            .into_response();
     }
     let params: GraphqlParams = match serde_json::from_slice(&body) {
         Ok(params) => params,
-        Err(e) => return request_error(accepts, ErrorCode::Validation, &format!("the body is not a GraphQL request: {e}")),
+        Err(e) => {
+            return request_error(
+                accepts,
+                ErrorCode::Validation,
+                &format!("the body is not a GraphQL request: {e}"),
+            );
+        }
     };
     execute(state, headers, Method::POST, accepts, params).await
 }
 
-async fn execute(state: HttpState, headers: HeaderMap, method: Method, accepts: Accepts, params: GraphqlParams) -> Response {
+async fn execute(
+    state: HttpState,
+    headers: HeaderMap,
+    method: Method,
+    accepts: Accepts,
+    params: GraphqlParams,
+) -> Response {
     let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
         return request_error(accepts, ErrorCode::Validation, "the request has no `query`");
     };
     let document = match async_graphql::parser::parse_query(&query) {
         Ok(document) => document,
-        Err(e) => return request_error(accepts, ErrorCode::Validation, &format!("the query does not parse: {e}")),
+        Err(e) => {
+            return request_error(
+                accepts,
+                ErrorCode::Validation,
+                &format!("the query does not parse: {e}"),
+            );
+        }
     };
     if method == Method::GET {
         let operation = match &document.operations {
@@ -169,24 +233,41 @@ async fn execute(state: HttpState, headers: HeaderMap, method: Method, accepts: 
             let mut response = respond(
                 StatusCode::METHOD_NOT_ALLOWED,
                 accepts,
-                &error_body(ErrorCode::Validation, "mutations and subscriptions must be sent with POST"),
+                &error_body(
+                    ErrorCode::Validation,
+                    "mutations and subscriptions must be sent with POST",
+                ),
             );
-            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
             return response;
         }
     }
     let actor = match authenticate(&state, &headers) {
         Ok(actor) => actor,
         Err(message) => {
-            return respond(StatusCode::UNAUTHORIZED, accepts, &error_body(ErrorCode::Unauthenticated, &message));
+            return respond(
+                StatusCode::UNAUTHORIZED,
+                accepts,
+                &error_body(ErrorCode::Unauthenticated, &message),
+            );
         }
     };
     let variables = match params.variables {
         None | Some(serde_json::Value::Null) => Variables::default(),
         Some(value @ serde_json::Value::Object(_)) => Variables::from_json(value),
-        Some(_) => return request_error(accepts, ErrorCode::Validation, "`variables` must be a JSON object"),
+        Some(_) => {
+            return request_error(
+                accepts,
+                ErrorCode::Validation,
+                "`variables` must be a JSON object",
+            );
+        }
     };
-    let mut request = async_graphql::Request::new(query).variables(variables).data(RequestActor(actor));
+    let mut request = async_graphql::Request::new(query)
+        .variables(variables)
+        .data(RequestActor(actor));
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -206,12 +287,17 @@ async fn execute(state: HttpState, headers: HeaderMap, method: Method, accepts: 
     } else {
         StatusCode::OK
     };
-    let body = serde_json::to_value(&response).unwrap_or_else(|e| error_body(ErrorCode::Internal, &e.to_string()));
+    let body = serde_json::to_value(&response)
+        .unwrap_or_else(|e| error_body(ErrorCode::Internal, &e.to_string()));
     respond(status, accepts, &body)
 }
 
 /// GraphQL over WebSocket; the token comes in the connection's init payload.
-pub async fn graphql_ws(State(state): State<HttpState>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
+pub async fn graphql_ws(
+    State(state): State<HttpState>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     let schema = state.schema.clone();
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
@@ -222,8 +308,17 @@ pub async fn graphql_ws(State(state): State<HttpState>, protocol: GraphQLProtoco
                         .get("Authorization")
                         .or_else(|| payload.get("authorization"))
                         .and_then(|v| v.as_str())
-                        .map(|v| v.trim_start_matches("Bearer ").trim_start_matches("bearer ").to_owned())
-                        .or_else(|| payload.get("token").and_then(|v| v.as_str()).map(str::to_owned));
+                        .map(|v| {
+                            v.trim_start_matches("Bearer ")
+                                .trim_start_matches("bearer ")
+                                .to_owned()
+                        })
+                        .or_else(|| {
+                            payload
+                                .get("token")
+                                .and_then(|v| v.as_str())
+                                .map(str::to_owned)
+                        });
                     let mut data = Data::default();
                     let actor = match token {
                         Some(token) => Some(
@@ -254,7 +349,11 @@ pub async fn readyz(State(state): State<HttpState>) -> Response {
         }
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "status": "unavailable" }))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({ "status": "unavailable" })),
+            )
+                .into_response()
         }
     }
 }

@@ -25,7 +25,13 @@ fn jwt_secret(args: &SecretArgs) -> anyhow::Result<JwtSecret> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { listen, database, secret, with_demo, seed } => {
+        Command::Serve {
+            listen,
+            database,
+            secret,
+            with_demo,
+            seed,
+        } => {
             let jwt_secret = jwt_secret(&secret)?;
             if with_demo {
                 demo::load_if_empty(&database.database_url, seed).await?;
@@ -38,7 +44,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 clock: Arc::new(SystemClock),
             };
             let app = Application::build(config).await?;
-            tracing::info!(port = app.port(), "Whistle is serving: GraphQL and GraphiQL at http://{listen}/graphql");
+            tracing::info!(
+                port = app.port(),
+                "Whistle is serving: GraphQL and GraphiQL at http://{listen}/graphql"
+            );
             app.run_until_stopped(true).await
         }
         Command::Demo { database, seed } => {
@@ -46,7 +55,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("{report}");
             Ok(())
         }
-        Command::Token { user, name, role, unit, ttl_hours, secret } => {
+        Command::Token {
+            user,
+            name,
+            role,
+            unit,
+            ttl_hours,
+            secret,
+        } => {
             let secret = jwt_secret(&secret)?;
             let token = issue_token(
                 &secret,
@@ -60,11 +76,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
-        Command::Projections { command: ProjectionsCommand::Rebuild { database } } => {
+        Command::Projections {
+            command: ProjectionsCommand::Rebuild { database },
+        } => {
             let store = EventStore::new(Database::connect(&database.database_url).await?).await?;
             let started = std::time::Instant::now();
-            let applied = whistle_projections::rebuild(&store, whistle_api::app::PROJECTION_BATCH).await?;
-            eprintln!("rebuilt the read models from {applied} event applications in {:.2?}", started.elapsed());
+            let applied =
+                whistle_projections::rebuild(&store, whistle_api::app::PROJECTION_BATCH).await?;
+            eprintln!(
+                "rebuilt the read models from {applied} event applications in {:.2?}",
+                started.elapsed()
+            );
             Ok(())
         }
         Command::Migrate { database } => {

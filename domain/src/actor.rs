@@ -23,15 +23,28 @@ impl Actor {
     pub fn new(user_id: UserId, name: &str, role: Role, unit: UnitId) -> Result<Self, ParseError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(ParseError::new("name", "a display name of 1-100 characters is required"));
+            return Err(ParseError::new(
+                "name",
+                "a display name of 1-100 characters is required",
+            ));
         }
-        Ok(Self { user_id, name: name.to_owned(), role, unit })
+        Ok(Self {
+            user_id,
+            name: name.to_owned(),
+            role,
+            unit,
+        })
     }
 
     /// The service itself, writing deadline events; it belongs to the cyberspace office
     /// unit configured for the deployment.
     pub fn system(unit: UnitId) -> Self {
-        Self { user_id: UserId::system(), name: "系统".to_owned(), role: Role::System, unit }
+        Self {
+            user_id: UserId::system(),
+            name: "系统".to_owned(),
+            role: Role::System,
+            unit,
+        }
     }
 
     /// Refuse unless the actor has one of `roles`.
@@ -39,7 +52,10 @@ impl Actor {
         if roles.contains(&self.role) {
             Ok(())
         } else {
-            let allowed: Vec<_> = roles.iter().map(|r| format!("{}({})", r.key(), r.label_zh())).collect();
+            let allowed: Vec<_> = roles
+                .iter()
+                .map(|r| format!("{}({})", r.key(), r.label_zh()))
+                .collect();
             Err(DomainError::forbidden(format!(
                 "{action} requires the role {}; you are {}({})",
                 allowed.join(" or "),
@@ -63,7 +79,10 @@ impl Actor {
 
     /// May this actor see a post author's identity (DOMAIN.md §8)?
     pub fn may_see_post_authors(&self) -> bool {
-        matches!(self.role, Role::Monitor | Role::Dispatcher | Role::Police | Role::Inspector)
+        matches!(
+            self.role,
+            Role::Monitor | Role::Dispatcher | Role::Police | Role::Inspector
+        )
     }
 
     /// May this actor read every case, not only those assigned to their unit?

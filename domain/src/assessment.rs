@@ -33,9 +33,8 @@ impl AssessmentState {
 /// The assessment year a command belongs to (the stream it goes to).
 pub fn year_of(command: &AssessmentCommand, today_year: i32) -> i32 {
     match command {
-        AssessmentCommand::ApplyPenalty { period, .. } | AssessmentCommand::AwardCommendation { period, .. } => {
-            period.from.year()
-        }
+        AssessmentCommand::ApplyPenalty { period, .. }
+        | AssessmentCommand::AwardCommendation { period, .. } => period.from.year(),
         _ => today_year,
     }
 }
@@ -52,7 +51,9 @@ fn check_period(period: &Period) -> Result<(), DomainError> {
 
 fn check_points(points: u32) -> Result<(), DomainError> {
     if points > MAX_POINTS {
-        return Err(DomainError::rule(format!("points must be between 0 and {MAX_POINTS}")));
+        return Err(DomainError::rule(format!(
+            "points must be between 0 and {MAX_POINTS}"
+        )));
     }
     Ok(())
 }
@@ -68,12 +69,22 @@ pub fn decide(
     use AssessmentCommand as A;
     let actor = &command.actor;
     match &command.body {
-        A::ApplyPenalty { penalty_id, person, kind, points, reason, case_ids, period } => {
+        A::ApplyPenalty {
+            penalty_id,
+            person,
+            kind,
+            points,
+            reason,
+            case_ids,
+            period,
+        } => {
             actor.require_role(&[Role::Evaluator, Role::Inspector], "applyPenalty")?;
             check_period(period)?;
             check_points(*points)?;
             if state.penalties.contains_key(penalty_id) {
-                return Err(DomainError::rule(format!("penalty {penalty_id} already exists")));
+                return Err(DomainError::rule(format!(
+                    "penalty {penalty_id} already exists"
+                )));
             }
             Ok(vec![Event::PenaltyApplied {
                 penalty_id: *penalty_id,
@@ -93,7 +104,9 @@ pub fn decide(
                 None => Err(DomainError::not_found(format!(
                     "penalty {penalty_id} was not applied to `{unit_id}` in {year}"
                 ))),
-                Some(true) => Err(DomainError::rule(format!("penalty {penalty_id} is already revoked"))),
+                Some(true) => Err(DomainError::rule(format!(
+                    "penalty {penalty_id} is already revoked"
+                ))),
                 Some(false) => Ok(vec![Event::PenaltyRevoked {
                     penalty_id: *penalty_id,
                     unit_id: unit_id.clone(),
@@ -102,12 +115,19 @@ pub fn decide(
                 }]),
             }
         }
-        A::AwardCommendation { commendation_id, points, reason, period } => {
+        A::AwardCommendation {
+            commendation_id,
+            points,
+            reason,
+            period,
+        } => {
             actor.require_role(&[Role::Evaluator], "awardCommendation")?;
             check_period(period)?;
             check_points(*points)?;
             if state.commendations.contains_key(commendation_id) {
-                return Err(DomainError::rule(format!("commendation {commendation_id} already exists")));
+                return Err(DomainError::rule(format!(
+                    "commendation {commendation_id} already exists"
+                )));
             }
             Ok(vec![Event::CommendationAwarded {
                 commendation_id: *commendation_id,
@@ -118,10 +138,17 @@ pub fn decide(
                 period: *period,
             }])
         }
-        A::ReferAccountability { accountability_id, person, case_ids, reason } => {
+        A::ReferAccountability {
+            accountability_id,
+            person,
+            case_ids,
+            reason,
+        } => {
             actor.require_role(&[Role::Evaluator], "referAccountability")?;
             if state.accountability.contains_key(accountability_id) {
-                return Err(DomainError::rule(format!("accountability referral {accountability_id} already exists")));
+                return Err(DomainError::rule(format!(
+                    "accountability referral {accountability_id} already exists"
+                )));
             }
             Ok(vec![Event::AccountabilityReferred {
                 accountability_id: *accountability_id,
@@ -132,7 +159,12 @@ pub fn decide(
                 reason: reason.clone(),
             }])
         }
-        A::RecordDisciplinaryDecision { accountability_id, person, case_ids, decision } => {
+        A::RecordDisciplinaryDecision {
+            accountability_id,
+            person,
+            case_ids,
+            decision,
+        } => {
             actor.require_role(&[Role::Inspector], "recordDisciplinaryDecision")?;
             if state.accountability.get(accountability_id) == Some(&true) {
                 return Err(DomainError::rule(format!(
@@ -159,13 +191,22 @@ pub fn evolve(mut state: AssessmentState, event: &Event) -> AssessmentState {
         Event::PenaltyRevoked { penalty_id, .. } => {
             state.penalties.insert(*penalty_id, true);
         }
-        Event::CommendationAwarded { commendation_id, .. } => {
+        Event::CommendationAwarded {
+            commendation_id, ..
+        } => {
             state.commendations.insert(*commendation_id, ());
         }
-        Event::AccountabilityReferred { accountability_id, .. } => {
-            state.accountability.entry(*accountability_id).or_insert(false);
+        Event::AccountabilityReferred {
+            accountability_id, ..
+        } => {
+            state
+                .accountability
+                .entry(*accountability_id)
+                .or_insert(false);
         }
-        Event::DisciplinaryDecisionRecorded { accountability_id, .. } => {
+        Event::DisciplinaryDecisionRecorded {
+            accountability_id, ..
+        } => {
             state.accountability.insert(*accountability_id, true);
         }
         _ => {}

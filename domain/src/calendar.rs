@@ -155,13 +155,23 @@ impl WorkingDayCalendar {
 
     /// Deadline of `n` working days from an instant: the end (24:00 Shanghai) of the n-th
     /// working day after the Shanghai date of `from`.
-    pub fn working_days_deadline(&self, from: DateTime<Utc>, n: u32) -> Result<DateTime<Utc>, UnknownYear> {
-        Ok(end_of_shanghai_day(self.add_working_days(shanghai_date(from), n)?))
+    pub fn working_days_deadline(
+        &self,
+        from: DateTime<Utc>,
+        n: u32,
+    ) -> Result<DateTime<Utc>, UnknownYear> {
+        Ok(end_of_shanghai_day(
+            self.add_working_days(shanghai_date(from), n)?,
+        ))
     }
 
     /// Working hours between two instants, counting whole working days as 24 h each
     /// (the deadline rules count clock hours on working days).
-    pub fn working_hours_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<f64, UnknownYear> {
+    pub fn working_hours_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<f64, UnknownYear> {
         if to <= from {
             return Ok(0.0);
         }
@@ -207,7 +217,11 @@ mod tests {
     fn adding_working_days_skips_holidays_and_counts_make_up_days() {
         let calendar = WorkingDayCalendar::china();
         let check = |from: &str, n: u32, want: &str| {
-            assert_eq!(calendar.add_working_days(date(from), n).unwrap(), date(want), "{from} + {n}");
+            assert_eq!(
+                calendar.add_working_days(date(from), n).unwrap(),
+                date(want),
+                "{from} + {n}"
+            );
         };
         check("2025-09-26", 1, "2025-09-28"); // Friday → the make-up Sunday
         check("2025-09-30", 1, "2025-10-09"); // across the whole holiday
@@ -231,7 +245,10 @@ mod tests {
         // Friday 2025-11-14 10:00 Shanghai = 02:00 UTC; 3 working days → Wed 19th 24:00.
         let from: DateTime<Utc> = "2025-11-14T02:00:00Z".parse().unwrap();
         let due = calendar.working_days_deadline(from, 3).unwrap();
-        assert_eq!(due, "2025-11-19T16:00:00Z".parse::<DateTime<Utc>>().unwrap());
+        assert_eq!(
+            due,
+            "2025-11-19T16:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
     }
 
     #[test]

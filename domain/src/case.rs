@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 
 use crate::actor::Role;
-use crate::calendar::{end_of_shanghai_day, shanghai_date, WorkingDayCalendar};
+use crate::calendar::{WorkingDayCalendar, end_of_shanghai_day, shanghai_date};
 use crate::commands::{CaseCommand, Command, ReferencedUnit};
 use crate::error::DomainError;
 use crate::events::Event;
@@ -115,7 +115,11 @@ impl CaseState {
 
     /// The status shown to people, derived from the assignments.
     pub fn status(&self) -> CaseStatus {
-        derive_status(self.closed, self.triage.is_some(), self.assignments.values().map(|a| a.status))
+        derive_status(
+            self.closed,
+            self.triage.is_some(),
+            self.assignments.values().map(|a| a.status),
+        )
     }
 
     pub fn level(&self) -> Option<Level> {
@@ -133,7 +137,11 @@ impl CaseState {
 
     /// Deadline commands the system should issue at `now`: warnings once inside the lead
     /// time, misses once past due. Used by the deadline process.
-    pub fn due_deadline_commands(&self, now: DateTime<Utc>, rules: &DeadlineRules) -> Vec<CaseCommand> {
+    pub fn due_deadline_commands(
+        &self,
+        now: DateTime<Utc>,
+        rules: &DeadlineRules,
+    ) -> Vec<CaseCommand> {
         if self.closed {
             return Vec::new();
         }
@@ -143,21 +151,25 @@ impl CaseState {
                 continue;
             }
             if now > deadline.due_at && !deadline.missed_recorded {
-                commands.push(CaseCommand::RecordDeadlineMissed { deadline_id: deadline_id.clone() });
+                commands.push(CaseCommand::RecordDeadlineMissed {
+                    deadline_id: deadline_id.clone(),
+                });
             } else if now <= deadline.due_at
                 && now >= deadline.due_at - rules.warning_lead()
                 && !deadline.approaching_recorded
             {
-                commands.push(CaseCommand::RecordDeadlineApproaching { deadline_id: deadline_id.clone() });
+                commands.push(CaseCommand::RecordDeadlineApproaching {
+                    deadline_id: deadline_id.clone(),
+                });
             }
         }
         commands
     }
 
     fn assignment(&self, assignment_id: AssignmentId) -> Result<&AssignmentState, DomainError> {
-        self.assignments
-            .get(&assignment_id)
-            .ok_or_else(|| DomainError::not_found(format!("assignment {assignment_id} is not on this case")))
+        self.assignments.get(&assignment_id).ok_or_else(|| {
+            DomainError::not_found(format!("assignment {assignment_id} is not on this case"))
+        })
     }
 }
 
@@ -192,20 +204,33 @@ pub fn derive_status(
 
 /// Active: counts as the unit's assignment (not withdrawn, return not accepted).
 fn is_active(status: AssignmentStatus) -> bool {
-    !matches!(status, AssignmentStatus::Withdrawn | AssignmentStatus::ReturnAccepted)
+    !matches!(
+        status,
+        AssignmentStatus::Withdrawn | AssignmentStatus::ReturnAccepted
+    )
 }
 
 /// Decide what a command on a case produces, or why it is refused.
-pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<Event>, DomainError> {
+pub fn decide(
+    state: &CaseState,
+    command: &Command<CaseCommand>,
+) -> Result<Vec<Event>, DomainError> {
     use CaseCommand as C;
     let actor = &command.actor;
     let now = command.issued_at;
     let action = command.body.name();
 
-    if let C::FlagPost { case_id, post, note } = &command.body {
+    if let C::FlagPost {
+        case_id,
+        post,
+        note,
+    } = &command.body
+    {
         actor.require_role(&[Role::Monitor], action)?;
         if state.exists() {
-            return Err(DomainError::rule(format!("case {case_id} already exists; attach further posts with attachPost")));
+            return Err(DomainError::rule(format!(
+                "case {case_id} already exists; attach further posts with attachPost"
+            )));
         }
         return Ok(vec![Event::PostFlagged {
             case_id: *case_id,
@@ -221,24 +246,28 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
 
     let require_open = || -> Result<(), DomainError> {
         if state.closed {
-            Err(DomainError::rule(format!("case {case_id} is closed; reopen it first")))
+            Err(DomainError::rule(format!(
+                "case {case_id} is closed; reopen it first"
+            )))
         } else {
             Ok(())
         }
     };
     let require_triaged = || -> Result<&Triage, DomainError> {
-        state
-            .triage
-            .as_ref()
-            .ok_or_else(|| DomainError::rule(format!("case {case_id} has not been triaged yet; triage it first")))
+        state.triage.as_ref().ok_or_else(|| {
+            DomainError::rule(format!(
+                "case {case_id} has not been triaged yet; triage it first"
+            ))
+        })
     };
     // An officer or unit head may act only on their own unit's assignment.
-    let own_assignment = |assignment_id: AssignmentId, roles: &[Role]| -> Result<&AssignmentState, DomainError> {
-        actor.require_role(roles, action)?;
-        let assignment = state.assignment(assignment_id)?;
-        actor.require_unit(&assignment.unit_id, action)?;
-        Ok(assignment)
-    };
+    let own_assignment =
+        |assignment_id: AssignmentId, roles: &[Role]| -> Result<&AssignmentState, DomainError> {
+            actor.require_role(roles, action)?;
+            let assignment = state.assignment(assignment_id)?;
+            actor.require_unit(&assignment.unit_id, action)?;
+            Ok(assignment)
+        };
     let require_accepted = |assignment: &AssignmentState, what: &str| -> Result<(), DomainError> {
         match assignment.status {
             AssignmentStatus::Accepted => Ok(()),
@@ -259,25 +288,51 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
         C::AttachPost { post, note } => {
             actor.require_role(&[Role::Monitor], action)?;
             if state.posts.contains(&post.url) {
-                return Err(DomainError::rule(format!("post {} is already on this case", post.url)));
+                return Err(DomainError::rule(format!(
+                    "post {} is already on this case",
+                    post.url
+                )));
             }
-            vec![Event::PostAttached { case_id, post: post.clone(), note: note.clone() }]
+            vec![Event::PostAttached {
+                case_id,
+                post: post.clone(),
+                note: note.clone(),
+            }]
         }
 
         C::RecordHeat { url, heat } => {
             actor.require_role(&[Role::Monitor], action)?;
             if !state.posts.contains(url) {
-                return Err(DomainError::not_found(format!("post {url} is not on this case")));
+                return Err(DomainError::not_found(format!(
+                    "post {url} is not on this case"
+                )));
             }
-            vec![Event::HeatRecorded { case_id, url: url.clone(), heat: *heat, at: now }]
+            vec![Event::HeatRecorded {
+                case_id,
+                url: url.clone(),
+                heat: *heat,
+                at: now,
+            }]
         }
 
-        C::RecordFollowUp { observation, sentiment } => {
+        C::RecordFollowUp {
+            observation,
+            sentiment,
+        } => {
             actor.require_role(&[Role::Monitor], action)?;
-            vec![Event::FollowUpRecorded { case_id, observation: observation.clone(), sentiment: *sentiment }]
+            vec![Event::FollowUpRecorded {
+                case_id,
+                observation: observation.clone(),
+                sentiment: *sentiment,
+            }]
         }
 
-        C::TriageCase { level, categories, problem_class, jurisdiction } => {
+        C::TriageCase {
+            level,
+            categories,
+            problem_class,
+            jurisdiction,
+        } => {
             actor.require_role(&[Role::Dispatcher], action)?;
             require_open()?;
             if let Some(existing) = &state.triage
@@ -301,7 +356,13 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
                 problem_class: problem_class.clone(),
                 jurisdiction: jurisdiction.as_ref().map(|u| u.unit_id.clone()),
             }];
-            events.extend(public_response_deadline(state, case_id, *level, &categories, &command.rules));
+            events.extend(public_response_deadline(
+                state,
+                case_id,
+                *level,
+                &categories,
+                &command.rules,
+            ));
             events
         }
 
@@ -310,7 +371,10 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
             require_open()?;
             let triage = require_triaged()?;
             if triage.level == *to {
-                return Err(DomainError::rule(format!("the case is already {}", to.label_zh())));
+                return Err(DomainError::rule(format!(
+                    "the case is already {}",
+                    to.label_zh()
+                )));
             }
             let mut events = vec![Event::CaseLevelChanged {
                 case_id,
@@ -323,7 +387,9 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
                 if deadline.settled || deadline.kind != DeadlineKind::Feedback {
                     continue;
                 }
-                let Some(assignment_id) = deadline.assignment_id else { continue };
+                let Some(assignment_id) = deadline.assignment_id else {
+                    continue;
+                };
                 let assigned_at = state.assignment(assignment_id)?.assigned_at;
                 let recomputed = command.rules.feedback_deadline(*to, assigned_at);
                 if recomputed.due_at != deadline.due_at {
@@ -338,17 +404,30 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
                     });
                 }
             }
-            events.extend(public_response_deadline(state, case_id, *to, &triage.categories, &command.rules));
+            events.extend(public_response_deadline(
+                state,
+                case_id,
+                *to,
+                &triage.categories,
+                &command.rules,
+            ));
             events
         }
 
-        C::AssignCase { assignment_id, unit, role, instruction } => {
+        C::AssignCase {
+            assignment_id,
+            unit,
+            role,
+            instruction,
+        } => {
             actor.require_role(&[Role::Dispatcher], action)?;
             require_open()?;
             let triage = require_triaged()?;
             require_active_unit(unit)?;
             if state.assignments.contains_key(assignment_id) {
-                return Err(DomainError::rule(format!("assignment {assignment_id} already exists")));
+                return Err(DomainError::rule(format!(
+                    "assignment {assignment_id} already exists"
+                )));
             }
             if state
                 .assignments
@@ -390,10 +469,16 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
                     assignment.status.label_zh()
                 )));
             }
-            vec![Event::AssignmentAccepted { case_id, assignment_id: *assignment_id }]
+            vec![Event::AssignmentAccepted {
+                case_id,
+                assignment_id: *assignment_id,
+            }]
         }
 
-        C::ReturnAssignment { assignment_id, reason } => {
+        C::ReturnAssignment {
+            assignment_id,
+            reason,
+        } => {
             let assignment = own_assignment(*assignment_id, &[Role::Officer])?;
             require_open()?;
             if assignment.status != AssignmentStatus::AwaitingSignature {
@@ -402,7 +487,11 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
                     assignment.status.label_zh()
                 )));
             }
-            vec![Event::AssignmentReturned { case_id, assignment_id: *assignment_id, reason: reason.clone() }]
+            vec![Event::AssignmentReturned {
+                case_id,
+                assignment_id: *assignment_id,
+                reason: reason.clone(),
+            }]
         }
 
         C::AcceptReturn { assignment_id, .. } | C::RejectReturn { assignment_id, .. } => {
@@ -416,18 +505,25 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
                 )));
             }
             let event = match &command.body {
-                C::AcceptReturn { note, .. } => {
-                    Event::ReturnAccepted { case_id, assignment_id: *assignment_id, note: note.clone() }
-                }
-                C::RejectReturn { note, .. } => {
-                    Event::ReturnRejected { case_id, assignment_id: *assignment_id, note: note.clone() }
-                }
+                C::AcceptReturn { note, .. } => Event::ReturnAccepted {
+                    case_id,
+                    assignment_id: *assignment_id,
+                    note: note.clone(),
+                },
+                C::RejectReturn { note, .. } => Event::ReturnRejected {
+                    case_id,
+                    assignment_id: *assignment_id,
+                    note: note.clone(),
+                },
                 _ => unreachable!("only AcceptReturn and RejectReturn reach this arm"),
             };
             vec![event]
         }
 
-        C::WithdrawAssignment { assignment_id, reason } => {
+        C::WithdrawAssignment {
+            assignment_id,
+            reason,
+        } => {
             actor.require_role(&[Role::Dispatcher], action)?;
             require_open()?;
             let assignment = state.assignment(*assignment_id)?;
@@ -437,10 +533,18 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
                     assignment.status.label_zh()
                 )));
             }
-            vec![Event::AssignmentWithdrawn { case_id, assignment_id: *assignment_id, reason: reason.clone() }]
+            vec![Event::AssignmentWithdrawn {
+                case_id,
+                assignment_id: *assignment_id,
+                reason: reason.clone(),
+            }]
         }
 
-        C::VerifyFacts { assignment_id, finding, summary } => {
+        C::VerifyFacts {
+            assignment_id,
+            finding,
+            summary,
+        } => {
             let assignment = own_assignment(*assignment_id, &[Role::Officer])?;
             require_open()?;
             require_accepted(assignment, "verifying facts")?;
@@ -452,7 +556,11 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
             }]
         }
 
-        C::SubmitReply { assignment_id, reply_id, content } => {
+        C::SubmitReply {
+            assignment_id,
+            reply_id,
+            content,
+        } => {
             let assignment = own_assignment(*assignment_id, &[Role::Officer])?;
             require_open()?;
             require_accepted(assignment, "a reply")?;
@@ -462,7 +570,9 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
                 )));
             }
             if state.replies.contains_key(reply_id) {
-                return Err(DomainError::rule(format!("reply {reply_id} already exists")));
+                return Err(DomainError::rule(format!(
+                    "reply {reply_id} already exists"
+                )));
             }
             vec![Event::ReplySubmitted {
                 case_id,
@@ -474,10 +584,9 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
 
         C::ApproveReply { reply_id, note: _ } | C::SendBackReply { reply_id, note: _ } => {
             actor.require_role(&[Role::UnitHead], action)?;
-            let reply = state
-                .replies
-                .get(reply_id)
-                .ok_or_else(|| DomainError::not_found(format!("reply {reply_id} is not on this case")))?;
+            let reply = state.replies.get(reply_id).ok_or_else(|| {
+                DomainError::not_found(format!("reply {reply_id} is not on this case"))
+            })?;
             let assignment = state.assignment(reply.assignment_id)?;
             actor.require_unit(&assignment.unit_id, action)?;
             require_open()?;
@@ -507,7 +616,11 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
             }
         }
 
-        C::PublishResponse { channel, content, url } => {
+        C::PublishResponse {
+            channel,
+            content,
+            url,
+        } => {
             actor.require_role(&[Role::Officer, Role::Dispatcher], action)?;
             require_triaged()?;
             if actor.role == Role::Officer
@@ -530,12 +643,18 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
             }]
         }
 
-        C::PromiseRectification { assignment_id, due_date, measures } => {
+        C::PromiseRectification {
+            assignment_id,
+            due_date,
+            measures,
+        } => {
             let assignment = own_assignment(*assignment_id, &[Role::Officer])?;
             require_open()?;
             require_accepted(assignment, "promising rectification")?;
             if *due_date < shanghai_date(now) {
-                return Err(DomainError::rule(format!("the promised date {due_date} is in the past")));
+                return Err(DomainError::rule(format!(
+                    "the promised date {due_date} is in the past"
+                )));
             }
             if let Some(rectification) = &assignment.rectification
                 && !rectification.completed
@@ -553,22 +672,36 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
             }]
         }
 
-        C::CompleteRectification { assignment_id, result } => {
+        C::CompleteRectification {
+            assignment_id,
+            result,
+        } => {
             let assignment = own_assignment(*assignment_id, &[Role::Officer])?;
             require_open()?;
             match &assignment.rectification {
                 Some(r) if !r.completed => {}
-                Some(_) => return Err(DomainError::rule("the rectification is already completed".to_owned())),
+                Some(_) => {
+                    return Err(DomainError::rule(
+                        "the rectification is already completed".to_owned(),
+                    ));
+                }
                 None => {
                     return Err(DomainError::rule(
                         "no rectification was promised on this assignment".to_owned(),
                     ));
                 }
             }
-            vec![Event::RectificationCompleted { case_id, assignment_id: *assignment_id, result: result.clone() }]
+            vec![Event::RectificationCompleted {
+                case_id,
+                assignment_id: *assignment_id,
+                result: result.clone(),
+            }]
         }
 
-        C::CompleteAssignment { assignment_id, summary } => {
+        C::CompleteAssignment {
+            assignment_id,
+            summary,
+        } => {
             let assignment = own_assignment(*assignment_id, &[Role::Officer])?;
             require_open()?;
             require_accepted(assignment, "completing the assignment")?;
@@ -584,7 +717,11 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
                     "the promised rectification is not completed yet".to_owned(),
                 ));
             }
-            vec![Event::AssignmentCompleted { case_id, assignment_id: *assignment_id, summary: summary.clone() }]
+            vec![Event::AssignmentCompleted {
+                case_id,
+                assignment_id: *assignment_id,
+                summary: summary.clone(),
+            }]
         }
 
         C::SendMemo { memo_id, summary } => {
@@ -593,27 +730,47 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
             if state.memos.contains_key(memo_id) {
                 return Err(DomainError::rule(format!("memo {memo_id} already exists")));
             }
-            vec![Event::MemoSent { case_id, memo_id: *memo_id, summary: summary.clone() }]
+            vec![Event::MemoSent {
+                case_id,
+                memo_id: *memo_id,
+                summary: summary.clone(),
+            }]
         }
 
-        C::InstructOnMemo { memo_id, instruction, deadline } => {
+        C::InstructOnMemo {
+            memo_id,
+            instruction,
+            deadline,
+        } => {
             actor.require_role(&[Role::Leader], action)?;
             require_open()?;
             match state.memos.get(memo_id) {
-                None => return Err(DomainError::not_found(format!("memo {memo_id} was not sent on this case"))),
-                Some(true) => return Err(DomainError::rule(format!("memo {memo_id} already has an instruction"))),
+                None => {
+                    return Err(DomainError::not_found(format!(
+                        "memo {memo_id} was not sent on this case"
+                    )));
+                }
+                Some(true) => {
+                    return Err(DomainError::rule(format!(
+                        "memo {memo_id} already has an instruction"
+                    )));
+                }
                 Some(false) => {}
             }
             let (due_at, rule) = match deadline {
                 Some(explicit) if *explicit <= now => {
-                    return Err(DomainError::rule("the instruction's deadline must be in the future".to_owned()));
+                    return Err(DomainError::rule(
+                        "the instruction's deadline must be in the future".to_owned(),
+                    ));
                 }
                 Some(explicit) => (*explicit, "leader_instruction/explicit".to_owned()),
                 None => {
                     let computed = command
                         .rules
                         .leader_instruction_deadline(WorkingDayCalendar::china(), now)
-                        .map_err(|e| DomainError::rule(format!("{e}; give the deadline explicitly")))?;
+                        .map_err(|e| {
+                            DomainError::rule(format!("{e}; give the deadline explicitly"))
+                        })?;
                     (computed.due_at, computed.rule)
                 }
             };
@@ -628,24 +785,31 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
 
         C::RecordDeadlineApproaching { deadline_id } | C::RecordDeadlineMissed { deadline_id } => {
             actor.require_role(&[Role::System], action)?;
-            let deadline = state
-                .deadlines
-                .get(deadline_id)
-                .ok_or_else(|| DomainError::not_found(format!("deadline {deadline_id} is not on this case")))?;
+            let deadline = state.deadlines.get(deadline_id).ok_or_else(|| {
+                DomainError::not_found(format!("deadline {deadline_id} is not on this case"))
+            })?;
             if deadline.settled || state.closed {
-                return Err(DomainError::rule(format!("deadline {deadline_id} is already settled")));
+                return Err(DomainError::rule(format!(
+                    "deadline {deadline_id} is already settled"
+                )));
             }
             let missed = matches!(command.body, C::RecordDeadlineMissed { .. });
             if missed {
                 if deadline.missed_recorded {
-                    return Err(DomainError::rule(format!("deadline {deadline_id} is already recorded as missed")));
+                    return Err(DomainError::rule(format!(
+                        "deadline {deadline_id} is already recorded as missed"
+                    )));
                 }
                 if now <= deadline.due_at {
-                    return Err(DomainError::rule(format!("deadline {deadline_id} has not passed yet")));
+                    return Err(DomainError::rule(format!(
+                        "deadline {deadline_id} has not passed yet"
+                    )));
                 }
             } else {
                 if deadline.approaching_recorded {
-                    return Err(DomainError::rule(format!("deadline {deadline_id} already has its warning")));
+                    return Err(DomainError::rule(format!(
+                        "deadline {deadline_id} already has its warning"
+                    )));
                 }
                 if now > deadline.due_at || now < deadline.due_at - command.rules.warning_lead() {
                     return Err(DomainError::rule(format!(
@@ -653,10 +817,21 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
                     )));
                 }
             }
-            let (kind, unit_id, assignment_id, due_at) =
-                (deadline.kind, deadline.unit_id.clone(), deadline.assignment_id, deadline.due_at);
+            let (kind, unit_id, assignment_id, due_at) = (
+                deadline.kind,
+                deadline.unit_id.clone(),
+                deadline.assignment_id,
+                deadline.due_at,
+            );
             let event = if missed {
-                Event::DeadlineMissed { case_id, deadline_id: deadline_id.clone(), kind, unit_id, assignment_id, due_at }
+                Event::DeadlineMissed {
+                    case_id,
+                    deadline_id: deadline_id.clone(),
+                    kind,
+                    unit_id,
+                    assignment_id,
+                    due_at,
+                }
             } else {
                 Event::DeadlineApproaching {
                     case_id,
@@ -690,7 +865,12 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
             }]
         }
 
-        C::ProposeRumourReferral { referral_id, police_unit, legal_basis, evidence } => {
+        C::ProposeRumourReferral {
+            referral_id,
+            police_unit,
+            legal_basis,
+            evidence,
+        } => {
             actor.require_role(&[Role::Dispatcher], action)?;
             require_triaged()?;
             require_active_unit(police_unit)?;
@@ -701,11 +881,14 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
                 )));
             }
             if state.referrals.contains_key(referral_id) {
-                return Err(DomainError::rule(format!("referral {referral_id} already exists")));
+                return Err(DomainError::rule(format!(
+                    "referral {referral_id} already exists"
+                )));
             }
             if state.referrals.values().any(|r| r.outcome.is_none()) {
                 return Err(DomainError::rule(
-                    "a rumour referral on this case is still waiting for approval or its outcome".to_owned(),
+                    "a rumour referral on this case is still waiting for approval or its outcome"
+                        .to_owned(),
                 ));
             }
             vec![Event::RumourReferralProposed {
@@ -722,7 +905,9 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
             actor.require_role(&[Role::Dispatcher], action)?;
             let referral = referral(state, *referral_id)?;
             if referral.approved {
-                return Err(DomainError::rule(format!("referral {referral_id} is already approved")));
+                return Err(DomainError::rule(format!(
+                    "referral {referral_id} is already approved"
+                )));
             }
             if referral.proposed_by == actor.user_id {
                 return Err(DomainError::rule(
@@ -737,7 +922,11 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
             }]
         }
 
-        C::RecordReferralOutcome { referral_id, outcome, action: police_action } => {
+        C::RecordReferralOutcome {
+            referral_id,
+            outcome,
+            action: police_action,
+        } => {
             actor.require_role(&[Role::Police], action)?;
             let referral = referral(state, *referral_id)?;
             actor.require_unit(&referral.police_unit, action)?;
@@ -747,7 +936,9 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
                 )));
             }
             if referral.outcome.is_some() {
-                return Err(DomainError::rule(format!("referral {referral_id} already has an outcome")));
+                return Err(DomainError::rule(format!(
+                    "referral {referral_id} already has an outcome"
+                )));
             }
             vec![Event::ReferralOutcomeRecorded {
                 case_id,
@@ -757,7 +948,11 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
             }]
         }
 
-        C::RebutRumour { referral_id, channel, content } => {
+        C::RebutRumour {
+            referral_id,
+            channel,
+            content,
+        } => {
             actor.require_role(&[Role::Dispatcher], action)?;
             let referral = referral(state, *referral_id)?;
             match referral.outcome {
@@ -775,7 +970,9 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
                 }
             }
             if referral.rebutted {
-                return Err(DomainError::rule(format!("referral {referral_id} is already rebutted")));
+                return Err(DomainError::rule(format!(
+                    "referral {referral_id} is already rebutted"
+                )));
             }
             vec![Event::RumourRebutted {
                 case_id,
@@ -800,24 +997,38 @@ pub fn decide(state: &CaseState, command: &Command<CaseCommand>) -> Result<Vec<E
                     open.join(", ")
                 )));
             }
-            vec![Event::CaseClosed { case_id, outcome: outcome.clone(), closed_at: now }]
+            vec![Event::CaseClosed {
+                case_id,
+                outcome: outcome.clone(),
+                closed_at: now,
+            }]
         }
 
         C::ReopenCase { reason } => {
             actor.require_role(&[Role::Dispatcher], action)?;
             if !state.closed {
-                return Err(DomainError::rule("only a closed case can be reopened".to_owned()));
+                return Err(DomainError::rule(
+                    "only a closed case can be reopened".to_owned(),
+                ));
             }
-            vec![Event::CaseReopened { case_id, reason: reason.clone() }]
+            vec![Event::CaseReopened {
+                case_id,
+                reason: reason.clone(),
+            }]
         }
 
         C::DeclareMassIncident { note } => {
             actor.require_role(&[Role::Dispatcher], action)?;
             require_triaged()?;
             if state.mass_incident {
-                return Err(DomainError::rule("a mass incident is already declared on this case".to_owned()));
+                return Err(DomainError::rule(
+                    "a mass incident is already declared on this case".to_owned(),
+                ));
             }
-            vec![Event::MassIncidentDeclared { case_id, note: note.clone() }]
+            vec![Event::MassIncidentDeclared {
+                case_id,
+                note: note.clone(),
+            }]
         }
     };
     Ok(events)
@@ -827,15 +1038,17 @@ fn require_active_unit(unit: &ReferencedUnit) -> Result<(), DomainError> {
     if unit.active {
         Ok(())
     } else {
-        Err(DomainError::rule(format!("unit {} ({}) is deactivated", unit.name, unit.unit_id)))
+        Err(DomainError::rule(format!(
+            "unit {} ({}) is deactivated",
+            unit.name, unit.unit_id
+        )))
     }
 }
 
 fn referral(state: &CaseState, referral_id: ReferralId) -> Result<&ReferralState, DomainError> {
-    state
-        .referrals
-        .get(&referral_id)
-        .ok_or_else(|| DomainError::not_found(format!("referral {referral_id} is not on this case")))
+    state.referrals.get(&referral_id).ok_or_else(|| {
+        DomainError::not_found(format!("referral {referral_id} is not on this case"))
+    })
 }
 
 /// A 重大/特别重大 emergency gets a public-response deadline (press conference within
@@ -872,7 +1085,12 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
         }
     };
     match event {
-        E::PostFlagged { case_id, post, flagged_at, .. } => {
+        E::PostFlagged {
+            case_id,
+            post,
+            flagged_at,
+            ..
+        } => {
             state.case_id = Some(*case_id);
             state.flagged_at = Some(*flagged_at);
             state.posts.insert(post.url.clone());
@@ -880,7 +1098,13 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
         E::PostAttached { post, .. } => {
             state.posts.insert(post.url.clone());
         }
-        E::CaseTriaged { level, categories, problem_class, jurisdiction, .. } => {
+        E::CaseTriaged {
+            level,
+            categories,
+            problem_class,
+            jurisdiction,
+            ..
+        } => {
             state.triage = Some(Triage {
                 level: *level,
                 categories: categories.clone(),
@@ -893,7 +1117,14 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
                 triage.level = *to;
             }
         }
-        E::CaseAssigned { assignment_id, unit_id, role, assigned_at, deadline, .. } => {
+        E::CaseAssigned {
+            assignment_id,
+            unit_id,
+            role,
+            assigned_at,
+            deadline,
+            ..
+        } => {
             state.assignments.insert(
                 *assignment_id,
                 AssignmentState {
@@ -941,20 +1172,36 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
             settle(&mut state, &deadline_ids::feedback(*assignment_id));
             settle(&mut state, &deadline_ids::rectification(*assignment_id));
         }
-        E::FactsVerified { assignment_id, finding, .. } => {
+        E::FactsVerified {
+            assignment_id,
+            finding,
+            ..
+        } => {
             if let Some(a) = state.assignments.get_mut(assignment_id) {
                 a.finding = Some(*finding);
             }
         }
-        E::ReplySubmitted { assignment_id, reply_id, .. } => {
-            state
-                .replies
-                .insert(*reply_id, ReplyState { assignment_id: *assignment_id, status: ReplyStatus::Submitted });
+        E::ReplySubmitted {
+            assignment_id,
+            reply_id,
+            ..
+        } => {
+            state.replies.insert(
+                *reply_id,
+                ReplyState {
+                    assignment_id: *assignment_id,
+                    status: ReplyStatus::Submitted,
+                },
+            );
             if let Some(a) = state.assignments.get_mut(assignment_id) {
                 a.pending_reply = Some(*reply_id);
             }
         }
-        E::ReplyApproved { assignment_id, reply_id, .. } => {
+        E::ReplyApproved {
+            assignment_id,
+            reply_id,
+            ..
+        } => {
             if let Some(reply) = state.replies.get_mut(reply_id) {
                 reply.status = ReplyStatus::Approved;
             }
@@ -974,7 +1221,11 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
                 settle(&mut state, &id);
             }
         }
-        E::ReplySentBack { assignment_id, reply_id, .. } => {
+        E::ReplySentBack {
+            assignment_id,
+            reply_id,
+            ..
+        } => {
             if let Some(reply) = state.replies.get_mut(reply_id) {
                 reply.status = ReplyStatus::SentBack;
             }
@@ -987,10 +1238,20 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
                 settle(&mut state, deadline_ids::PUBLIC_RESPONSE);
             }
         }
-        E::RectificationPromised { assignment_id, due_at, .. } => {
-            let unit_id = state.assignments.get(assignment_id).map(|a| a.unit_id.clone());
+        E::RectificationPromised {
+            assignment_id,
+            due_at,
+            ..
+        } => {
+            let unit_id = state
+                .assignments
+                .get(assignment_id)
+                .map(|a| a.unit_id.clone());
             if let Some(a) = state.assignments.get_mut(assignment_id) {
-                a.rectification = Some(RectificationState { due_at: *due_at, completed: false });
+                a.rectification = Some(RectificationState {
+                    due_at: *due_at,
+                    completed: false,
+                });
             }
             state.deadlines.insert(
                 deadline_ids::rectification(*assignment_id),
@@ -1006,7 +1267,11 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
             );
         }
         E::RectificationCompleted { assignment_id, .. } => {
-            if let Some(r) = state.assignments.get_mut(assignment_id).and_then(|a| a.rectification.as_mut()) {
+            if let Some(r) = state
+                .assignments
+                .get_mut(assignment_id)
+                .and_then(|a| a.rectification.as_mut())
+            {
                 r.completed = true;
             }
             settle(&mut state, &deadline_ids::rectification(*assignment_id));
@@ -1014,7 +1279,9 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
         E::MemoSent { memo_id, .. } => {
             state.memos.insert(*memo_id, false);
         }
-        E::LeaderInstructed { memo_id, deadline, .. } => {
+        E::LeaderInstructed {
+            memo_id, deadline, ..
+        } => {
             state.memos.insert(*memo_id, true);
             let unit_id = state.active_lead().map(|(_, a)| a.unit_id.clone());
             state.deadlines.insert(
@@ -1030,7 +1297,13 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
                 },
             );
         }
-        E::DeadlineSet { deadline_id, kind, unit_id, due_at, .. } => {
+        E::DeadlineSet {
+            deadline_id,
+            kind,
+            unit_id,
+            due_at,
+            ..
+        } => {
             state.deadlines.insert(
                 deadline_id.clone(),
                 DeadlineState {
@@ -1044,7 +1317,11 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
                 },
             );
         }
-        E::DeadlineRescheduled { deadline_id, due_at, .. } => {
+        E::DeadlineRescheduled {
+            deadline_id,
+            due_at,
+            ..
+        } => {
             if let Some(d) = state.deadlines.get_mut(deadline_id) {
                 if *due_at > d.due_at {
                     d.approaching_recorded = false;
@@ -1063,7 +1340,12 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
                 d.approaching_recorded = true;
             }
         }
-        E::RumourReferralProposed { referral_id, police_unit, proposed_by, .. } => {
+        E::RumourReferralProposed {
+            referral_id,
+            police_unit,
+            proposed_by,
+            ..
+        } => {
             state.referrals.insert(
                 *referral_id,
                 ReferralState {
@@ -1080,7 +1362,11 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
                 r.approved = true;
             }
         }
-        E::ReferralOutcomeRecorded { referral_id, outcome, .. } => {
+        E::ReferralOutcomeRecorded {
+            referral_id,
+            outcome,
+            ..
+        } => {
             if let Some(r) = state.referrals.get_mut(referral_id) {
                 r.outcome = Some(*outcome);
             }
@@ -1115,7 +1401,11 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
     state
 }
 
-fn set_assignment_status(state: &mut CaseState, assignment_id: AssignmentId, status: AssignmentStatus) {
+fn set_assignment_status(
+    state: &mut CaseState,
+    assignment_id: AssignmentId,
+    status: AssignmentStatus,
+) {
     if let Some(a) = state.assignments.get_mut(&assignment_id) {
         a.status = status;
     }

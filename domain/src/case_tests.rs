@@ -14,7 +14,13 @@ fn t0() -> DateTime<Utc> {
 }
 
 fn person(user: &str, role: Role, unit: &str) -> Actor {
-    Actor::new(UserId::parse(user).unwrap(), user, role, UnitId::parse(unit).unwrap()).unwrap()
+    Actor::new(
+        UserId::parse(user).unwrap(),
+        user,
+        role,
+        UnitId::parse(unit).unwrap(),
+    )
+    .unwrap()
 }
 
 fn monitor() -> Actor {
@@ -44,7 +50,12 @@ fn text(s: &str) -> RequiredText {
 }
 
 fn unit(code: &str, kind: UnitKind, active: bool) -> ReferencedUnit {
-    ReferencedUnit { unit_id: UnitId::parse(code).unwrap(), name: code.to_owned(), kind, active }
+    ReferencedUnit {
+        unit_id: UnitId::parse(code).unwrap(),
+        name: code.to_owned(),
+        kind,
+        active,
+    }
 }
 
 fn post(url: &str) -> Post {
@@ -87,7 +98,10 @@ struct Scenario {
 
 impl Scenario {
     fn new() -> Self {
-        Self { events: Vec::new(), now: t0() }
+        Self {
+            events: Vec::new(),
+            now: t0(),
+        }
     }
     fn state(&self) -> CaseState {
         CaseState::from_events(&self.events)
@@ -97,17 +111,31 @@ impl Scenario {
         self
     }
     fn when(&self, actor: Actor, body: CaseCommand) -> Result<Vec<Event>, DomainError> {
-        let command = Command { actor, issued_at: self.now, rules: DeadlineRules::default(), body };
+        let command = Command {
+            actor,
+            issued_at: self.now,
+            rules: DeadlineRules::default(),
+            body,
+        };
         decide(&self.state(), &command)
     }
     fn given(mut self, actor: Actor, body: CaseCommand) -> Self {
         let name = body.name();
-        let events = self.when(actor, body).unwrap_or_else(|e| panic!("given {name} was refused: {e}"));
+        let events = self
+            .when(actor, body)
+            .unwrap_or_else(|e| panic!("given {name} was refused: {e}"));
         self.events.extend(events);
         self
     }
     fn flagged() -> Self {
-        Self::new().given(monitor(), CaseCommand::FlagPost { case_id: case_id(), post: post("https://weibo.com/1"), note: None })
+        Self::new().given(
+            monitor(),
+            CaseCommand::FlagPost {
+                case_id: case_id(),
+                post: post("https://weibo.com/1"),
+                note: None,
+            },
+        )
     }
     fn triaged(level: Level, categories: Vec<KeyCategory>) -> Self {
         Self::flagged().given(
@@ -132,16 +160,31 @@ impl Scenario {
         )
     }
     fn accepted() -> Self {
-        Self::assigned().given(officer("city-housing"), CaseCommand::AcceptAssignment { assignment_id: a1() })
+        Self::assigned().given(
+            officer("city-housing"),
+            CaseCommand::AcceptAssignment {
+                assignment_id: a1(),
+            },
+        )
     }
     fn replied() -> Self {
         Self::accepted().given(
             officer("city-housing"),
-            CaseCommand::SubmitReply { assignment_id: a1(), reply_id: r1(), content: text("已修复") },
+            CaseCommand::SubmitReply {
+                assignment_id: a1(),
+                reply_id: r1(),
+                content: text("已修复"),
+            },
         )
     }
     fn approved() -> Self {
-        Self::replied().given(unit_head("city-housing"), CaseCommand::ApproveReply { reply_id: r1(), note: None })
+        Self::replied().given(
+            unit_head("city-housing"),
+            CaseCommand::ApproveReply {
+                reply_id: r1(),
+                note: None,
+            },
+        )
     }
     fn referral_proposed() -> Self {
         Self::triaged(Level::General, vec![]).given(
@@ -159,7 +202,9 @@ impl Scenario {
 #[track_caller]
 fn refused_as_rule(result: Result<Vec<Event>, DomainError>, says: &str) {
     match result {
-        Err(DomainError::Rule(message)) => assert!(message.contains(says), "`{message}` should say `{says}`"),
+        Err(DomainError::Rule(message)) => {
+            assert!(message.contains(says), "`{message}` should say `{says}`")
+        }
         other => panic!("expected a rule refusal saying `{says}`, got {other:?}"),
     }
 }
@@ -167,7 +212,9 @@ fn refused_as_rule(result: Result<Vec<Event>, DomainError>, says: &str) {
 #[track_caller]
 fn forbidden(result: Result<Vec<Event>, DomainError>, says: &str) {
     match result {
-        Err(DomainError::Forbidden(message)) => assert!(message.contains(says), "`{message}` should say `{says}`"),
+        Err(DomainError::Forbidden(message)) => {
+            assert!(message.contains(says), "`{message}` should say `{says}`")
+        }
         other => panic!("expected forbidden saying `{says}`, got {other:?}"),
     }
 }
@@ -175,7 +222,9 @@ fn forbidden(result: Result<Vec<Event>, DomainError>, says: &str) {
 #[track_caller]
 fn not_found(result: Result<Vec<Event>, DomainError>, says: &str) {
     match result {
-        Err(DomainError::NotFound(message)) => assert!(message.contains(says), "`{message}` should say `{says}`"),
+        Err(DomainError::NotFound(message)) => {
+            assert!(message.contains(says), "`{message}` should say `{says}`")
+        }
         other => panic!("expected not found saying `{says}`, got {other:?}"),
     }
 }
@@ -186,14 +235,23 @@ fn not_found(result: Result<Vec<Event>, DomainError>, says: &str) {
 fn a_reply_before_the_assignment_is_accepted_is_refused() {
     let result = Scenario::assigned().when(
         officer("city-housing"),
-        CaseCommand::SubmitReply { assignment_id: a1(), reply_id: r1(), content: text("已处理") },
+        CaseCommand::SubmitReply {
+            assignment_id: a1(),
+            reply_id: r1(),
+            content: text("已处理"),
+        },
     );
     refused_as_rule(result, "before the assignment is accepted");
 }
 
 #[test]
 fn closing_with_an_assignment_still_open_is_refused() {
-    let result = Scenario::approved().when(dispatcher(), CaseCommand::CloseCase { outcome: text("已办结") });
+    let result = Scenario::approved().when(
+        dispatcher(),
+        CaseCommand::CloseCase {
+            outcome: text("已办结"),
+        },
+    );
     refused_as_rule(result, "assignments are open");
 }
 
@@ -214,26 +272,51 @@ fn a_police_outcome_with_no_referral_is_refused() {
 fn a_police_outcome_before_the_second_dispatcher_approves_is_refused() {
     let result = Scenario::referral_proposed().when(
         police(),
-        CaseCommand::RecordReferralOutcome { referral_id: ref1(), outcome: ReferralOutcome::NotARumour, action: text("不予处理") },
+        CaseCommand::RecordReferralOutcome {
+            referral_id: ref1(),
+            outcome: ReferralOutcome::NotARumour,
+            action: text("不予处理"),
+        },
     );
     refused_as_rule(result, "not been approved");
 }
 
 #[test]
 fn a_referral_approved_by_the_dispatcher_who_proposed_it_is_refused() {
-    let result = Scenario::referral_proposed().when(dispatcher(), CaseCommand::ApproveRumourReferral { referral_id: ref1() });
+    let result = Scenario::referral_proposed().when(
+        dispatcher(),
+        CaseCommand::ApproveRumourReferral {
+            referral_id: ref1(),
+        },
+    );
     refused_as_rule(result, "four-eyes");
     let approved = Scenario::referral_proposed()
-        .when(second_dispatcher(), CaseCommand::ApproveRumourReferral { referral_id: ref1() })
+        .when(
+            second_dispatcher(),
+            CaseCommand::ApproveRumourReferral {
+                referral_id: ref1(),
+            },
+        )
         .unwrap();
     assert!(matches!(approved[0], Event::RumourReferralApproved { .. }));
 }
 
 #[test]
 fn an_officer_acting_for_another_unit_is_forbidden() {
-    let result = Scenario::assigned().when(officer("city-transport"), CaseCommand::AcceptAssignment { assignment_id: a1() });
+    let result = Scenario::assigned().when(
+        officer("city-transport"),
+        CaseCommand::AcceptAssignment {
+            assignment_id: a1(),
+        },
+    );
     forbidden(result, "city-housing");
-    let result = Scenario::replied().when(unit_head("city-transport"), CaseCommand::ApproveReply { reply_id: r1(), note: None });
+    let result = Scenario::replied().when(
+        unit_head("city-transport"),
+        CaseCommand::ApproveReply {
+            reply_id: r1(),
+            note: None,
+        },
+    );
     forbidden(result, "city-housing");
 }
 
@@ -241,18 +324,34 @@ fn an_officer_acting_for_another_unit_is_forbidden() {
 fn a_case_cannot_be_flagged_twice_and_a_post_cannot_be_attached_twice() {
     let scenario = Scenario::flagged();
     refused_as_rule(
-        scenario.when(monitor(), CaseCommand::FlagPost { case_id: case_id(), post: post("https://weibo.com/2"), note: None }),
+        scenario.when(
+            monitor(),
+            CaseCommand::FlagPost {
+                case_id: case_id(),
+                post: post("https://weibo.com/2"),
+                note: None,
+            },
+        ),
         "already exists",
     );
     refused_as_rule(
-        scenario.when(monitor(), CaseCommand::AttachPost { post: post("https://weibo.com/1"), note: None }),
+        scenario.when(
+            monitor(),
+            CaseCommand::AttachPost {
+                post: post("https://weibo.com/1"),
+                note: None,
+            },
+        ),
         "already on this case",
     );
 }
 
 #[test]
 fn commands_on_a_case_that_was_never_flagged_are_not_found() {
-    not_found(Scenario::new().when(dispatcher(), CaseCommand::CloseCase { outcome: text("x") }), "flag a post first");
+    not_found(
+        Scenario::new().when(dispatcher(), CaseCommand::CloseCase { outcome: text("x") }),
+        "flag a post first",
+    );
 }
 
 #[test]
@@ -263,41 +362,109 @@ fn assignment_needs_triage_an_active_unit_and_one_lead() {
         role,
         instruction: None,
     };
-    refused_as_rule(Scenario::flagged().when(dispatcher(), assign("city-housing", true, AssignmentRole::Lead)), "triaged");
+    refused_as_rule(
+        Scenario::flagged().when(
+            dispatcher(),
+            assign("city-housing", true, AssignmentRole::Lead),
+        ),
+        "triaged",
+    );
     let triaged = Scenario::triaged(Level::General, vec![]);
-    refused_as_rule(triaged.when(dispatcher(), assign("city-old", false, AssignmentRole::Lead)), "deactivated");
+    refused_as_rule(
+        triaged.when(
+            dispatcher(),
+            assign("city-old", false, AssignmentRole::Lead),
+        ),
+        "deactivated",
+    );
     let assigned = Scenario::assigned();
-    refused_as_rule(assigned.when(dispatcher(), assign("city-transport", true, AssignmentRole::Lead)), "already has a lead");
-    refused_as_rule(assigned.when(dispatcher(), assign("city-housing", true, AssignmentRole::CoHandler)), "open assignment");
-    assert!(assigned.when(dispatcher(), assign("city-transport", true, AssignmentRole::CoHandler)).is_ok());
+    refused_as_rule(
+        assigned.when(
+            dispatcher(),
+            assign("city-transport", true, AssignmentRole::Lead),
+        ),
+        "already has a lead",
+    );
+    refused_as_rule(
+        assigned.when(
+            dispatcher(),
+            assign("city-housing", true, AssignmentRole::CoHandler),
+        ),
+        "open assignment",
+    );
+    assert!(
+        assigned
+            .when(
+                dispatcher(),
+                assign("city-transport", true, AssignmentRole::CoHandler)
+            )
+            .is_ok()
+    );
 }
 
 #[test]
 fn a_rejected_return_sends_the_assignment_back_to_the_unit_and_an_accepted_one_ends_it() {
     let returned = Scenario::assigned().given(
         officer("city-housing"),
-        CaseCommand::ReturnAssignment { assignment_id: a1(), reason: text("不属于本单位职责") },
+        CaseCommand::ReturnAssignment {
+            assignment_id: a1(),
+            reason: text("不属于本单位职责"),
+        },
     );
-    let rejected = returned.when(dispatcher(), CaseCommand::RejectReturn { assignment_id: a1(), note: text("属于职责范围") }).unwrap();
+    let rejected = returned
+        .when(
+            dispatcher(),
+            CaseCommand::RejectReturn {
+                assignment_id: a1(),
+                note: text("属于职责范围"),
+            },
+        )
+        .unwrap();
     let mut history = returned.events.clone();
     history.extend(rejected);
-    assert_eq!(CaseState::from_events(&history).assignments[&a1()].status, AssignmentStatus::Accepted);
+    assert_eq!(
+        CaseState::from_events(&history).assignments[&a1()].status,
+        AssignmentStatus::Accepted
+    );
 
-    let accepted = returned.when(dispatcher(), CaseCommand::AcceptReturn { assignment_id: a1(), note: None }).unwrap();
+    let accepted = returned
+        .when(
+            dispatcher(),
+            CaseCommand::AcceptReturn {
+                assignment_id: a1(),
+                note: None,
+            },
+        )
+        .unwrap();
     let mut history = returned.events.clone();
     history.extend(accepted);
     let state = CaseState::from_events(&history);
-    assert_eq!(state.assignments[&a1()].status, AssignmentStatus::ReturnAccepted);
+    assert_eq!(
+        state.assignments[&a1()].status,
+        AssignmentStatus::ReturnAccepted
+    );
     assert!(state.deadlines[&deadline_ids::feedback(a1())].settled);
     assert!(state.active_lead().is_none());
     // An assignment not returned cannot have its return decided.
     refused_as_rule(
-        Scenario::accepted().when(dispatcher(), CaseCommand::RejectReturn { assignment_id: a1(), note: text("x") }),
+        Scenario::accepted().when(
+            dispatcher(),
+            CaseCommand::RejectReturn {
+                assignment_id: a1(),
+                note: text("x"),
+            },
+        ),
         "has not been returned",
     );
     // Returning after signing for it is refused.
     refused_as_rule(
-        Scenario::accepted().when(officer("city-housing"), CaseCommand::ReturnAssignment { assignment_id: a1(), reason: text("x") }),
+        Scenario::accepted().when(
+            officer("city-housing"),
+            CaseCommand::ReturnAssignment {
+                assignment_id: a1(),
+                reason: text("x"),
+            },
+        ),
         "awaiting signature",
     );
 }
@@ -305,7 +472,13 @@ fn a_rejected_return_sends_the_assignment_back_to_the_unit_and_an_accepted_one_e
 #[test]
 fn completing_needs_an_approved_reply_and_any_promised_rectification_done() {
     refused_as_rule(
-        Scenario::replied().when(officer("city-housing"), CaseCommand::CompleteAssignment { assignment_id: a1(), summary: text("办结") }),
+        Scenario::replied().when(
+            officer("city-housing"),
+            CaseCommand::CompleteAssignment {
+                assignment_id: a1(),
+                summary: text("办结"),
+            },
+        ),
         "no approved reply",
     );
     let promised = Scenario::approved().given(
@@ -317,13 +490,36 @@ fn completing_needs_an_approved_reply_and_any_promised_rectification_done() {
         },
     );
     refused_as_rule(
-        promised.when(officer("city-housing"), CaseCommand::CompleteAssignment { assignment_id: a1(), summary: text("办结") }),
+        promised.when(
+            officer("city-housing"),
+            CaseCommand::CompleteAssignment {
+                assignment_id: a1(),
+                summary: text("办结"),
+            },
+        ),
         "rectification is not completed",
     );
     let done = promised
-        .given(officer("city-housing"), CaseCommand::CompleteRectification { assignment_id: a1(), result: text("已完成") })
-        .given(officer("city-housing"), CaseCommand::CompleteAssignment { assignment_id: a1(), summary: text("办结") })
-        .given(dispatcher(), CaseCommand::CloseCase { outcome: text("问题已解决") });
+        .given(
+            officer("city-housing"),
+            CaseCommand::CompleteRectification {
+                assignment_id: a1(),
+                result: text("已完成"),
+            },
+        )
+        .given(
+            officer("city-housing"),
+            CaseCommand::CompleteAssignment {
+                assignment_id: a1(),
+                summary: text("办结"),
+            },
+        )
+        .given(
+            dispatcher(),
+            CaseCommand::CloseCase {
+                outcome: text("问题已解决"),
+            },
+        );
     assert_eq!(done.state().status(), CaseStatus::Closed);
 }
 
@@ -344,7 +540,13 @@ fn a_promised_date_in_the_past_is_refused() {
 fn a_reply_is_decided_once() {
     let approved = Scenario::approved();
     refused_as_rule(
-        approved.when(unit_head("city-housing"), CaseCommand::ApproveReply { reply_id: r1(), note: None }),
+        approved.when(
+            unit_head("city-housing"),
+            CaseCommand::ApproveReply {
+                reply_id: r1(),
+                note: None,
+            },
+        ),
         "no longer waiting",
     );
     refused_as_rule(
@@ -362,7 +564,12 @@ fn a_reply_is_decided_once() {
 
 #[test]
 fn a_closed_case_refuses_work_until_reopened() {
-    let closed = Scenario::triaged(Level::General, vec![]).given(dispatcher(), CaseCommand::CloseCase { outcome: text("经核实无需转办") });
+    let closed = Scenario::triaged(Level::General, vec![]).given(
+        dispatcher(),
+        CaseCommand::CloseCase {
+            outcome: text("经核实无需转办"),
+        },
+    );
     refused_as_rule(
         closed.when(
             dispatcher(),
@@ -375,21 +582,48 @@ fn a_closed_case_refuses_work_until_reopened() {
         ),
         "closed",
     );
-    refused_as_rule(Scenario::flagged().when(dispatcher(), CaseCommand::ReopenCase { reason: text("x") }), "only a closed case");
-    let reopened = closed.given(dispatcher(), CaseCommand::ReopenCase { reason: text("再次发酵") });
+    refused_as_rule(
+        Scenario::flagged().when(dispatcher(), CaseCommand::ReopenCase { reason: text("x") }),
+        "only a closed case",
+    );
+    let reopened = closed.given(
+        dispatcher(),
+        CaseCommand::ReopenCase {
+            reason: text("再次发酵"),
+        },
+    );
     assert_eq!(reopened.state().status(), CaseStatus::Triaged);
 }
 
 #[test]
 fn a_rumour_can_be_rebutted_only_once_the_police_confirm_it() {
-    let approved = Scenario::referral_proposed().given(second_dispatcher(), CaseCommand::ApproveRumourReferral { referral_id: ref1() });
-    let rebut = CaseCommand::RebutRumour { referral_id: ref1(), channel: ResponseChannel::AuthoritativeRelease, content: text("辟谣") };
-    refused_as_rule(approved.when(dispatcher(), rebut.clone()), "once the police have confirmed");
+    let approved = Scenario::referral_proposed().given(
+        second_dispatcher(),
+        CaseCommand::ApproveRumourReferral {
+            referral_id: ref1(),
+        },
+    );
+    let rebut = CaseCommand::RebutRumour {
+        referral_id: ref1(),
+        channel: ResponseChannel::AuthoritativeRelease,
+        content: text("辟谣"),
+    };
+    refused_as_rule(
+        approved.when(dispatcher(), rebut.clone()),
+        "once the police have confirmed",
+    );
     let not_rumour = approved.clone().given(
         police(),
-        CaseCommand::RecordReferralOutcome { referral_id: ref1(), outcome: ReferralOutcome::NotARumour, action: text("不构成") },
+        CaseCommand::RecordReferralOutcome {
+            referral_id: ref1(),
+            outcome: ReferralOutcome::NotARumour,
+            action: text("不构成"),
+        },
     );
-    refused_as_rule(not_rumour.when(dispatcher(), rebut.clone()), "no rumour to rebut");
+    refused_as_rule(
+        not_rumour.when(dispatcher(), rebut.clone()),
+        "no rumour to rebut",
+    );
     forbidden(
         approved.when(
             person("p2", Role::Police, "county-police"),
@@ -420,7 +654,14 @@ fn a_rumour_can_be_rebutted_only_once_the_police_confirm_it() {
 #[test]
 fn each_command_is_refused_to_the_roles_that_may_not_issue_it() {
     forbidden(
-        Scenario::new().when(dispatcher(), CaseCommand::FlagPost { case_id: case_id(), post: post("https://weibo.com/9"), note: None }),
+        Scenario::new().when(
+            dispatcher(),
+            CaseCommand::FlagPost {
+                case_id: case_id(),
+                post: post("https://weibo.com/9"),
+                note: None,
+            },
+        ),
         "monitor",
     );
     forbidden(
@@ -435,22 +676,66 @@ fn each_command_is_refused_to_the_roles_that_may_not_issue_it() {
         ),
         "dispatcher",
     );
-    forbidden(Scenario::assigned().when(dispatcher(), CaseCommand::AcceptAssignment { assignment_id: a1() }), "officer");
-    forbidden(Scenario::replied().when(officer("city-housing"), CaseCommand::ApproveReply { reply_id: r1(), note: None }), "unit_head");
-    forbidden(Scenario::approved().when(officer("city-housing"), CaseCommand::CloseCase { outcome: text("x") }), "dispatcher");
     forbidden(
-        Scenario::assigned().when(dispatcher(), CaseCommand::RecordDeadlineMissed { deadline_id: deadline_ids::feedback(a1()) }),
+        Scenario::assigned().when(
+            dispatcher(),
+            CaseCommand::AcceptAssignment {
+                assignment_id: a1(),
+            },
+        ),
+        "officer",
+    );
+    forbidden(
+        Scenario::replied().when(
+            officer("city-housing"),
+            CaseCommand::ApproveReply {
+                reply_id: r1(),
+                note: None,
+            },
+        ),
+        "unit_head",
+    );
+    forbidden(
+        Scenario::approved().when(
+            officer("city-housing"),
+            CaseCommand::CloseCase { outcome: text("x") },
+        ),
+        "dispatcher",
+    );
+    forbidden(
+        Scenario::assigned().when(
+            dispatcher(),
+            CaseCommand::RecordDeadlineMissed {
+                deadline_id: deadline_ids::feedback(a1()),
+            },
+        ),
         "system",
     );
-    let memo = Scenario::triaged(Level::Major, vec![]).given(dispatcher(), CaseCommand::SendMemo { memo_id: memo1(), summary: text("请批示") });
+    let memo = Scenario::triaged(Level::Major, vec![]).given(
+        dispatcher(),
+        CaseCommand::SendMemo {
+            memo_id: memo1(),
+            summary: text("请批示"),
+        },
+    );
     forbidden(
-        memo.when(dispatcher(), CaseCommand::InstructOnMemo { memo_id: memo1(), instruction: text("x"), deadline: None }),
+        memo.when(
+            dispatcher(),
+            CaseCommand::InstructOnMemo {
+                memo_id: memo1(),
+                instruction: text("x"),
+                deadline: None,
+            },
+        ),
         "leader",
     );
     forbidden(
         Scenario::assigned().when(
             dispatcher(),
-            CaseCommand::UrgeSupervision { target_unit: UnitId::parse("city-housing").unwrap(), note: text("x") },
+            CaseCommand::UrgeSupervision {
+                target_unit: UnitId::parse("city-housing").unwrap(),
+                note: text("x"),
+            },
         ),
         "supervisor",
     );
@@ -458,21 +743,32 @@ fn each_command_is_refused_to_the_roles_that_may_not_issue_it() {
     refused_as_rule(
         Scenario::assigned().when(
             supervisor,
-            CaseCommand::UrgeSupervision { target_unit: UnitId::parse("city-transport").unwrap(), note: text("x") },
+            CaseCommand::UrgeSupervision {
+                target_unit: UnitId::parse("city-transport").unwrap(),
+                note: text("x"),
+            },
         ),
         "no open assignment",
     );
     forbidden(
         Scenario::accepted().when(
             person("i1", Role::Inspector, "city-discipline"),
-            CaseCommand::PublishResponse { channel: ResponseChannel::ForumReply, content: text("x"), url: None },
+            CaseCommand::PublishResponse {
+                channel: ResponseChannel::ForumReply,
+                content: text("x"),
+                url: None,
+            },
         ),
         "officer",
     );
     forbidden(
         Scenario::accepted().when(
             officer("city-transport"),
-            CaseCommand::PublishResponse { channel: ResponseChannel::ForumReply, content: text("x"), url: None },
+            CaseCommand::PublishResponse {
+                channel: ResponseChannel::ForumReply,
+                content: text("x"),
+                url: None,
+            },
         ),
         "no assignment",
     );
@@ -488,11 +784,22 @@ fn the_feedback_deadline_follows_the_level_and_a_level_change_reschedules_it() {
     let events = assigned
         .clone()
         .at(Duration::hours(1))
-        .when(dispatcher(), CaseCommand::ChangeCaseLevel { to: Level::Major, reason: text("热度激增") })
+        .when(
+            dispatcher(),
+            CaseCommand::ChangeCaseLevel {
+                to: Level::Major,
+                reason: text("热度激增"),
+            },
+        )
         .unwrap();
     assert_eq!(events.len(), 2, "{events:?}");
     match &events[1] {
-        Event::DeadlineRescheduled { due_at, previous_due_at, deadline_rule, .. } => {
+        Event::DeadlineRescheduled {
+            due_at,
+            previous_due_at,
+            deadline_rule,
+            ..
+        } => {
             assert_eq!(*previous_due_at, t0() + Duration::hours(48));
             assert_eq!(*due_at, t0() + Duration::hours(24));
             assert_eq!(deadline_rule, "feedback/v1/major=24h");
@@ -500,7 +807,13 @@ fn the_feedback_deadline_follows_the_level_and_a_level_change_reschedules_it() {
         other => panic!("expected a reschedule, got {other:?}"),
     }
     refused_as_rule(
-        assigned.when(dispatcher(), CaseCommand::ChangeCaseLevel { to: Level::General, reason: text("x") }),
+        assigned.when(
+            dispatcher(),
+            CaseCommand::ChangeCaseLevel {
+                to: Level::General,
+                reason: text("x"),
+            },
+        ),
         "already",
     );
 }
@@ -511,22 +824,68 @@ fn deadline_events_are_written_once_and_only_when_due() {
     let rules = DeadlineRules::default();
     let assigned = Scenario::assigned();
     // Before the warning window: nothing due.
-    assert!(assigned.state().due_deadline_commands(t0() + Duration::hours(43), &rules).is_empty());
+    assert!(
+        assigned
+            .state()
+            .due_deadline_commands(t0() + Duration::hours(43), &rules)
+            .is_empty()
+    );
     refused_as_rule(
-        assigned.clone().at(Duration::hours(43)).when(system(), CaseCommand::RecordDeadlineApproaching { deadline_id: feedback.clone() }),
+        assigned.clone().at(Duration::hours(43)).when(
+            system(),
+            CaseCommand::RecordDeadlineApproaching {
+                deadline_id: feedback.clone(),
+            },
+        ),
         "warning lead time",
     );
     // Inside the 4 h warning window: one warning.
-    let warned = assigned.at(Duration::hours(45)).given(system(), CaseCommand::RecordDeadlineApproaching { deadline_id: feedback.clone() });
+    let warned = assigned.at(Duration::hours(45)).given(
+        system(),
+        CaseCommand::RecordDeadlineApproaching {
+            deadline_id: feedback.clone(),
+        },
+    );
     refused_as_rule(
-        warned.when(system(), CaseCommand::RecordDeadlineApproaching { deadline_id: feedback.clone() }),
+        warned.when(
+            system(),
+            CaseCommand::RecordDeadlineApproaching {
+                deadline_id: feedback.clone(),
+            },
+        ),
         "already has its warning",
     );
-    refused_as_rule(warned.when(system(), CaseCommand::RecordDeadlineMissed { deadline_id: feedback.clone() }), "not passed");
+    refused_as_rule(
+        warned.when(
+            system(),
+            CaseCommand::RecordDeadlineMissed {
+                deadline_id: feedback.clone(),
+            },
+        ),
+        "not passed",
+    );
     // Past due: one miss, then nothing more.
-    let missed = warned.at(Duration::hours(49)).given(system(), CaseCommand::RecordDeadlineMissed { deadline_id: feedback.clone() });
-    assert!(missed.state().due_deadline_commands(t0() + Duration::hours(60), &rules).is_empty());
-    refused_as_rule(missed.when(system(), CaseCommand::RecordDeadlineMissed { deadline_id: feedback }), "already recorded");
+    let missed = warned.at(Duration::hours(49)).given(
+        system(),
+        CaseCommand::RecordDeadlineMissed {
+            deadline_id: feedback.clone(),
+        },
+    );
+    assert!(
+        missed
+            .state()
+            .due_deadline_commands(t0() + Duration::hours(60), &rules)
+            .is_empty()
+    );
+    refused_as_rule(
+        missed.when(
+            system(),
+            CaseCommand::RecordDeadlineMissed {
+                deadline_id: feedback,
+            },
+        ),
+        "already recorded",
+    );
 }
 
 #[test]
@@ -534,7 +893,12 @@ fn an_assignment_answered_in_time_gets_no_missed_deadline() {
     let approved = Scenario::approved();
     let rules = DeadlineRules::default();
     assert!(approved.state().deadlines[&deadline_ids::feedback(a1())].settled);
-    assert!(approved.state().due_deadline_commands(t0() + Duration::days(10), &rules).is_empty());
+    assert!(
+        approved
+            .state()
+            .due_deadline_commands(t0() + Duration::days(10), &rules)
+            .is_empty()
+    );
 }
 
 #[test]
@@ -544,28 +908,54 @@ fn a_major_emergency_gets_a_press_conference_deadline_that_a_press_conference_me
     assert_eq!(deadline.due_at, t0() + Duration::hours(24));
     let responded = triaged.given(
         dispatcher(),
-        CaseCommand::PublishResponse { channel: ResponseChannel::PressConference, content: text("召开新闻发布会"), url: None },
+        CaseCommand::PublishResponse {
+            channel: ResponseChannel::PressConference,
+            content: text("召开新闻发布会"),
+            url: None,
+        },
     );
     assert!(responded.state().deadlines[deadline_ids::PUBLIC_RESPONSE].settled);
     // A general case gets none.
-    assert!(Scenario::triaged(Level::General, vec![KeyCategory::EmergencyOrDisaster]).state().deadlines.is_empty());
+    assert!(
+        Scenario::triaged(Level::General, vec![KeyCategory::EmergencyOrDisaster])
+            .state()
+            .deadlines
+            .is_empty()
+    );
 }
 
 #[test]
 fn a_leader_instruction_is_due_in_three_working_days_by_default() {
     // Friday 2025-11-14 10:00 Shanghai → Wednesday 19th 24:00.
     let friday: DateTime<Utc> = "2025-11-14T02:00:00Z".parse().unwrap();
-    let memo = Scenario::triaged(Level::Major, vec![]).given(dispatcher(), CaseCommand::SendMemo { memo_id: memo1(), summary: text("请批示") });
+    let memo = Scenario::triaged(Level::Major, vec![]).given(
+        dispatcher(),
+        CaseCommand::SendMemo {
+            memo_id: memo1(),
+            summary: text("请批示"),
+        },
+    );
     let command = Command {
         actor: person("l1", Role::Leader, "city-leadership"),
         issued_at: friday,
         rules: DeadlineRules::default(),
-        body: CaseCommand::InstructOnMemo { memo_id: memo1(), instruction: text("速办"), deadline: None },
+        body: CaseCommand::InstructOnMemo {
+            memo_id: memo1(),
+            instruction: text("速办"),
+            deadline: None,
+        },
     };
     let events = decide(&memo.state(), &command).unwrap();
     match &events[0] {
-        Event::LeaderInstructed { deadline, deadline_rule, .. } => {
-            assert_eq!(*deadline, "2025-11-19T16:00:00Z".parse::<DateTime<Utc>>().unwrap());
+        Event::LeaderInstructed {
+            deadline,
+            deadline_rule,
+            ..
+        } => {
+            assert_eq!(
+                *deadline,
+                "2025-11-19T16:00:00Z".parse::<DateTime<Utc>>().unwrap()
+            );
             assert_eq!(deadline_rule, "leader_instruction/v1=3wd");
         }
         other => panic!("{other:?}"),
@@ -573,7 +963,11 @@ fn a_leader_instruction_is_due_in_three_working_days_by_default() {
     not_found(
         Scenario::triaged(Level::Major, vec![]).when(
             person("l1", Role::Leader, "city-leadership"),
-            CaseCommand::InstructOnMemo { memo_id: memo1(), instruction: text("x"), deadline: None },
+            CaseCommand::InstructOnMemo {
+                memo_id: memo1(),
+                instruction: text("x"),
+                deadline: None,
+            },
         ),
         "was not sent",
     );
@@ -582,7 +976,10 @@ fn a_leader_instruction_is_due_in_three_working_days_by_default() {
 #[test]
 fn the_status_follows_the_lifecycle() {
     assert_eq!(Scenario::flagged().state().status(), CaseStatus::Flagged);
-    assert_eq!(Scenario::triaged(Level::General, vec![]).state().status(), CaseStatus::Triaged);
+    assert_eq!(
+        Scenario::triaged(Level::General, vec![]).state().status(),
+        CaseStatus::Triaged
+    );
     assert_eq!(Scenario::assigned().state().status(), CaseStatus::Assigned);
     assert_eq!(Scenario::accepted().state().status(), CaseStatus::Handling);
 }

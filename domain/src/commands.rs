@@ -35,53 +35,141 @@ pub struct ReferencedUnit {
 /// Commands on one case's stream.
 #[derive(Debug, Clone)]
 pub enum CaseCommand {
-    FlagPost { case_id: CaseId, post: Post, note: Option<RequiredText> },
-    AttachPost { post: Post, note: Option<RequiredText> },
-    RecordHeat { url: PostUrl, heat: Heat },
-    RecordFollowUp { observation: RequiredText, sentiment: FollowUpSentiment },
+    FlagPost {
+        case_id: CaseId,
+        post: Post,
+        note: Option<RequiredText>,
+    },
+    AttachPost {
+        post: Post,
+        note: Option<RequiredText>,
+    },
+    RecordHeat {
+        url: PostUrl,
+        heat: Heat,
+    },
+    RecordFollowUp {
+        observation: RequiredText,
+        sentiment: FollowUpSentiment,
+    },
     TriageCase {
         level: Level,
         categories: Vec<KeyCategory>,
         problem_class: ProblemClass,
         jurisdiction: Option<ReferencedUnit>,
     },
-    ChangeCaseLevel { to: Level, reason: RequiredText },
+    ChangeCaseLevel {
+        to: Level,
+        reason: RequiredText,
+    },
     AssignCase {
         assignment_id: AssignmentId,
         unit: ReferencedUnit,
         role: AssignmentRole,
         instruction: Option<RequiredText>,
     },
-    AcceptAssignment { assignment_id: AssignmentId },
-    ReturnAssignment { assignment_id: AssignmentId, reason: RequiredText },
-    AcceptReturn { assignment_id: AssignmentId, note: Option<RequiredText> },
-    RejectReturn { assignment_id: AssignmentId, note: RequiredText },
-    WithdrawAssignment { assignment_id: AssignmentId, reason: RequiredText },
-    VerifyFacts { assignment_id: AssignmentId, finding: Finding, summary: RequiredText },
-    SubmitReply { assignment_id: AssignmentId, reply_id: ReplyId, content: RequiredText },
-    ApproveReply { reply_id: ReplyId, note: Option<RequiredText> },
-    SendBackReply { reply_id: ReplyId, note: RequiredText },
-    PublishResponse { channel: ResponseChannel, content: RequiredText, url: Option<PostUrl> },
-    PromiseRectification { assignment_id: AssignmentId, due_date: NaiveDate, measures: RequiredText },
-    CompleteRectification { assignment_id: AssignmentId, result: RequiredText },
-    CompleteAssignment { assignment_id: AssignmentId, summary: RequiredText },
-    SendMemo { memo_id: MemoId, summary: RequiredText },
-    InstructOnMemo { memo_id: MemoId, instruction: RequiredText, deadline: Option<DateTime<Utc>> },
-    RecordDeadlineApproaching { deadline_id: String },
-    RecordDeadlineMissed { deadline_id: String },
-    UrgeSupervision { target_unit: UnitId, note: RequiredText },
+    AcceptAssignment {
+        assignment_id: AssignmentId,
+    },
+    ReturnAssignment {
+        assignment_id: AssignmentId,
+        reason: RequiredText,
+    },
+    AcceptReturn {
+        assignment_id: AssignmentId,
+        note: Option<RequiredText>,
+    },
+    RejectReturn {
+        assignment_id: AssignmentId,
+        note: RequiredText,
+    },
+    WithdrawAssignment {
+        assignment_id: AssignmentId,
+        reason: RequiredText,
+    },
+    VerifyFacts {
+        assignment_id: AssignmentId,
+        finding: Finding,
+        summary: RequiredText,
+    },
+    SubmitReply {
+        assignment_id: AssignmentId,
+        reply_id: ReplyId,
+        content: RequiredText,
+    },
+    ApproveReply {
+        reply_id: ReplyId,
+        note: Option<RequiredText>,
+    },
+    SendBackReply {
+        reply_id: ReplyId,
+        note: RequiredText,
+    },
+    PublishResponse {
+        channel: ResponseChannel,
+        content: RequiredText,
+        url: Option<PostUrl>,
+    },
+    PromiseRectification {
+        assignment_id: AssignmentId,
+        due_date: NaiveDate,
+        measures: RequiredText,
+    },
+    CompleteRectification {
+        assignment_id: AssignmentId,
+        result: RequiredText,
+    },
+    CompleteAssignment {
+        assignment_id: AssignmentId,
+        summary: RequiredText,
+    },
+    SendMemo {
+        memo_id: MemoId,
+        summary: RequiredText,
+    },
+    InstructOnMemo {
+        memo_id: MemoId,
+        instruction: RequiredText,
+        deadline: Option<DateTime<Utc>>,
+    },
+    RecordDeadlineApproaching {
+        deadline_id: String,
+    },
+    RecordDeadlineMissed {
+        deadline_id: String,
+    },
+    UrgeSupervision {
+        target_unit: UnitId,
+        note: RequiredText,
+    },
     ProposeRumourReferral {
         referral_id: ReferralId,
         police_unit: ReferencedUnit,
         legal_basis: RequiredText,
         evidence: RequiredText,
     },
-    ApproveRumourReferral { referral_id: ReferralId },
-    RecordReferralOutcome { referral_id: ReferralId, outcome: ReferralOutcome, action: RequiredText },
-    RebutRumour { referral_id: ReferralId, channel: ResponseChannel, content: RequiredText },
-    CloseCase { outcome: RequiredText },
-    ReopenCase { reason: RequiredText },
-    DeclareMassIncident { note: RequiredText },
+    ApproveRumourReferral {
+        referral_id: ReferralId,
+    },
+    RecordReferralOutcome {
+        referral_id: ReferralId,
+        outcome: ReferralOutcome,
+        action: RequiredText,
+    },
+    RebutRumour {
+        referral_id: ReferralId,
+        channel: ResponseChannel,
+        content: RequiredText,
+    },
+    CloseCase {
+        outcome: RequiredText,
+    },
+    ReopenCase {
+        reason: RequiredText,
+    },
+    DeclareMassIncident {
+        note: RequiredText,
+    },
 }
 
 /// Commands on one unit's stream.
@@ -94,8 +182,12 @@ pub enum UnitCommand {
         parent: Option<ReferencedUnit>,
         jurisdiction: Option<RequiredText>,
     },
-    RenameUnit { name: RequiredText },
-    DeactivateUnit { reason: RequiredText },
+    RenameUnit {
+        name: RequiredText,
+    },
+    DeactivateUnit {
+        reason: RequiredText,
+    },
 }
 
 /// Commands on one unit's assessment stream for one year.
@@ -110,7 +202,10 @@ pub enum AssessmentCommand {
         case_ids: Vec<CaseId>,
         period: Period,
     },
-    RevokePenalty { penalty_id: PenaltyId, reason: RequiredText },
+    RevokePenalty {
+        penalty_id: PenaltyId,
+        reason: RequiredText,
+    },
     AwardCommendation {
         commendation_id: CommendationId,
         points: u32,

@@ -400,7 +400,9 @@ pub const CURRENT_SCHEMA_VERSION: u32 = 1;
 pub enum EventRecordError {
     #[error("unknown event type `{0}`")]
     UnknownType(String),
-    #[error("event type `{event_type}` has schema version {version}, newer than this build knows ({CURRENT_SCHEMA_VERSION}); upgrade Whistle")]
+    #[error(
+        "event type `{event_type}` has schema version {version}, newer than this build knows ({CURRENT_SCHEMA_VERSION}); upgrade Whistle"
+    )]
     FutureVersion { event_type: String, version: u32 },
     #[error("payload of `{event_type}` v{version} does not match its schema: {source}")]
     Payload {
@@ -506,7 +508,10 @@ impl Event {
 
 /// The listed type name of a serialised event (`{"type": .., "data": ..}`).
 fn type_name_of(value: &serde_json::Value) -> &'static str {
-    let name = value.get("type").and_then(|t| t.as_str()).expect("events are tagged");
+    let name = value
+        .get("type")
+        .and_then(|t| t.as_str())
+        .expect("events are tagged");
     EVENT_TYPES
         .iter()
         .copied()
@@ -555,7 +560,10 @@ mod tests {
         assert_eq!(event_type, "CaseLevelChanged");
         assert_eq!(version, 1);
         assert_eq!(payload["to"], "major");
-        assert_eq!(Event::from_record(event_type, version, payload).unwrap(), event);
+        assert_eq!(
+            Event::from_record(event_type, version, payload).unwrap(),
+            event
+        );
     }
 
     #[test]

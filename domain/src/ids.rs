@@ -126,7 +126,10 @@ pub struct UserId(String);
 impl UserId {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let id = raw.trim();
-        if id.is_empty() || id.len() > 128 || id.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        if id.is_empty()
+            || id.len() > 128
+            || id.chars().any(|c| c.is_control() || c.is_whitespace())
+        {
             return Err(ParseError::new(
                 "userId",
                 format!("`{raw}` is not a user id: 1-128 characters without spaces"),
@@ -180,7 +183,10 @@ impl PostUrl {
         if host.is_empty() || host.starts_with('.') || host.contains("..") {
             return Err(refuse("has no host"));
         }
-        Ok(Self(format!("{scheme}://{}{path}", host.to_ascii_lowercase())))
+        Ok(Self(format!(
+            "{scheme}://{}{path}",
+            host.to_ascii_lowercase()
+        )))
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -226,7 +232,15 @@ mod tests {
         for good in ["city-housing", "wxb", "town-03"] {
             assert!(UnitId::parse(good).is_ok(), "{good}");
         }
-        for bad in ["", "a", "City", "3town", "has space", "住建局", &"x".repeat(65)] {
+        for bad in [
+            "",
+            "a",
+            "City",
+            "3town",
+            "has space",
+            "住建局",
+            &"x".repeat(65),
+        ] {
             assert!(UnitId::parse(bad).is_err(), "{bad}");
         }
     }
@@ -237,8 +251,17 @@ mod tests {
         let b = PostUrl::parse("https://weibo.com/123/abc?x=1").unwrap();
         assert_eq!(a, b);
         assert_eq!(a.as_str(), "https://weibo.com/123/abc?x=1");
-        assert_eq!(PostUrl::parse("http://bbs.example.cn").unwrap().as_str(), "http://bbs.example.cn");
-        for bad in ["weibo.com/1", "ftp://x.cn/a", "https://", "https://a b.cn/", "https:///path"] {
+        assert_eq!(
+            PostUrl::parse("http://bbs.example.cn").unwrap().as_str(),
+            "http://bbs.example.cn"
+        );
+        for bad in [
+            "weibo.com/1",
+            "ftp://x.cn/a",
+            "https://",
+            "https://a b.cn/",
+            "https:///path",
+        ] {
             assert!(PostUrl::parse(bad).is_err(), "{bad}");
         }
     }

@@ -65,7 +65,10 @@ impl DeadlineRules {
     pub fn public_response_deadline(&self, flagged_at: DateTime<Utc>) -> ComputedDeadline {
         ComputedDeadline {
             due_at: flagged_at + Duration::hours(i64::from(self.public_response_hours)),
-            rule: format!("public_response/{}={}h", self.version, self.public_response_hours),
+            rule: format!(
+                "public_response/{}={}h",
+                self.version, self.public_response_hours
+            ),
         }
     }
 
@@ -76,7 +79,8 @@ impl DeadlineRules {
         instructed_at: DateTime<Utc>,
     ) -> Result<ComputedDeadline, UnknownYear> {
         Ok(ComputedDeadline {
-            due_at: calendar.working_days_deadline(instructed_at, self.leader_instruction_working_days)?,
+            due_at: calendar
+                .working_days_deadline(instructed_at, self.leader_instruction_working_days)?,
             rule: format!(
                 "leader_instruction/{}={}wd",
                 self.version, self.leader_instruction_working_days

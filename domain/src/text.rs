@@ -39,7 +39,10 @@ impl std::fmt::Display for RequiredText {
 }
 
 /// Optional free text: blank becomes `None`.
-pub fn optional_text(field: &'static str, raw: Option<&str>) -> Result<Option<RequiredText>, ParseError> {
+pub fn optional_text(
+    field: &'static str,
+    raw: Option<&str>,
+) -> Result<Option<RequiredText>, ParseError> {
     match raw {
         None => Ok(None),
         Some(s) if s.trim().is_empty() => Ok(None),
@@ -55,7 +58,12 @@ mod tests {
     fn blank_text_is_refused_and_text_is_trimmed() {
         assert!(RequiredText::parse("reason", "   ").is_err());
         assert!(RequiredText::parse("reason", "").is_err());
-        assert_eq!(RequiredText::parse("reason", "  不属于本单位职责 ").unwrap().as_str(), "不属于本单位职责");
+        assert_eq!(
+            RequiredText::parse("reason", "  不属于本单位职责 ")
+                .unwrap()
+                .as_str(),
+            "不属于本单位职责"
+        );
         assert_eq!(optional_text("note", Some("  ")).unwrap(), None);
         let long = "字".repeat(MAX_TEXT_CHARS + 1);
         assert!(RequiredText::parse("content", &long).is_err());

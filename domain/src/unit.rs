@@ -35,7 +35,10 @@ impl UnitState {
     }
 }
 
-pub fn decide(state: &UnitState, command: &Command<UnitCommand>) -> Result<Vec<Event>, DomainError> {
+pub fn decide(
+    state: &UnitState,
+    command: &Command<UnitCommand>,
+) -> Result<Vec<Event>, DomainError> {
     let action = match &command.body {
         UnitCommand::RegisterUnit { .. } => "registerUnit",
         UnitCommand::RenameUnit { .. } => "renameUnit",
@@ -43,9 +46,17 @@ pub fn decide(state: &UnitState, command: &Command<UnitCommand>) -> Result<Vec<E
     };
     command.actor.require_role(&[Role::Admin], action)?;
     match &command.body {
-        UnitCommand::RegisterUnit { unit_id, name, kind, parent, jurisdiction } => {
+        UnitCommand::RegisterUnit {
+            unit_id,
+            name,
+            kind,
+            parent,
+            jurisdiction,
+        } => {
             if state.unit_id.is_some() {
-                return Err(DomainError::rule(format!("unit `{unit_id}` is already registered")));
+                return Err(DomainError::rule(format!(
+                    "unit `{unit_id}` is already registered"
+                )));
             }
             if let Some(parent) = parent {
                 if !parent.active {
@@ -55,7 +66,9 @@ pub fn decide(state: &UnitState, command: &Command<UnitCommand>) -> Result<Vec<E
                     )));
                 }
                 if &parent.unit_id == unit_id {
-                    return Err(DomainError::rule("a unit cannot be its own parent".to_owned()));
+                    return Err(DomainError::rule(
+                        "a unit cannot be its own parent".to_owned(),
+                    ));
                 }
             }
             Ok(vec![Event::UnitRegistered {
@@ -69,16 +82,27 @@ pub fn decide(state: &UnitState, command: &Command<UnitCommand>) -> Result<Vec<E
         UnitCommand::RenameUnit { name } => {
             let unit_id = registered(state)?;
             if state.name == name.as_str() {
-                return Err(DomainError::rule(format!("unit `{unit_id}` is already named {name}")));
+                return Err(DomainError::rule(format!(
+                    "unit `{unit_id}` is already named {name}"
+                )));
             }
-            Ok(vec![Event::UnitRenamed { unit_id, from: state.name.clone(), to: name.clone() }])
+            Ok(vec![Event::UnitRenamed {
+                unit_id,
+                from: state.name.clone(),
+                to: name.clone(),
+            }])
         }
         UnitCommand::DeactivateUnit { reason } => {
             let unit_id = registered(state)?;
             if !state.active {
-                return Err(DomainError::rule(format!("unit `{unit_id}` is already deactivated")));
+                return Err(DomainError::rule(format!(
+                    "unit `{unit_id}` is already deactivated"
+                )));
             }
-            Ok(vec![Event::UnitDeactivated { unit_id, reason: reason.clone() }])
+            Ok(vec![Event::UnitDeactivated {
+                unit_id,
+                reason: reason.clone(),
+            }])
         }
     }
 }
@@ -92,7 +116,13 @@ fn registered(state: &UnitState) -> Result<UnitId, DomainError> {
 
 pub fn evolve(mut state: UnitState, event: &Event) -> UnitState {
     match event {
-        Event::UnitRegistered { unit_id, name, kind, parent, .. } => {
+        Event::UnitRegistered {
+            unit_id,
+            name,
+            kind,
+            parent,
+            ..
+        } => {
             state.unit_id = Some(unit_id.clone());
             state.name = name.as_str().to_owned();
             state.kind = Some(*kind);

@@ -14,10 +14,17 @@ pub trait Vocabulary: Sized + Copy + 'static {
     fn key(self) -> &'static str;
     fn label_zh(self) -> &'static str;
     fn parse_key(raw: &str) -> Result<Self, ParseError> {
-        Self::ALL.iter().copied().find(|v| v.key() == raw).ok_or_else(|| {
-            let keys: Vec<_> = Self::ALL.iter().map(|v| v.key()).collect();
-            ParseError::new(Self::NAME, format!("`{raw}` is not one of {}", keys.join(", ")))
-        })
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|v| v.key() == raw)
+            .ok_or_else(|| {
+                let keys: Vec<_> = Self::ALL.iter().map(|v| v.key()).collect();
+                ParseError::new(
+                    Self::NAME,
+                    format!("`{raw}` is not one of {}", keys.join(", ")),
+                )
+            })
     }
 }
 
@@ -128,7 +135,9 @@ impl AssignmentStatus {
     pub fn is_open(self) -> bool {
         matches!(
             self,
-            AssignmentStatus::AwaitingSignature | AssignmentStatus::Accepted | AssignmentStatus::Returned
+            AssignmentStatus::AwaitingSignature
+                | AssignmentStatus::Accepted
+                | AssignmentStatus::Returned
         )
     }
 }
@@ -217,47 +226,6 @@ vocabulary!(
     }
 );
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn check_vocabulary<V: Vocabulary + std::fmt::Debug + PartialEq + Serialize>() {
-        let mut keys = std::collections::HashSet::new();
-        for value in V::ALL {
-            assert!(keys.insert(value.key()), "{} key {} twice", V::NAME, value.key());
-            assert!(!value.label_zh().is_empty());
-            assert_eq!(V::parse_key(value.key()).unwrap(), *value);
-            assert_eq!(serde_json::to_value(value).unwrap(), serde_json::json!(value.key()));
-        }
-        assert!(V::parse_key("no-such-key").is_err());
-    }
-
-    #[test]
-    fn every_vocabulary_has_unique_keys_labels_and_round_trips() {
-        check_vocabulary::<Level>();
-        check_vocabulary::<KeyCategory>();
-        check_vocabulary::<Platform>();
-        check_vocabulary::<CaseStatus>();
-        check_vocabulary::<AssignmentRole>();
-        check_vocabulary::<AssignmentStatus>();
-        check_vocabulary::<Finding>();
-        check_vocabulary::<ReplyStatus>();
-        check_vocabulary::<ResponseChannel>();
-        check_vocabulary::<ReferralOutcome>();
-        check_vocabulary::<FollowUpSentiment>();
-        check_vocabulary::<PenaltyKind>();
-        check_vocabulary::<UnitKind>();
-        check_vocabulary::<DeadlineKind>();
-    }
-
-    #[test]
-    fn labels_are_the_domain_words() {
-        assert_eq!(Level::Extraordinary.label_zh(), "特别重大");
-        assert_eq!(Platform::Hotline12345.label_zh(), "12345热线");
-        assert_eq!(PenaltyKind::OneVoteVeto.label_zh(), "一票否决");
-    }
-}
-
 /// Defines [`crate::actor::Role`] with the same macro as the other vocabularies.
 macro_rules! vocabulary_role {
     () => {
@@ -292,3 +260,52 @@ macro_rules! vocabulary_role {
 }
 pub(crate) use vocabulary as vocabulary_macro;
 pub(crate) use vocabulary_role;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_vocabulary<V: Vocabulary + std::fmt::Debug + PartialEq + Serialize>() {
+        let mut keys = std::collections::HashSet::new();
+        for value in V::ALL {
+            assert!(
+                keys.insert(value.key()),
+                "{} key {} twice",
+                V::NAME,
+                value.key()
+            );
+            assert!(!value.label_zh().is_empty());
+            assert_eq!(V::parse_key(value.key()).unwrap(), *value);
+            assert_eq!(
+                serde_json::to_value(value).unwrap(),
+                serde_json::json!(value.key())
+            );
+        }
+        assert!(V::parse_key("no-such-key").is_err());
+    }
+
+    #[test]
+    fn every_vocabulary_has_unique_keys_labels_and_round_trips() {
+        check_vocabulary::<Level>();
+        check_vocabulary::<KeyCategory>();
+        check_vocabulary::<Platform>();
+        check_vocabulary::<CaseStatus>();
+        check_vocabulary::<AssignmentRole>();
+        check_vocabulary::<AssignmentStatus>();
+        check_vocabulary::<Finding>();
+        check_vocabulary::<ReplyStatus>();
+        check_vocabulary::<ResponseChannel>();
+        check_vocabulary::<ReferralOutcome>();
+        check_vocabulary::<FollowUpSentiment>();
+        check_vocabulary::<PenaltyKind>();
+        check_vocabulary::<UnitKind>();
+        check_vocabulary::<DeadlineKind>();
+    }
+
+    #[test]
+    fn labels_are_the_domain_words() {
+        assert_eq!(Level::Extraordinary.label_zh(), "特别重大");
+        assert_eq!(Platform::Hotline12345.label_zh(), "12345热线");
+        assert_eq!(PenaltyKind::OneVoteVeto.label_zh(), "一票否决");
+    }
+}

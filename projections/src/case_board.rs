@@ -41,16 +41,24 @@ pub async fn apply(
     if let Some(case_id) = event.case_id()
         && !matches!(event, E::PostFlagged { .. })
     {
-        sqlx::query("UPDATE rm_cases SET last_event_at = $1, last_position = $2 WHERE case_id = $3")
-            .bind(at)
-            .bind(position)
-            .bind(case_id.to_string())
-            .execute(&mut *c)
-            .await?;
+        sqlx::query(
+            "UPDATE rm_cases SET last_event_at = $1, last_position = $2 WHERE case_id = $3",
+        )
+        .bind(at)
+        .bind(position)
+        .bind(case_id.to_string())
+        .execute(&mut *c)
+        .await?;
     }
 
     match event {
-        E::UnitRegistered { unit_id, name, kind, parent, jurisdiction } => {
+        E::UnitRegistered {
+            unit_id,
+            name,
+            kind,
+            parent,
+            jurisdiction,
+        } => {
             sqlx::query(
                 "INSERT INTO rm_units (unit_id, name, kind, parent_id, jurisdiction, active, registered_at) \
                  VALUES ($1, $2, $3, $4, $5, 1, $6)",
@@ -78,7 +86,12 @@ pub async fn apply(
                 .await?;
         }
 
-        E::PostFlagged { case_id, post, note, flagged_at } => {
+        E::PostFlagged {
+            case_id,
+            post,
+            note,
+            flagged_at,
+        } => {
             let search = format!("{} {}", post.title, post.excerpt).to_lowercase();
             sqlx::query(
                 "INSERT INTO rm_cases (case_id, flagged_position, status, title, platform, first_url, flagged_at, \
@@ -113,7 +126,12 @@ pub async fn apply(
             .execute(&mut *c)
             .await?;
         }
-        E::HeatRecorded { case_id, url, heat, at: heat_at } => {
+        E::HeatRecorded {
+            case_id,
+            url,
+            heat,
+            at: heat_at,
+        } => {
             sqlx::query(
                 "UPDATE rm_posts SET views = $1, reposts = $2, comments = $3, likes = $4, heat_recorded_at = $5 \
                  WHERE url = $6",
@@ -134,7 +152,11 @@ pub async fn apply(
             .execute(&mut *c)
             .await?;
         }
-        E::FollowUpRecorded { case_id, observation, sentiment } => {
+        E::FollowUpRecorded {
+            case_id,
+            observation,
+            sentiment,
+        } => {
             sqlx::query(
                 "INSERT INTO rm_follow_ups (position, case_id, observation, sentiment, recorded_at, actor_name) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -149,7 +171,13 @@ pub async fn apply(
             .await?;
         }
 
-        E::CaseTriaged { case_id, level, categories, problem_class, jurisdiction } => {
+        E::CaseTriaged {
+            case_id,
+            level,
+            categories,
+            problem_class,
+            jurisdiction,
+        } => {
             let id = case_id.to_string();
             sqlx::query(
                 "UPDATE rm_cases SET level = $1, problem_class = $2, jurisdiction_unit = $3, \
@@ -183,7 +211,16 @@ pub async fn apply(
                 .await?;
         }
 
-        E::CaseAssigned { case_id, assignment_id, unit_id, role, assigned_at, deadline, deadline_rule, instruction } => {
+        E::CaseAssigned {
+            case_id,
+            assignment_id,
+            unit_id,
+            role,
+            assigned_at,
+            deadline,
+            deadline_rule,
+            instruction,
+        } => {
             let id = case_id.to_string();
             sqlx::query(
                 "INSERT INTO rm_assignments (assignment_id, case_id, unit_id, role, status, instruction, assigned_at, \
@@ -221,7 +258,10 @@ pub async fn apply(
             }
             refresh_status(c, &id).await?;
         }
-        E::AssignmentAccepted { case_id, assignment_id } => {
+        E::AssignmentAccepted {
+            case_id,
+            assignment_id,
+        } => {
             sqlx::query("UPDATE rm_assignments SET status = 'accepted', accepted_at = $1, last_position = $2 WHERE assignment_id = $3")
                 .bind(at)
                 .bind(position)
@@ -230,7 +270,11 @@ pub async fn apply(
                 .await?;
             refresh_status(c, &case_id.to_string()).await?;
         }
-        E::AssignmentReturned { case_id, assignment_id, reason } => {
+        E::AssignmentReturned {
+            case_id,
+            assignment_id,
+            reason,
+        } => {
             sqlx::query("UPDATE rm_assignments SET status = 'returned', returned_reason = $1, last_position = $2 WHERE assignment_id = $3")
                 .bind(reason.as_str())
                 .bind(position)
@@ -239,7 +283,11 @@ pub async fn apply(
                 .await?;
             refresh_status(c, &case_id.to_string()).await?;
         }
-        E::ReturnAccepted { case_id, assignment_id, .. } => {
+        E::ReturnAccepted {
+            case_id,
+            assignment_id,
+            ..
+        } => {
             sqlx::query("UPDATE rm_assignments SET status = 'return_accepted', return_accepted_at = $1, last_position = $2 WHERE assignment_id = $3")
                 .bind(at)
                 .bind(position)
@@ -248,7 +296,11 @@ pub async fn apply(
                 .await?;
             end_assignment(c, &case_id.to_string(), &assignment_id.to_string()).await?;
         }
-        E::ReturnRejected { case_id, assignment_id, .. } => {
+        E::ReturnRejected {
+            case_id,
+            assignment_id,
+            ..
+        } => {
             sqlx::query(
                 "UPDATE rm_assignments SET status = 'accepted', accepted_at = COALESCE(accepted_at, $1), \
                  rejected_returns = rejected_returns + 1, last_position = $2 WHERE assignment_id = $3",
@@ -258,11 +310,23 @@ pub async fn apply(
             .bind(assignment_id.to_string())
             .execute(&mut *c)
             .await?;
-            record_incident(c, position, &case_id.to_string(), &assignment_id.to_string(), None, "return_rejected", at)
-                .await?;
+            record_incident(
+                c,
+                position,
+                &case_id.to_string(),
+                &assignment_id.to_string(),
+                None,
+                "return_rejected",
+                at,
+            )
+            .await?;
             refresh_status(c, &case_id.to_string()).await?;
         }
-        E::AssignmentWithdrawn { case_id, assignment_id, .. } => {
+        E::AssignmentWithdrawn {
+            case_id,
+            assignment_id,
+            ..
+        } => {
             sqlx::query("UPDATE rm_assignments SET status = 'withdrawn', withdrawn_at = $1, last_position = $2 WHERE assignment_id = $3")
                 .bind(at)
                 .bind(position)
@@ -271,7 +335,12 @@ pub async fn apply(
                 .await?;
             end_assignment(c, &case_id.to_string(), &assignment_id.to_string()).await?;
         }
-        E::FactsVerified { assignment_id, finding, summary, .. } => {
+        E::FactsVerified {
+            assignment_id,
+            finding,
+            summary,
+            ..
+        } => {
             sqlx::query("UPDATE rm_assignments SET finding = $1, finding_summary = $2, last_position = $3 WHERE assignment_id = $4")
                 .bind(finding.key())
                 .bind(summary.as_str())
@@ -280,12 +349,18 @@ pub async fn apply(
                 .execute(&mut *c)
                 .await?;
         }
-        E::ReplySubmitted { case_id, assignment_id, reply_id, content } => {
-            let unit: String = sqlx::query("SELECT unit_id FROM rm_assignments WHERE assignment_id = $1")
-                .bind(assignment_id.to_string())
-                .fetch_one(&mut *c)
-                .await?
-                .try_get(0)?;
+        E::ReplySubmitted {
+            case_id,
+            assignment_id,
+            reply_id,
+            content,
+        } => {
+            let unit: String =
+                sqlx::query("SELECT unit_id FROM rm_assignments WHERE assignment_id = $1")
+                    .bind(assignment_id.to_string())
+                    .fetch_one(&mut *c)
+                    .await?
+                    .try_get(0)?;
             sqlx::query(
                 "INSERT INTO rm_replies (reply_id, case_id, assignment_id, unit_id, content, status, submitted_at, \
                  submitted_by, position) VALUES ($1, $2, $3, $4, $5, 'submitted', $6, $7, $8)",
@@ -307,8 +382,22 @@ pub async fn apply(
                 .execute(&mut *c)
                 .await?;
         }
-        E::ReplyApproved { case_id, assignment_id, reply_id, note, approved_at } => {
-            decide_reply(c, &reply_id.to_string(), "approved", at, actor_name, note.as_ref().map(|n| n.as_str())).await?;
+        E::ReplyApproved {
+            case_id,
+            assignment_id,
+            reply_id,
+            note,
+            approved_at,
+        } => {
+            decide_reply(
+                c,
+                &reply_id.to_string(),
+                "approved",
+                at,
+                actor_name,
+                note.as_ref().map(|n| n.as_str()),
+            )
+            .await?;
             // The first approved reply is the feedback; its deadline is the one in force now.
             sqlx::query(
                 "UPDATE rm_assignments SET pending_reply_id = NULL, last_position = $1, \
@@ -320,28 +409,73 @@ pub async fn apply(
             .bind(assignment_id.to_string())
             .execute(&mut *c)
             .await?;
-            settle_deadline(c, &case_id.to_string(), &whistle_domain::case::deadline_ids::feedback(*assignment_id)).await?;
+            settle_deadline(
+                c,
+                &case_id.to_string(),
+                &whistle_domain::case::deadline_ids::feedback(*assignment_id),
+            )
+            .await?;
             sqlx::query("UPDATE rm_deadlines SET settled = 1 WHERE case_id = $1 AND kind = 'leader_instruction'")
                 .bind(case_id.to_string())
                 .execute(&mut *c)
                 .await?;
         }
-        E::ReplySentBack { assignment_id, reply_id, note, .. } => {
-            decide_reply(c, &reply_id.to_string(), "sent_back", at, actor_name, Some(note.as_str())).await?;
+        E::ReplySentBack {
+            assignment_id,
+            reply_id,
+            note,
+            ..
+        } => {
+            decide_reply(
+                c,
+                &reply_id.to_string(),
+                "sent_back",
+                at,
+                actor_name,
+                Some(note.as_str()),
+            )
+            .await?;
             sqlx::query("UPDATE rm_assignments SET pending_reply_id = NULL, last_position = $1 WHERE assignment_id = $2")
                 .bind(position)
                 .bind(assignment_id.to_string())
                 .execute(&mut *c)
                 .await?;
         }
-        E::ResponsePublished { case_id, channel, content, url, published_at } => {
-            insert_response(c, position, &case_id.to_string(), "public_response", channel.key(), content.as_str(),
-                url.as_ref().map(|u| u.as_str()), to_micros(*published_at), actor_name).await?;
+        E::ResponsePublished {
+            case_id,
+            channel,
+            content,
+            url,
+            published_at,
+        } => {
+            insert_response(
+                c,
+                position,
+                &case_id.to_string(),
+                "public_response",
+                channel.key(),
+                content.as_str(),
+                url.as_ref().map(|u| u.as_str()),
+                to_micros(*published_at),
+                actor_name,
+            )
+            .await?;
             if *channel == whistle_domain::ResponseChannel::PressConference {
-                settle_deadline(c, &case_id.to_string(), whistle_domain::case::deadline_ids::PUBLIC_RESPONSE).await?;
+                settle_deadline(
+                    c,
+                    &case_id.to_string(),
+                    whistle_domain::case::deadline_ids::PUBLIC_RESPONSE,
+                )
+                .await?;
             }
         }
-        E::RectificationPromised { case_id, assignment_id, due_date, due_at, measures } => {
+        E::RectificationPromised {
+            case_id,
+            assignment_id,
+            due_date,
+            due_at,
+            measures,
+        } => {
             sqlx::query(
                 "UPDATE rm_assignments SET rectification_due_date = $1, rectification_due_at = $2, \
                  rectification_measures = $3, rectification_completed_at = NULL, rectification_result = NULL, \
@@ -354,11 +488,12 @@ pub async fn apply(
             .bind(assignment_id.to_string())
             .execute(&mut *c)
             .await?;
-            let unit: String = sqlx::query("SELECT unit_id FROM rm_assignments WHERE assignment_id = $1")
-                .bind(assignment_id.to_string())
-                .fetch_one(&mut *c)
-                .await?
-                .try_get(0)?;
+            let unit: String =
+                sqlx::query("SELECT unit_id FROM rm_assignments WHERE assignment_id = $1")
+                    .bind(assignment_id.to_string())
+                    .fetch_one(&mut *c)
+                    .await?
+                    .try_get(0)?;
             upsert_deadline(
                 c,
                 &case_id.to_string(),
@@ -371,7 +506,11 @@ pub async fn apply(
             )
             .await?;
         }
-        E::RectificationCompleted { case_id, assignment_id, result } => {
+        E::RectificationCompleted {
+            case_id,
+            assignment_id,
+            result,
+        } => {
             sqlx::query(
                 "UPDATE rm_assignments SET rectification_completed_at = $1, rectification_result = $2, \
                  last_position = $3 WHERE assignment_id = $4",
@@ -382,10 +521,18 @@ pub async fn apply(
             .bind(assignment_id.to_string())
             .execute(&mut *c)
             .await?;
-            settle_deadline(c, &case_id.to_string(), &whistle_domain::case::deadline_ids::rectification(*assignment_id))
-                .await?;
+            settle_deadline(
+                c,
+                &case_id.to_string(),
+                &whistle_domain::case::deadline_ids::rectification(*assignment_id),
+            )
+            .await?;
         }
-        E::AssignmentCompleted { case_id, assignment_id, summary } => {
+        E::AssignmentCompleted {
+            case_id,
+            assignment_id,
+            summary,
+        } => {
             sqlx::query(
                 "UPDATE rm_assignments SET status = 'completed', completed_at = $1, completion_summary = $2, \
                  last_position = $3 WHERE assignment_id = $4",
@@ -396,13 +543,26 @@ pub async fn apply(
             .bind(assignment_id.to_string())
             .execute(&mut *c)
             .await?;
-            settle_deadline(c, &case_id.to_string(), &whistle_domain::case::deadline_ids::feedback(*assignment_id)).await?;
-            settle_deadline(c, &case_id.to_string(), &whistle_domain::case::deadline_ids::rectification(*assignment_id))
-                .await?;
+            settle_deadline(
+                c,
+                &case_id.to_string(),
+                &whistle_domain::case::deadline_ids::feedback(*assignment_id),
+            )
+            .await?;
+            settle_deadline(
+                c,
+                &case_id.to_string(),
+                &whistle_domain::case::deadline_ids::rectification(*assignment_id),
+            )
+            .await?;
             refresh_status(c, &case_id.to_string()).await?;
         }
 
-        E::MemoSent { case_id, memo_id, summary } => {
+        E::MemoSent {
+            case_id,
+            memo_id,
+            summary,
+        } => {
             sqlx::query(
                 "INSERT INTO rm_memos (memo_id, case_id, summary, sent_at, sent_by, position) VALUES ($1, $2, $3, $4, $5, $6)",
             )
@@ -415,7 +575,13 @@ pub async fn apply(
             .execute(&mut *c)
             .await?;
         }
-        E::LeaderInstructed { case_id, memo_id, instruction, deadline, deadline_rule } => {
+        E::LeaderInstructed {
+            case_id,
+            memo_id,
+            instruction,
+            deadline,
+            deadline_rule,
+        } => {
             sqlx::query(
                 "UPDATE rm_memos SET instruction = $1, instructed_by = $2, instructed_at = $3, deadline_at = $4 WHERE memo_id = $5",
             )
@@ -426,11 +592,12 @@ pub async fn apply(
             .bind(memo_id.to_string())
             .execute(&mut *c)
             .await?;
-            let lead: Option<String> = sqlx::query("SELECT lead_unit FROM rm_cases WHERE case_id = $1")
-                .bind(case_id.to_string())
-                .fetch_one(&mut *c)
-                .await?
-                .try_get(0)?;
+            let lead: Option<String> =
+                sqlx::query("SELECT lead_unit FROM rm_cases WHERE case_id = $1")
+                    .bind(case_id.to_string())
+                    .fetch_one(&mut *c)
+                    .await?
+                    .try_get(0)?;
             upsert_deadline(
                 c,
                 &case_id.to_string(),
@@ -444,11 +611,35 @@ pub async fn apply(
             .await?;
         }
 
-        E::DeadlineSet { case_id, deadline_id, kind, unit_id, due_at, deadline_rule } => {
-            upsert_deadline(c, &case_id.to_string(), deadline_id, kind.key(), unit_id.as_ref().map(|u| u.as_str()), None,
-                to_micros(*due_at), deadline_rule).await?;
+        E::DeadlineSet {
+            case_id,
+            deadline_id,
+            kind,
+            unit_id,
+            due_at,
+            deadline_rule,
+        } => {
+            upsert_deadline(
+                c,
+                &case_id.to_string(),
+                deadline_id,
+                kind.key(),
+                unit_id.as_ref().map(|u| u.as_str()),
+                None,
+                to_micros(*due_at),
+                deadline_rule,
+            )
+            .await?;
         }
-        E::DeadlineRescheduled { case_id, deadline_id, assignment_id, due_at, deadline_rule, previous_due_at, .. } => {
+        E::DeadlineRescheduled {
+            case_id,
+            deadline_id,
+            assignment_id,
+            due_at,
+            deadline_rule,
+            previous_due_at,
+            ..
+        } => {
             sqlx::query(
                 "UPDATE rm_deadlines SET due_at = $1, rule = $2, \
                  approaching_at = CASE WHEN $1 > $3 THEN NULL ELSE approaching_at END \
@@ -471,7 +662,11 @@ pub async fn apply(
                     .await?;
             }
         }
-        E::DeadlineApproaching { case_id, deadline_id, .. } => {
+        E::DeadlineApproaching {
+            case_id,
+            deadline_id,
+            ..
+        } => {
             sqlx::query("UPDATE rm_deadlines SET approaching_at = $1 WHERE case_id = $2 AND deadline_id = $3")
                 .bind(at)
                 .bind(case_id.to_string())
@@ -479,13 +674,21 @@ pub async fn apply(
                 .execute(&mut *c)
                 .await?;
         }
-        E::DeadlineMissed { case_id, deadline_id, unit_id, assignment_id, .. } => {
-            sqlx::query("UPDATE rm_deadlines SET missed_at = $1 WHERE case_id = $2 AND deadline_id = $3")
-                .bind(at)
-                .bind(case_id.to_string())
-                .bind(deadline_id)
-                .execute(&mut *c)
-                .await?;
+        E::DeadlineMissed {
+            case_id,
+            deadline_id,
+            unit_id,
+            assignment_id,
+            ..
+        } => {
+            sqlx::query(
+                "UPDATE rm_deadlines SET missed_at = $1 WHERE case_id = $2 AND deadline_id = $3",
+            )
+            .bind(at)
+            .bind(case_id.to_string())
+            .bind(deadline_id)
+            .execute(&mut *c)
+            .await?;
             if let Some(assignment_id) = assignment_id {
                 sqlx::query("UPDATE rm_assignments SET missed_deadlines = missed_deadlines + 1, last_position = $1 WHERE assignment_id = $2")
                     .bind(position)
@@ -506,7 +709,11 @@ pub async fn apply(
                 .await?;
             }
         }
-        E::SupervisionUrged { case_id, target_unit, .. } => {
+        E::SupervisionUrged {
+            case_id,
+            target_unit,
+            ..
+        } => {
             sqlx::query(
                 "INSERT INTO rm_unit_incidents (position, unit_id, case_id, assignment_id, kind, recorded_at) \
                  VALUES ($1, $2, $3, (SELECT assignment_id FROM rm_assignments WHERE case_id = $3 AND unit_id = $2 \
@@ -520,7 +727,14 @@ pub async fn apply(
             .await?;
         }
 
-        E::RumourReferralProposed { case_id, referral_id, police_unit, legal_basis, evidence, proposed_by } => {
+        E::RumourReferralProposed {
+            case_id,
+            referral_id,
+            police_unit,
+            legal_basis,
+            evidence,
+            proposed_by,
+        } => {
             sqlx::query(
                 "INSERT INTO rm_referrals (referral_id, case_id, police_unit, legal_basis, evidence, proposed_by, \
                  proposed_at, position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -536,15 +750,26 @@ pub async fn apply(
             .execute(&mut *c)
             .await?;
         }
-        E::RumourReferralApproved { referral_id, approved_by, .. } => {
-            sqlx::query("UPDATE rm_referrals SET approved_by = $1, approved_at = $2 WHERE referral_id = $3")
-                .bind(approved_by.as_str())
-                .bind(at)
-                .bind(referral_id.to_string())
-                .execute(&mut *c)
-                .await?;
+        E::RumourReferralApproved {
+            referral_id,
+            approved_by,
+            ..
+        } => {
+            sqlx::query(
+                "UPDATE rm_referrals SET approved_by = $1, approved_at = $2 WHERE referral_id = $3",
+            )
+            .bind(approved_by.as_str())
+            .bind(at)
+            .bind(referral_id.to_string())
+            .execute(&mut *c)
+            .await?;
         }
-        E::ReferralOutcomeRecorded { referral_id, outcome, action, .. } => {
+        E::ReferralOutcomeRecorded {
+            referral_id,
+            outcome,
+            action,
+            ..
+        } => {
             sqlx::query("UPDATE rm_referrals SET outcome = $1, outcome_action = $2, outcome_at = $3 WHERE referral_id = $4")
                 .bind(outcome.key())
                 .bind(action.as_str())
@@ -553,17 +778,36 @@ pub async fn apply(
                 .execute(&mut *c)
                 .await?;
         }
-        E::RumourRebutted { case_id, referral_id, channel, content } => {
+        E::RumourRebutted {
+            case_id,
+            referral_id,
+            channel,
+            content,
+        } => {
             sqlx::query("UPDATE rm_referrals SET rebutted_at = $1 WHERE referral_id = $2")
                 .bind(at)
                 .bind(referral_id.to_string())
                 .execute(&mut *c)
                 .await?;
-            insert_response(c, position, &case_id.to_string(), "rumour_rebuttal", channel.key(), content.as_str(), None,
-                at, actor_name).await?;
+            insert_response(
+                c,
+                position,
+                &case_id.to_string(),
+                "rumour_rebuttal",
+                channel.key(),
+                content.as_str(),
+                None,
+                at,
+                actor_name,
+            )
+            .await?;
         }
 
-        E::CaseClosed { case_id, outcome, closed_at } => {
+        E::CaseClosed {
+            case_id,
+            outcome,
+            closed_at,
+        } => {
             let id = case_id.to_string();
             sqlx::query("UPDATE rm_cases SET closed_at = $1, outcome = $2 WHERE case_id = $3")
                 .bind(to_micros(*closed_at))
@@ -592,7 +836,17 @@ pub async fn apply(
                 .await?;
         }
 
-        E::PenaltyApplied { penalty_id, unit_id, year, person, kind, points, reason, case_ids, period } => {
+        E::PenaltyApplied {
+            penalty_id,
+            unit_id,
+            year,
+            person,
+            kind,
+            points,
+            reason,
+            case_ids,
+            period,
+        } => {
             sqlx::query(
                 "INSERT INTO rm_assessment_entries (position, entry_id, unit_id, year, entry_kind, penalty_kind, points, \
                  reason, person, case_ids, period_from, period_to, recorded_at, recorded_by) \
@@ -614,7 +868,9 @@ pub async fn apply(
             .execute(&mut *c)
             .await?;
         }
-        E::PenaltyRevoked { penalty_id, reason, .. } => {
+        E::PenaltyRevoked {
+            penalty_id, reason, ..
+        } => {
             sqlx::query("UPDATE rm_assessment_entries SET revoked_at = $1, revoke_reason = $2 WHERE entry_id = $3")
                 .bind(at)
                 .bind(reason.as_str())
@@ -622,7 +878,14 @@ pub async fn apply(
                 .execute(&mut *c)
                 .await?;
         }
-        E::CommendationAwarded { commendation_id, unit_id, year, points, reason, period } => {
+        E::CommendationAwarded {
+            commendation_id,
+            unit_id,
+            year,
+            points,
+            reason,
+            period,
+        } => {
             sqlx::query(
                 "INSERT INTO rm_assessment_entries (position, entry_id, unit_id, year, entry_kind, points, reason, \
                  case_ids, period_from, period_to, recorded_at, recorded_by) \
@@ -641,13 +904,51 @@ pub async fn apply(
             .execute(&mut *c)
             .await?;
         }
-        E::AccountabilityReferred { accountability_id, unit_id, year, person, case_ids, reason } => {
-            insert_accountability(c, position, &accountability_id.to_string(), unit_id.as_str(), *year, "referred",
-                person.as_str(), case_ids, reason.as_str(), at, actor_name).await?;
+        E::AccountabilityReferred {
+            accountability_id,
+            unit_id,
+            year,
+            person,
+            case_ids,
+            reason,
+        } => {
+            insert_accountability(
+                c,
+                position,
+                &accountability_id.to_string(),
+                unit_id.as_str(),
+                *year,
+                "referred",
+                person.as_str(),
+                case_ids,
+                reason.as_str(),
+                at,
+                actor_name,
+            )
+            .await?;
         }
-        E::DisciplinaryDecisionRecorded { accountability_id, unit_id, year, person, case_ids, decision } => {
-            insert_accountability(c, position, &accountability_id.to_string(), unit_id.as_str(), *year, "decision",
-                person.as_str(), case_ids, decision.as_str(), at, actor_name).await?;
+        E::DisciplinaryDecisionRecorded {
+            accountability_id,
+            unit_id,
+            year,
+            person,
+            case_ids,
+            decision,
+        } => {
+            insert_accountability(
+                c,
+                position,
+                &accountability_id.to_string(),
+                unit_id.as_str(),
+                *year,
+                "decision",
+                person.as_str(),
+                case_ids,
+                decision.as_str(),
+                at,
+                actor_name,
+            )
+            .await?;
         }
     }
     Ok(())
@@ -690,10 +991,12 @@ async fn insert_post(
 /// Recompute a case's status and lead unit from its assignments, with the same function
 /// the domain uses.
 async fn refresh_status(c: &mut AnyConnection, case_id: &str) -> Result<(), ProjectionError> {
-    let case = sqlx::query("SELECT closed_at IS NOT NULL, level IS NOT NULL FROM rm_cases WHERE case_id = $1")
-        .bind(case_id)
-        .fetch_one(&mut *c)
-        .await?;
+    let case = sqlx::query(
+        "SELECT closed_at IS NOT NULL, level IS NOT NULL FROM rm_cases WHERE case_id = $1",
+    )
+    .bind(case_id)
+    .fetch_one(&mut *c)
+    .await?;
     let closed: i64 = case.try_get(0)?;
     let triaged: i64 = case.try_get(1)?;
     let rows = sqlx::query("SELECT status FROM rm_assignments WHERE case_id = $1")
@@ -703,9 +1006,11 @@ async fn refresh_status(c: &mut AnyConnection, case_id: &str) -> Result<(), Proj
     let mut statuses = Vec::with_capacity(rows.len());
     for row in rows {
         let key: String = row.try_get(0)?;
-        statuses.push(AssignmentStatus::parse_key(&key).map_err(|e| ProjectionError::Unreadable {
-            position: 0,
-            reason: e.to_string(),
+        statuses.push(AssignmentStatus::parse_key(&key).map_err(|e| {
+            ProjectionError::Unreadable {
+                position: 0,
+                reason: e.to_string(),
+            }
         })?);
     }
     let status = derive_status(closed != 0, triaged != 0, statuses.into_iter());
@@ -719,7 +1024,11 @@ async fn refresh_status(c: &mut AnyConnection, case_id: &str) -> Result<(), Proj
 
 /// An assignment no longer counts (withdrawn or return accepted): settle its deadlines,
 /// drop it as lead, refresh the case status.
-async fn end_assignment(c: &mut AnyConnection, case_id: &str, assignment_id: &str) -> Result<(), ProjectionError> {
+async fn end_assignment(
+    c: &mut AnyConnection,
+    case_id: &str,
+    assignment_id: &str,
+) -> Result<(), ProjectionError> {
     sqlx::query("UPDATE rm_deadlines SET settled = 1 WHERE case_id = $1 AND assignment_id = $2")
         .bind(case_id)
         .bind(assignment_id)
@@ -764,7 +1073,11 @@ async fn upsert_deadline(
     Ok(())
 }
 
-async fn settle_deadline(c: &mut AnyConnection, case_id: &str, deadline_id: &str) -> Result<(), ProjectionError> {
+async fn settle_deadline(
+    c: &mut AnyConnection,
+    case_id: &str,
+    deadline_id: &str,
+) -> Result<(), ProjectionError> {
     sqlx::query("UPDATE rm_deadlines SET settled = 1 WHERE case_id = $1 AND deadline_id = $2")
         .bind(case_id)
         .bind(deadline_id)

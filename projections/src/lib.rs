@@ -15,7 +15,9 @@ mod runner;
 pub mod sentences;
 mod timeline;
 
-pub use runner::{ProjectionName, ProjectionProgress, ProjectionRunner, dump_read_models, rebuild, reset};
+pub use runner::{
+    ProjectionName, ProjectionProgress, ProjectionRunner, dump_read_models, rebuild, reset,
+};
 
 use thiserror::Error;
 use whistle_store::StoreError;
@@ -28,6 +30,12 @@ pub enum ProjectionError {
     Database(#[from] sqlx::Error),
     #[error("event at position {position} cannot be projected: {reason}")]
     Unreadable { position: i64, reason: String },
-    #[error("timed out after {waited_ms} ms waiting for the read models to reach position {position} (they are at {reached})")]
-    WaitTimedOut { position: i64, reached: i64, waited_ms: u128 },
+    #[error(
+        "timed out after {waited_ms} ms waiting for the read models to reach position {position} (they are at {reached})"
+    )]
+    WaitTimedOut {
+        position: i64,
+        reached: i64,
+        waited_ms: u128,
+    },
 }

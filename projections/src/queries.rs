@@ -11,7 +11,10 @@ use whistle_store::{from_micros, to_micros};
 use crate::ProjectionError;
 
 fn unreadable(reason: impl std::fmt::Display) -> ProjectionError {
-    ProjectionError::Unreadable { position: 0, reason: reason.to_string() }
+    ProjectionError::Unreadable {
+        position: 0,
+        reason: reason.to_string(),
+    }
 }
 
 fn key<V: Vocabulary>(row: &AnyRow, column: &str) -> Result<V, ProjectionError> {
@@ -21,7 +24,8 @@ fn key<V: Vocabulary>(row: &AnyRow, column: &str) -> Result<V, ProjectionError> 
 
 fn optional_key<V: Vocabulary>(row: &AnyRow, column: &str) -> Result<Option<V>, ProjectionError> {
     let raw: Option<String> = row.try_get(column)?;
-    raw.map(|r| V::parse_key(&r).map_err(unreadable)).transpose()
+    raw.map(|r| V::parse_key(&r).map_err(unreadable))
+        .transpose()
 }
 
 fn time(row: &AnyRow, column: &str) -> Result<DateTime<Utc>, ProjectionError> {
@@ -61,7 +65,11 @@ impl Conditions {
         self.clauses.push(clause);
     }
     fn where_sql(&self) -> String {
-        if self.clauses.is_empty() { String::new() } else { format!("WHERE {}", self.clauses.join(" AND ")) }
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.clauses.join(" AND "))
+        }
     }
     async fn fetch_all(&self, pool: &AnyPool, sql: &str) -> Result<Vec<AnyRow>, ProjectionError> {
         let mut query = sqlx::query(sql);
@@ -160,10 +168,11 @@ const CASE_COLUMNS: &str = "c.case_id, c.flagged_position, c.status, c.level, c.
      c.mass_incident, c.reopen_count, c.closed_at, c.outcome, c.last_event_at, c.last_position";
 
 async fn categories_of(pool: &AnyPool, case_id: &str) -> Result<Vec<KeyCategory>, ProjectionError> {
-    let rows = sqlx::query("SELECT category FROM rm_case_categories WHERE case_id = $1 ORDER BY category")
-        .bind(case_id)
-        .fetch_all(pool)
-        .await?;
+    let rows =
+        sqlx::query("SELECT category FROM rm_case_categories WHERE case_id = $1 ORDER BY category")
+            .bind(case_id)
+            .fetch_all(pool)
+            .await?;
     rows.iter().map(|row| key(row, "category")).collect()
 }
 
@@ -247,8 +256,16 @@ pub async fn list_cases(
         let p = conditions.int(to_micros(to));
         conditions.push(format!("c.flagged_at < {p}"));
     }
-    if let Some(text) = filter.text.as_ref().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()) {
-        let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    if let Some(text) = filter
+        .text
+        .as_ref()
+        .map(|t| t.trim().to_lowercase())
+        .filter(|t| !t.is_empty())
+    {
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         let p = conditions.text(format!("%{escaped}%"));
         conditions.push(format!("c.search_text LIKE {p} ESCAPE '\\'"));
     }
@@ -263,7 +280,10 @@ pub async fn list_cases(
     for row in rows.iter().take(first as usize) {
         items.push(case_summary(pool, row).await?);
     }
-    Ok(Page { items, has_next_page })
+    Ok(Page {
+        items,
+        has_next_page,
+    })
 }
 
 /// One case's summary, if the reader's scope includes it.
@@ -276,7 +296,10 @@ pub async fn case_by_id(
     let p = conditions.text(case_id.to_string());
     conditions.push(format!("c.case_id = {p}"));
     scope.restrict(&mut conditions, "c.case_id");
-    let sql = format!("SELECT {CASE_COLUMNS} FROM rm_cases c {}", conditions.where_sql());
+    let sql = format!(
+        "SELECT {CASE_COLUMNS} FROM rm_cases c {}",
+        conditions.where_sql()
+    );
     let rows = conditions.fetch_all(pool, &sql).await?;
     match rows.first() {
         Some(row) => Ok(Some(case_summary(pool, row).await?)),
@@ -297,14 +320,19 @@ pub struct PostView {
     pub heat_recorded_at: DateTime<Utc>,
 }
 
-pub async fn posts_of_case(pool: &AnyPool, case_id: CaseId) -> Result<Vec<PostView>, ProjectionError> {
+pub async fn posts_of_case(
+    pool: &AnyPool,
+    case_id: CaseId,
+) -> Result<Vec<PostView>, ProjectionError> {
     let rows = sqlx::query("SELECT * FROM rm_posts WHERE case_id = $1 ORDER BY attached_position")
         .bind(case_id.to_string())
         .fetch_all(pool)
         .await?;
     rows.iter()
         .map(|row| {
-            let count = |c: &str| -> Result<u64, ProjectionError> { Ok(row.try_get::<i64, _>(c)?.max(0) as u64) };
+            let count = |c: &str| -> Result<u64, ProjectionError> {
+                Ok(row.try_get::<i64, _>(c)?.max(0) as u64)
+            };
             Ok(PostView {
                 url: row.try_get("url")?,
                 platform: key(row, "platform")?,
@@ -393,9 +421,15 @@ fn assignment_view(row: &AnyRow) -> Result<AssignmentView, ProjectionError> {
     })
 }
 
-pub async fn assignments_of_case(pool: &AnyPool, case_id: CaseId) -> Result<Vec<AssignmentView>, ProjectionError> {
+pub async fn assignments_of_case(
+    pool: &AnyPool,
+    case_id: CaseId,
+) -> Result<Vec<AssignmentView>, ProjectionError> {
     let sql = format!("{ASSIGNMENT_SELECT} WHERE a.case_id = $1 ORDER BY a.assigned_position");
-    let rows = sqlx::query(&sql).bind(case_id.to_string()).fetch_all(pool).await?;
+    let rows = sqlx::query(&sql)
+        .bind(case_id.to_string())
+        .fetch_all(pool)
+        .await?;
     rows.iter().map(assignment_view).collect()
 }
 
@@ -420,8 +454,15 @@ pub async fn inbox(
         .fetch_all(pool)
         .await?;
     let has_next_page = rows.len() as i64 > first;
-    let items = rows.iter().take(first as usize).map(assignment_view).collect::<Result<Vec<_>, _>>()?;
-    Ok(Page { items, has_next_page })
+    let items = rows
+        .iter()
+        .take(first as usize)
+        .map(assignment_view)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page {
+        items,
+        has_next_page,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -438,7 +479,10 @@ pub struct ReplyView {
     pub decision_note: Option<String>,
 }
 
-pub async fn replies_of_case(pool: &AnyPool, case_id: CaseId) -> Result<Vec<ReplyView>, ProjectionError> {
+pub async fn replies_of_case(
+    pool: &AnyPool,
+    case_id: CaseId,
+) -> Result<Vec<ReplyView>, ProjectionError> {
     let rows = sqlx::query("SELECT * FROM rm_replies WHERE case_id = $1 ORDER BY position")
         .bind(case_id.to_string())
         .fetch_all(pool)
@@ -446,8 +490,10 @@ pub async fn replies_of_case(pool: &AnyPool, case_id: CaseId) -> Result<Vec<Repl
     rows.iter()
         .map(|row| {
             Ok(ReplyView {
-                reply_id: ReplyId::parse(&row.try_get::<String, _>("reply_id")?).map_err(unreadable)?,
-                assignment_id: AssignmentId::parse(&row.try_get::<String, _>("assignment_id")?).map_err(unreadable)?,
+                reply_id: ReplyId::parse(&row.try_get::<String, _>("reply_id")?)
+                    .map_err(unreadable)?,
+                assignment_id: AssignmentId::parse(&row.try_get::<String, _>("assignment_id")?)
+                    .map_err(unreadable)?,
                 unit_id: row.try_get("unit_id")?,
                 content: row.try_get("content")?,
                 status: key(row, "status")?,
@@ -490,11 +536,15 @@ fn deadline_view(row: &AnyRow) -> Result<DeadlineView, ProjectionError> {
     })
 }
 
-pub async fn deadlines_of_case(pool: &AnyPool, case_id: CaseId) -> Result<Vec<DeadlineView>, ProjectionError> {
-    let rows = sqlx::query("SELECT * FROM rm_deadlines WHERE case_id = $1 ORDER BY due_at, deadline_id")
-        .bind(case_id.to_string())
-        .fetch_all(pool)
-        .await?;
+pub async fn deadlines_of_case(
+    pool: &AnyPool,
+    case_id: CaseId,
+) -> Result<Vec<DeadlineView>, ProjectionError> {
+    let rows =
+        sqlx::query("SELECT * FROM rm_deadlines WHERE case_id = $1 ORDER BY due_at, deadline_id")
+            .bind(case_id.to_string())
+            .fetch_all(pool)
+            .await?;
     rows.iter().map(deadline_view).collect()
 }
 
@@ -530,13 +580,17 @@ pub async fn referrals(
         let p = conditions.text(outcome.key());
         conditions.push(format!("outcome = {p}"));
     }
-    let sql = format!("SELECT * FROM rm_referrals {} ORDER BY position", conditions.where_sql());
+    let sql = format!(
+        "SELECT * FROM rm_referrals {} ORDER BY position",
+        conditions.where_sql()
+    );
     let rows = conditions.fetch_all(pool, &sql).await?;
     rows.iter()
         .map(|row| {
             Ok(ReferralView {
                 referral_id: row.try_get("referral_id")?,
-                case_id: CaseId::parse(&row.try_get::<String, _>("case_id")?).map_err(unreadable)?,
+                case_id: CaseId::parse(&row.try_get::<String, _>("case_id")?)
+                    .map_err(unreadable)?,
                 police_unit: row.try_get("police_unit")?,
                 legal_basis: row.try_get("legal_basis")?,
                 evidence: row.try_get("evidence")?,
@@ -565,7 +619,10 @@ pub struct MemoView {
     pub deadline_at: Option<DateTime<Utc>>,
 }
 
-pub async fn memos_of_case(pool: &AnyPool, case_id: CaseId) -> Result<Vec<MemoView>, ProjectionError> {
+pub async fn memos_of_case(
+    pool: &AnyPool,
+    case_id: CaseId,
+) -> Result<Vec<MemoView>, ProjectionError> {
     let rows = sqlx::query("SELECT * FROM rm_memos WHERE case_id = $1 ORDER BY position")
         .bind(case_id.to_string())
         .fetch_all(pool)
@@ -596,7 +653,10 @@ pub struct ResponseView {
     pub actor_name: String,
 }
 
-pub async fn responses_of_case(pool: &AnyPool, case_id: CaseId) -> Result<Vec<ResponseView>, ProjectionError> {
+pub async fn responses_of_case(
+    pool: &AnyPool,
+    case_id: CaseId,
+) -> Result<Vec<ResponseView>, ProjectionError> {
     let rows = sqlx::query("SELECT * FROM rm_responses WHERE case_id = $1 ORDER BY position")
         .bind(case_id.to_string())
         .fetch_all(pool)
@@ -623,7 +683,10 @@ pub struct FollowUpView {
     pub actor_name: String,
 }
 
-pub async fn follow_ups_of_case(pool: &AnyPool, case_id: CaseId) -> Result<Vec<FollowUpView>, ProjectionError> {
+pub async fn follow_ups_of_case(
+    pool: &AnyPool,
+    case_id: CaseId,
+) -> Result<Vec<FollowUpView>, ProjectionError> {
     let rows = sqlx::query("SELECT * FROM rm_follow_ups WHERE case_id = $1 ORDER BY position")
         .bind(case_id.to_string())
         .fetch_all(pool)
@@ -697,7 +760,11 @@ pub async fn timeline(
         conditions.push(format!("recorded_at < {p}"));
     }
     if !filter.event_types.is_empty() {
-        let placeholders: Vec<String> = filter.event_types.iter().map(|t| conditions.text(t.clone())).collect();
+        let placeholders: Vec<String> = filter
+            .event_types
+            .iter()
+            .map(|t| conditions.text(t.clone()))
+            .collect();
         conditions.push(format!("event_type IN ({})", placeholders.join(", ")));
     }
     if let Some(after) = after {
@@ -705,7 +772,10 @@ pub async fn timeline(
         conditions.push(format!("position > {p}"));
     }
     let limit = conditions.int(first + 1);
-    let sql = format!("SELECT * FROM rm_timeline {} ORDER BY position LIMIT {limit}", conditions.where_sql());
+    let sql = format!(
+        "SELECT * FROM rm_timeline {} ORDER BY position LIMIT {limit}",
+        conditions.where_sql()
+    );
     let rows = conditions.fetch_all(pool, &sql).await?;
     let has_next_page = rows.len() as i64 > first;
     let items = rows
@@ -730,7 +800,10 @@ pub async fn timeline(
             })
         })
         .collect::<Result<Vec<_>, ProjectionError>>()?;
-    Ok(Page { items, has_next_page })
+    Ok(Page {
+        items,
+        has_next_page,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -744,7 +817,9 @@ pub struct UnitView {
 }
 
 pub async fn units(pool: &AnyPool) -> Result<Vec<UnitView>, ProjectionError> {
-    let rows = sqlx::query("SELECT * FROM rm_units ORDER BY unit_id").fetch_all(pool).await?;
+    let rows = sqlx::query("SELECT * FROM rm_units ORDER BY unit_id")
+        .fetch_all(pool)
+        .await?;
     rows.iter()
         .map(|row| {
             Ok(UnitView {
@@ -789,7 +864,12 @@ async fn counts(pool: &AnyPool, sql: &str, binds: &[i64]) -> Result<Vec<Count>, 
     }
     let rows = query.fetch_all(pool).await?;
     rows.iter()
-        .map(|row| Ok(Count { key: row.try_get::<Option<String>, _>(0)?.unwrap_or_default(), count: row.try_get(1)? }))
+        .map(|row| {
+            Ok(Count {
+                key: row.try_get::<Option<String>, _>(0)?.unwrap_or_default(),
+                count: row.try_get(1)?,
+            })
+        })
         .collect()
 }
 
@@ -930,7 +1010,10 @@ pub async fn scorecards(
     let as_of_micros = to_micros(as_of);
     let units = units(pool).await?;
     let mut cards = Vec::new();
-    for unit_view in units.into_iter().filter(|u| unit.is_none_or(|wanted| wanted.as_str() == u.unit_id)) {
+    for unit_view in units
+        .into_iter()
+        .filter(|u| unit.is_none_or(|wanted| wanted.as_str() == u.unit_id))
+    {
         // Counted assignments: made to the unit in the period (and by `as_of`), neither
         // withdrawn nor returned-with-the-return-accepted by `as_of`.
         let rows = sqlx::query(
@@ -985,7 +1068,13 @@ pub async fn scorecards(
                 Ok::<i64, ProjectionError>(count)
             }
         };
-        let rate = |part: i64| if counted == 0 { None } else { Some(part as f64 / counted as f64) };
+        let rate = |part: i64| {
+            if counted == 0 {
+                None
+            } else {
+                Some(part as f64 / counted as f64)
+            }
+        };
         cards.push(Scorecard {
             unit_id: unit_view.unit_id.clone(),
             unit_name: unit_view.name.clone(),
@@ -1019,7 +1108,11 @@ fn median(values: &mut [f64]) -> Option<f64> {
     }
     values.sort_by(|a, b| a.total_cmp(b));
     let mid = values.len() / 2;
-    Some(if values.len() % 2 == 0 { (values[mid - 1] + values[mid]) / 2.0 } else { values[mid] })
+    Some(if values.len().is_multiple_of(2) {
+        (values[mid - 1] + values[mid]) / 2.0
+    } else {
+        values[mid]
+    })
 }
 
 #[cfg(test)]

@@ -35,7 +35,11 @@ impl ProjectionName {
         }
     }
 
-    async fn apply(self, connection: &mut AnyConnection, event: &RecordedEvent) -> Result<(), ProjectionError> {
+    async fn apply(
+        self,
+        connection: &mut AnyConnection,
+        event: &RecordedEvent,
+    ) -> Result<(), ProjectionError> {
         let domain_event = event.event().map_err(|e| ProjectionError::Unreadable {
             position: event.position,
             reason: e.to_string(),
@@ -59,10 +63,15 @@ impl ProjectionProgress {
     }
 
     /// Wait until every read model has applied `position`, at most `timeout`.
-    pub async fn wait_for(&self, position: Position, timeout: Duration) -> Result<(), ProjectionError> {
+    pub async fn wait_for(
+        &self,
+        position: Position,
+        timeout: Duration,
+    ) -> Result<(), ProjectionError> {
         let started = std::time::Instant::now();
         let mut receiver = self.receiver.clone();
-        let waited = tokio::time::timeout(timeout, receiver.wait_for(|reached| *reached >= position)).await;
+        let waited =
+            tokio::time::timeout(timeout, receiver.wait_for(|reached| *reached >= position)).await;
         match waited {
             Ok(Ok(_)) => Ok(()),
             _ => Err(ProjectionError::WaitTimedOut {
@@ -83,14 +92,20 @@ pub struct ProjectionRunner {
 
 impl ProjectionRunner {
     pub async fn new(store: EventStore, batch_size: i64) -> Result<Self, ProjectionError> {
-        let runner = Self { store, batch_size: batch_size.max(1), progress: watch::channel(0).0 };
+        let runner = Self {
+            store,
+            batch_size: batch_size.max(1),
+            progress: watch::channel(0).0,
+        };
         let reached = runner.min_checkpoint().await?;
         runner.progress.send_replace(reached);
         Ok(runner)
     }
 
     pub fn progress(&self) -> ProjectionProgress {
-        ProjectionProgress { receiver: self.progress.subscribe() }
+        ProjectionProgress {
+            receiver: self.progress.subscribe(),
+        }
     }
 
     async fn checkpoint(&self, name: ProjectionName) -> Result<Position, ProjectionError> {
@@ -121,14 +136,15 @@ impl ProjectionRunner {
         let mut applied = 0;
         for name in ProjectionName::ALL {
             let mut write = self.store.database().begin_write().await?;
-            let after: Position = match sqlx::query("SELECT position FROM projection_checkpoints WHERE name = $1")
-                .bind(name.as_str())
-                .fetch_optional(&mut *write.tx)
-                .await?
-            {
-                Some(row) => row.try_get(0)?,
-                None => 0,
-            };
+            let after: Position =
+                match sqlx::query("SELECT position FROM projection_checkpoints WHERE name = $1")
+                    .bind(name.as_str())
+                    .fetch_optional(&mut *write.tx)
+                    .await?
+                {
+                    Some(row) => row.try_get(0)?,
+                    None => 0,
+                };
             let events = self.store.read_all(after, self.batch_size).await?;
             let Some(last) = events.last() else { continue };
             let last_position = last.position;
@@ -226,7 +242,9 @@ pub async fn rebuild(store: &EventStore, batch_size: i64) -> Result<usize, Proje
 
 /// Every read-model row as text, table by table, in primary-key order: used to prove
 /// that a rebuild equals the incrementally built tables.
-pub async fn dump_read_models(store: &EventStore) -> Result<BTreeMap<String, Vec<String>>, ProjectionError> {
+pub async fn dump_read_models(
+    store: &EventStore,
+) -> Result<BTreeMap<String, Vec<String>>, ProjectionError> {
     let mut dump = BTreeMap::new();
     for name in ProjectionName::ALL {
         for table in name.tables() {

@@ -22,19 +22,28 @@ pub async fn apply(
     }
     // Load every unit the sentence may name, as named at this point of the log.
     let mut names = std::collections::BTreeMap::new();
-    for unit in units_named_by(event).into_iter().chain([recorded.actor.unit.clone()]) {
-        let name: Option<String> = sqlx::query("SELECT name FROM rm_timeline_unit_names WHERE unit_id = $1")
-            .bind(unit.as_str())
-            .fetch_optional(&mut *c)
-            .await?
-            .map(|row| row.try_get(0))
-            .transpose()?;
+    for unit in units_named_by(event)
+        .into_iter()
+        .chain([recorded.actor.unit.clone()])
+    {
+        let name: Option<String> =
+            sqlx::query("SELECT name FROM rm_timeline_unit_names WHERE unit_id = $1")
+                .bind(unit.as_str())
+                .fetch_optional(&mut *c)
+                .await?
+                .map(|row| row.try_get(0))
+                .transpose()?;
         names.insert(unit.clone(), name.unwrap_or_else(|| unit.to_string()));
     }
     let unit_name = |unit: &UnitId| names.get(unit).cloned().unwrap_or_else(|| unit.to_string());
     let actor = &recorded.actor;
     let actor_unit_name = unit_name(&actor.unit);
-    let actor_label = format!("{}({},{})", actor.name, actor.role.label_zh(), actor_unit_name);
+    let actor_label = format!(
+        "{}({},{})",
+        actor.name,
+        actor.role.label_zh(),
+        actor_unit_name
+    );
     let summary = describe(event, &actor_label, &unit_name);
 
     sqlx::query(
@@ -64,7 +73,11 @@ pub async fn apply(
     Ok(())
 }
 
-async fn set_unit_name(c: &mut AnyConnection, unit_id: &UnitId, name: &str) -> Result<(), ProjectionError> {
+async fn set_unit_name(
+    c: &mut AnyConnection,
+    unit_id: &UnitId,
+    name: &str,
+) -> Result<(), ProjectionError> {
     sqlx::query(
         "INSERT INTO rm_timeline_unit_names (unit_id, name) VALUES ($1, $2) \
          ON CONFLICT (unit_id) DO UPDATE SET name = excluded.name",
@@ -80,7 +93,10 @@ async fn set_unit_name(c: &mut AnyConnection, unit_id: &UnitId, name: &str) -> R
 fn units_named_by(event: &Event) -> Vec<UnitId> {
     use Event as E;
     match event {
-        E::UnitRegistered { parent: Some(parent), .. } => vec![parent.clone()],
+        E::UnitRegistered {
+            parent: Some(parent),
+            ..
+        } => vec![parent.clone()],
         E::UnitDeactivated { unit_id, .. }
         | E::CaseAssigned { unit_id, .. }
         | E::PenaltyApplied { unit_id, .. }
@@ -88,8 +104,18 @@ fn units_named_by(event: &Event) -> Vec<UnitId> {
         | E::CommendationAwarded { unit_id, .. }
         | E::AccountabilityReferred { unit_id, .. }
         | E::DisciplinaryDecisionRecorded { unit_id, .. } => vec![unit_id.clone()],
-        E::CaseTriaged { jurisdiction: Some(unit), .. } => vec![unit.clone()],
-        E::DeadlineApproaching { unit_id: Some(unit), .. } | E::DeadlineMissed { unit_id: Some(unit), .. } => {
+        E::CaseTriaged {
+            jurisdiction: Some(unit),
+            ..
+        } => vec![unit.clone()],
+        E::DeadlineApproaching {
+            unit_id: Some(unit),
+            ..
+        }
+        | E::DeadlineMissed {
+            unit_id: Some(unit),
+            ..
+        } => {
             vec![unit.clone()]
         }
         E::SupervisionUrged { target_unit, .. } => vec![target_unit.clone()],

@@ -191,7 +191,10 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted_for_logs() {
-        assert_eq!(redact("postgres://whistle:secret@db/whistle"), "postgres://whistle:***@db/whistle");
+        assert_eq!(
+            redact("postgres://whistle:secret@db/whistle"),
+            "postgres://whistle:***@db/whistle"
+        );
         assert_eq!(redact("sqlite://data/w.sqlite"), "sqlite://data/w.sqlite");
     }
 }

@@ -11,9 +11,9 @@ use tokio::sync::watch;
 use uuid::Uuid;
 use whistle_domain::{Actor, CommandId, Event, EventRecordError, Role, UnitId, UserId, Vocabulary};
 
+use crate::StoreError;
 use crate::database::Database;
 use crate::time::{from_micros, to_micros};
-use crate::StoreError;
 
 /// Global position of an event in the log: 1, 2, 3, ... with no gaps. 0 means "before
 /// the first event".
@@ -137,7 +137,10 @@ impl EventStore {
     #[tracing::instrument(skip_all, fields(stream = %request.stream_id, events = request.events.len(), command_id = %request.metadata.command_id))]
     pub async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
         if request.events.is_empty() {
-            return Err(StoreError::Corrupt { position: 0, reason: "an append needs at least one event".into() });
+            return Err(StoreError::Corrupt {
+                position: 0,
+                reason: "an append needs at least one event".into(),
+            });
         }
         let mut write = self.db.begin_write().await?;
         let tx = &mut write.tx;
@@ -146,11 +149,12 @@ impl EventStore {
             return Ok(outcome);
         }
 
-        let actual: i64 = sqlx::query("SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = $1")
-            .bind(&request.stream_id)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get(0)?;
+        let actual: i64 =
+            sqlx::query("SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = $1")
+                .bind(&request.stream_id)
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get(0)?;
         let matches = match request.expected_version {
             ExpectedVersion::NoStream => actual == 0,
             ExpectedVersion::Exact(expected) => actual == expected,
@@ -164,14 +168,15 @@ impl EventStore {
         }
 
         for claim in &request.claims {
-            let owner: Option<String> =
-                sqlx::query("SELECT stream_id FROM unique_claims WHERE namespace = $1 AND claim_key = $2")
-                    .bind(&claim.namespace)
-                    .bind(&claim.key)
-                    .fetch_optional(&mut **tx)
-                    .await?
-                    .map(|row| row.try_get(0))
-                    .transpose()?;
+            let owner: Option<String> = sqlx::query(
+                "SELECT stream_id FROM unique_claims WHERE namespace = $1 AND claim_key = $2",
+            )
+            .bind(&claim.namespace)
+            .bind(&claim.key)
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|row| row.try_get(0))
+            .transpose()?;
             match owner {
                 Some(owner) if owner != request.stream_id => {
                     return Err(StoreError::ClaimTaken {
@@ -263,14 +268,19 @@ impl EventStore {
     }
 
     /// The first outcome of a command id, if that command was already handled.
-    pub async fn command_outcome(&self, command_id: CommandId) -> Result<Option<AppendOutcome>, StoreError> {
+    pub async fn command_outcome(
+        &self,
+        command_id: CommandId,
+    ) -> Result<Option<AppendOutcome>, StoreError> {
         let mut connection = self.db.pool().acquire().await?;
         command_outcome_in(&mut connection, command_id).await
     }
 
     /// Every event of one stream, in version order.
     pub async fn read_stream(&self, stream_id: &str) -> Result<Vec<RecordedEvent>, StoreError> {
-        let rows = sqlx::query(select_events!("WHERE stream_id = $1 ORDER BY stream_version"))
+        let rows = sqlx::query(select_events!(
+            "WHERE stream_id = $1 ORDER BY stream_version"
+        ))
         .bind(stream_id)
         .fetch_all(self.db.pool())
         .await?;
@@ -278,8 +288,14 @@ impl EventStore {
     }
 
     /// Up to `limit` events after `after`, in global order.
-    pub async fn read_all(&self, after: Position, limit: i64) -> Result<Vec<RecordedEvent>, StoreError> {
-        let rows = sqlx::query(select_events!("WHERE position > $1 ORDER BY position LIMIT $2"))
+    pub async fn read_all(
+        &self,
+        after: Position,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = sqlx::query(select_events!(
+            "WHERE position > $1 ORDER BY position LIMIT $2"
+        ))
         .bind(after)
         .bind(limit)
         .fetch_all(self.db.pool())
@@ -308,7 +324,11 @@ impl EventStore {
 
     /// Wait until the head moves past `after`, or `timeout` passes; returns the head.
     /// Also polls the database so writers in other processes are noticed.
-    pub async fn wait_for_events_after(&self, after: Position, timeout: Duration) -> Result<Position, StoreError> {
+    pub async fn wait_for_events_after(
+        &self,
+        after: Position,
+        timeout: Duration,
+    ) -> Result<Position, StoreError> {
         let mut receiver = self.head.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
@@ -365,14 +385,18 @@ async fn command_outcome_in(
 fn decode_event(row: &AnyRow) -> Result<RecordedEvent, StoreError> {
     let position: i64 = row.try_get("position")?;
     let corrupt = |reason: String| StoreError::Corrupt { position, reason };
-    let parse_uuid = |raw: String, what: &str| Uuid::parse_str(&raw).map_err(|e| corrupt(format!("{what}: {e}")));
+    let parse_uuid = |raw: String, what: &str| {
+        Uuid::parse_str(&raw).map_err(|e| corrupt(format!("{what}: {e}")))
+    };
     let payload: String = row.try_get("payload")?;
     let role: String = row.try_get("actor_role")?;
     let actor = Actor {
-        user_id: UserId::parse(&row.try_get::<String, _>("actor_id")?).map_err(|e| corrupt(e.to_string()))?,
+        user_id: UserId::parse(&row.try_get::<String, _>("actor_id")?)
+            .map_err(|e| corrupt(e.to_string()))?,
         name: row.try_get("actor_name")?,
         role: Role::parse_key(&role).map_err(|e| corrupt(e.to_string()))?,
-        unit: UnitId::parse(&row.try_get::<String, _>("actor_unit")?).map_err(|e| corrupt(e.to_string()))?,
+        unit: UnitId::parse(&row.try_get::<String, _>("actor_unit")?)
+            .map_err(|e| corrupt(e.to_string()))?,
     };
     let schema_version: i64 = row.try_get("schema_version")?;
     Ok(RecordedEvent {

@@ -13,12 +13,15 @@ use whistle_domain::events::streams;
 use whistle_domain::rules::DeadlineRules;
 use whistle_domain::unit::{self, UnitState};
 use whistle_domain::{
-    Actor, AssessmentCommand, CaseCommand, CaseId, Command, CommandId, DomainError, Event, UnitCommand, UnitId,
+    Actor, AssessmentCommand, CaseCommand, CaseId, Command, CommandId, DomainError, Event,
+    UnitCommand, UnitId,
 };
 
-use crate::clock::Clock;
-use crate::event_store::{AppendOutcome, AppendRequest, CommandMetadata, EventStore, ExpectedVersion, UniqueClaim};
 use crate::StoreError;
+use crate::clock::Clock;
+use crate::event_store::{
+    AppendOutcome, AppendRequest, CommandMetadata, EventStore, ExpectedVersion, UniqueClaim,
+};
 
 /// How many times a command is decided again after losing a race on its stream.
 const MAX_ATTEMPTS: usize = 5;
@@ -40,7 +43,13 @@ pub struct Issue {
 
 impl Issue {
     pub fn by(actor: Actor) -> Self {
-        Self { actor, command_id: None, correlation_id: None, causation_id: None, expected_version: None }
+        Self {
+            actor,
+            command_id: None,
+            correlation_id: None,
+            causation_id: None,
+            expected_version: None,
+        }
     }
     pub fn with_command_id(mut self, command_id: CommandId) -> Self {
         self.command_id = Some(command_id);
@@ -70,7 +79,11 @@ impl From<StoreError> for CommandError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::VersionConflict { .. } => CommandError::Conflict(error.to_string()),
-            StoreError::ClaimTaken { namespace, key, owner } if namespace == POST_URL_CLAIM => {
+            StoreError::ClaimTaken {
+                namespace,
+                key,
+                owner,
+            } if namespace == POST_URL_CLAIM => {
                 let case = owner.strip_prefix("case-").unwrap_or(&owner).to_owned();
                 CommandError::Domain(DomainError::rule(format!(
                     "post {key} is already on case {case}; one URL never opens two cases"
@@ -92,7 +105,11 @@ pub struct CommandHandler {
 
 impl CommandHandler {
     pub fn new(store: EventStore, rules: DeadlineRules, clock: Arc<dyn Clock>) -> Self {
-        Self { store, rules, clock }
+        Self {
+            store,
+            rules,
+            clock,
+        }
     }
 
     pub fn store(&self) -> &EventStore {
@@ -122,9 +139,9 @@ impl CommandHandler {
     /// A unit as a command may reference it; not found if it was never registered.
     pub async fn resolve_unit(&self, unit_id: &UnitId) -> Result<ReferencedUnit, CommandError> {
         let (state, _) = self.load_unit(unit_id).await?;
-        state
-            .as_reference()
-            .ok_or_else(|| DomainError::not_found(format!("unit `{unit_id}` is not registered")).into())
+        state.as_reference().ok_or_else(|| {
+            DomainError::not_found(format!("unit `{unit_id}` is not registered")).into()
+        })
     }
 
     async fn load_stream(&self, stream_id: &str) -> Result<(Vec<Event>, i64), CommandError> {
@@ -133,7 +150,10 @@ impl CommandHandler {
         let events = recorded
             .iter()
             .map(|r| {
-                r.event().map_err(|e| StoreError::Corrupt { position: r.position, reason: e.to_string() })
+                r.event().map_err(|e| StoreError::Corrupt {
+                    position: r.position,
+                    reason: e.to_string(),
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok((events, version))
@@ -149,7 +169,10 @@ impl CommandHandler {
     ) -> Result<CommandReceipt, CommandError> {
         let claims = match &body {
             CaseCommand::FlagPost { post, .. } | CaseCommand::AttachPost { post, .. } => {
-                vec![UniqueClaim { namespace: POST_URL_CLAIM.to_owned(), key: post.url.to_string() }]
+                vec![UniqueClaim {
+                    namespace: POST_URL_CLAIM.to_owned(),
+                    key: post.url.to_string(),
+                }]
             }
             _ => Vec::new(),
         };
@@ -197,7 +220,12 @@ impl CommandHandler {
         let result = self
             .run(&issue, &stream_id, Vec::new(), |events, now| {
                 let state = AssessmentState::from_events(events);
-                assessment::decide(&state, unit_id, year, &self.command(&issue.actor, now, body.clone()))
+                assessment::decide(
+                    &state,
+                    unit_id,
+                    year,
+                    &self.command(&issue.actor, now, body.clone()),
+                )
             })
             .await;
         log_outcome("assessmentCommand", &issue, &result);
@@ -205,7 +233,12 @@ impl CommandHandler {
     }
 
     fn command<B>(&self, actor: &Actor, now: chrono::DateTime<chrono::Utc>, body: B) -> Command<B> {
-        Command { actor: actor.clone(), issued_at: now, rules: self.rules.clone(), body }
+        Command {
+            actor: actor.clone(),
+            issued_at: now,
+            rules: self.rules.clone(),
+            body,
+        }
     }
 
     async fn run(
@@ -215,9 +248,14 @@ impl CommandHandler {
         claims: Vec<UniqueClaim>,
         decide: impl Fn(&[Event], chrono::DateTime<chrono::Utc>) -> Result<Vec<Event>, DomainError>,
     ) -> Result<CommandReceipt, CommandError> {
-        let command_id = issue.command_id.unwrap_or_else(|| CommandId::from_uuid(Uuid::now_v7()));
+        let command_id = issue
+            .command_id
+            .unwrap_or_else(|| CommandId::from_uuid(Uuid::now_v7()));
         if let Some(outcome) = self.store.command_outcome(command_id).await? {
-            return Ok(CommandReceipt { command_id, outcome });
+            return Ok(CommandReceipt {
+                command_id,
+                outcome,
+            });
         }
         let mut attempt = 0;
         loop {
@@ -234,7 +272,11 @@ impl CommandHandler {
             let new_events = decide(&events, now)?;
             let request = AppendRequest {
                 stream_id: stream_id.to_owned(),
-                expected_version: if version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(version) },
+                expected_version: if version == 0 {
+                    ExpectedVersion::NoStream
+                } else {
+                    ExpectedVersion::Exact(version)
+                },
                 events: new_events,
                 metadata: CommandMetadata {
                     actor: issue.actor.clone(),
@@ -246,7 +288,12 @@ impl CommandHandler {
                 claims: claims.clone(),
             };
             match self.store.append(request).await {
-                Ok(outcome) => return Ok(CommandReceipt { command_id, outcome }),
+                Ok(outcome) => {
+                    return Ok(CommandReceipt {
+                        command_id,
+                        outcome,
+                    });
+                }
                 Err(StoreError::VersionConflict { .. })
                     if issue.expected_version.is_none() && attempt < MAX_ATTEMPTS =>
                 {

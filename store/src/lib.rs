@@ -17,21 +17,31 @@ mod event_store;
 pub mod handler;
 mod time;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use database::{Backend, Database, WriteTransaction};
 pub use event_store::*;
-pub use time::{from_micros, to_micros};
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use handler::{CommandError, CommandHandler, CommandReceipt, Issue};
+pub use time::{from_micros, to_micros};
 
 use thiserror::Error;
 
 /// Everything that can go wrong in the store.
 #[derive(Debug, Error)]
 pub enum StoreError {
-    #[error("stream `{stream_id}` is at version {actual}, not the expected {expected}: someone else changed it first")]
-    VersionConflict { stream_id: String, expected: String, actual: i64 },
+    #[error(
+        "stream `{stream_id}` is at version {actual}, not the expected {expected}: someone else changed it first"
+    )]
+    VersionConflict {
+        stream_id: String,
+        expected: String,
+        actual: i64,
+    },
     #[error("{namespace} `{key}` already belongs to {owner}")]
-    ClaimTaken { namespace: String, key: String, owner: String },
+    ClaimTaken {
+        namespace: String,
+        key: String,
+        owner: String,
+    },
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
     #[error("stored event at position {position} is unreadable: {reason}")]

@@ -42,13 +42,41 @@ async fn each_role_is_refused_what_it_may_not_do_and_nothing_is_written() {
     let (case, _) = flag(&app, &p.monitor, "https://weibo.com/roles", "角色").await;
     let head = app.head().await;
     let checks: Vec<(&str, &str, serde_json::Value)> = vec![
-        (&p.dispatcher, "mutation { flagPost(post: { platform: WEIBO, url: \"https://weibo.com/roles2\", title: \"x\" }) { position } }", json!({})),
-        (&p.monitor, "mutation($c: ID!) { triageCase(caseId: $c, level: GENERAL, problemClass: \"x\") { position } }", json!({ "c": case })),
-        (&p.housing_officer, "mutation($c: ID!) { closeCase(caseId: $c, outcome: \"x\") { position } }", json!({ "c": case })),
-        (&p.dispatcher, "mutation { registerUnit(unitId: \"new-unit\", name: \"新单位\", kind: DEPARTMENT) { position } }", json!({})),
-        (&p.housing_officer, "mutation { applyPenalty(unitId: \"city-housing\", kind: POINT_DEDUCTION, points: 2, reason: \"x\", periodFrom: \"2026-01-01\", periodTo: \"2027-01-01\") { position } }", json!({})),
-        (&p.inspector, "mutation { awardCommendation(unitId: \"city-housing\", points: 2, reason: \"x\", periodFrom: \"2026-01-01\", periodTo: \"2027-01-01\") { position } }", json!({})),
-        (&p.evaluator, "mutation { recordDisciplinaryDecision(unitId: \"city-housing\", year: 2026, accountabilityId: \"0190a3c4-0000-7000-8000-000000000000\", person: \"某某\", decision: \"警告\") { position } }", json!({})),
+        (
+            &p.dispatcher,
+            "mutation { flagPost(post: { platform: WEIBO, url: \"https://weibo.com/roles2\", title: \"x\" }) { position } }",
+            json!({}),
+        ),
+        (
+            &p.monitor,
+            "mutation($c: ID!) { triageCase(caseId: $c, level: GENERAL, problemClass: \"x\") { position } }",
+            json!({ "c": case }),
+        ),
+        (
+            &p.housing_officer,
+            "mutation($c: ID!) { closeCase(caseId: $c, outcome: \"x\") { position } }",
+            json!({ "c": case }),
+        ),
+        (
+            &p.dispatcher,
+            "mutation { registerUnit(unitId: \"new-unit\", name: \"新单位\", kind: DEPARTMENT) { position } }",
+            json!({}),
+        ),
+        (
+            &p.housing_officer,
+            "mutation { applyPenalty(unitId: \"city-housing\", kind: POINT_DEDUCTION, points: 2, reason: \"x\", periodFrom: \"2026-01-01\", periodTo: \"2027-01-01\") { position } }",
+            json!({}),
+        ),
+        (
+            &p.inspector,
+            "mutation { awardCommendation(unitId: \"city-housing\", points: 2, reason: \"x\", periodFrom: \"2026-01-01\", periodTo: \"2027-01-01\") { position } }",
+            json!({}),
+        ),
+        (
+            &p.evaluator,
+            "mutation { recordDisciplinaryDecision(unitId: \"city-housing\", year: 2026, accountabilityId: \"0190a3c4-0000-7000-8000-000000000000\", person: \"某某\", decision: \"警告\") { position } }",
+            json!({}),
+        ),
     ];
     for (token, query, variables) in checks {
         let (code, message) = app.error_code(token, query, variables).await;
@@ -56,11 +84,29 @@ async fn each_role_is_refused_what_it_may_not_do_and_nothing_is_written() {
     }
     assert_eq!(app.head().await, head, "refused commands wrote nothing");
     // Reads are scoped too.
-    let (code, _) = app.error_code(&p.housing_officer, "{ dashboard { totalCases } }", json!({})).await;
+    let (code, _) = app
+        .error_code(
+            &p.housing_officer,
+            "{ dashboard { totalCases } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(code, "FORBIDDEN");
-    let (code, _) = app.error_code(&p.housing_officer, "{ auditTrail { edges { cursor } } }", json!({})).await;
+    let (code, _) = app
+        .error_code(
+            &p.housing_officer,
+            "{ auditTrail { edges { cursor } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(code, "FORBIDDEN");
-    let (code, _) = app.error_code(&p.housing_officer, "{ inbox(unitId: \"city-transport\") { edges { cursor } } }", json!({})).await;
+    let (code, _) = app
+        .error_code(
+            &p.housing_officer,
+            "{ inbox(unitId: \"city-transport\") { edges { cursor } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(code, "FORBIDDEN");
 }
 
@@ -70,7 +116,13 @@ async fn unit_staff_act_and_read_only_within_their_own_unit() {
     let p = standard_city(&app).await;
     let (case, _) = flag(&app, &p.monitor, "https://weibo.com/scope", "范围").await;
     triage(&app, &p.dispatcher, &case, "GENERAL").await;
-    let (other_case, _) = flag(&app, &p.monitor, "https://weibo.com/scope-other", "别的事项").await;
+    let (other_case, _) = flag(
+        &app,
+        &p.monitor,
+        "https://weibo.com/scope-other",
+        "别的事项",
+    )
+    .await;
     let assignment = assign(&app, &p.dispatcher, &case, "city-housing", "LEAD").await;
     let head = app.head().await;
 
@@ -84,22 +136,64 @@ async fn unit_staff_act_and_read_only_within_their_own_unit() {
     accept(&app, &p.housing_officer, &case, &assignment).await;
     let reply = submit_reply(&app, &p.housing_officer, &case, &assignment).await;
     let (code, _) = app
-        .error_code(&p.transport_head, "mutation($c: ID!, $r: ID!) { approveReply(caseId: $c, replyId: $r) { position } }", json!({ "c": case, "r": reply }))
+        .error_code(
+            &p.transport_head,
+            "mutation($c: ID!, $r: ID!) { approveReply(caseId: $c, replyId: $r) { position } }",
+            json!({ "c": case, "r": reply }),
+        )
         .await;
     assert_eq!(code, "FORBIDDEN");
 
     // Officers see only cases assigned to their unit, and never post authors.
-    let listed = app.ok(&p.housing_officer, "{ cases { edges { node { id } } } }", json!({})).await;
-    let ids: Vec<&str> = listed["cases"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["id"].as_str().unwrap()).collect();
+    let listed = app
+        .ok(
+            &p.housing_officer,
+            "{ cases { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    let ids: Vec<&str> = listed["cases"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec![case.as_str()]);
-    let (code, _) = app.error_code(&p.housing_officer, "query($c: ID!) { case(id: $c) { id } }", json!({ "c": other_case })).await;
+    let (code, _) = app
+        .error_code(
+            &p.housing_officer,
+            "query($c: ID!) { case(id: $c) { id } }",
+            json!({ "c": other_case }),
+        )
+        .await;
     assert_eq!(code, "NOT_FOUND");
-    let (code, message) = app.error_code(&p.housing_officer, "query($c: ID!) { case(id: $c) { posts { author } } }", json!({ "c": case })).await;
+    let (code, message) = app
+        .error_code(
+            &p.housing_officer,
+            "query($c: ID!) { case(id: $c) { posts { author } } }",
+            json!({ "c": case }),
+        )
+        .await;
     assert_eq!(code, "FORBIDDEN", "{message}");
-    let seen = app.ok(&p.dispatcher, "query($c: ID!) { case(id: $c) { posts { author } } }", json!({ "c": case })).await;
+    let seen = app
+        .ok(
+            &p.dispatcher,
+            "query($c: ID!) { case(id: $c) { posts { author } } }",
+            json!({ "c": case }),
+        )
+        .await;
     assert_eq!(seen["case"]["posts"][0]["author"], "网友甲");
-    let inbox = app.ok(&p.housing_officer, "{ inbox { edges { node { id statusLabel caseTitle } } } }", json!({})).await;
-    assert_eq!(inbox["inbox"]["edges"][0]["node"]["id"], assignment.as_str());
+    let inbox = app
+        .ok(
+            &p.housing_officer,
+            "{ inbox { edges { node { id statusLabel caseTitle } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        inbox["inbox"]["edges"][0]["node"]["id"],
+        assignment.as_str()
+    );
     assert_eq!(inbox["inbox"]["edges"][0]["node"]["statusLabel"], "办理中");
 }
 
@@ -112,17 +206,50 @@ async fn bad_input_gets_a_clear_validation_error_and_changes_nothing() {
     let assignment = assign(&app, &p.dispatcher, &case, "city-housing", "LEAD").await;
     let head = app.head().await;
     let checks: Vec<(&str, &str, serde_json::Value, &str)> = vec![
-        (&p.housing_officer, "mutation($c: ID!, $a: ID!) { returnAssignment(caseId: $c, assignmentId: $a, reason: \"   \") { position } }", json!({ "c": case, "a": assignment }), "reason"),
-        (&p.monitor, "mutation { flagPost(post: { platform: WEIBO, url: \"not a url\", title: \"x\" }) { position } }", json!({}), "url"),
-        (&p.monitor, "mutation { flagPost(post: { platform: WEIBO, url: \"https://weibo.com/ok\", title: \"\" }) { position } }", json!({}), "title"),
-        (&p.dispatcher, "mutation { triageCase(caseId: \"nope\", level: GENERAL, problemClass: \"x\") { position } }", json!({}), "caseId"),
-        (&p.dispatcher, "mutation($c: ID!) { assignCase(caseId: $c, unitId: \"Bad Unit\", role: LEAD) { position } }", json!({ "c": case }), "unitId"),
-        (&p.evaluator, "{ scorecards(from: \"2026-04-01\", to: \"2026-03-01\") { unitId } }", json!({}), "empty"),
+        (
+            &p.housing_officer,
+            "mutation($c: ID!, $a: ID!) { returnAssignment(caseId: $c, assignmentId: $a, reason: \"   \") { position } }",
+            json!({ "c": case, "a": assignment }),
+            "reason",
+        ),
+        (
+            &p.monitor,
+            "mutation { flagPost(post: { platform: WEIBO, url: \"not a url\", title: \"x\" }) { position } }",
+            json!({}),
+            "url",
+        ),
+        (
+            &p.monitor,
+            "mutation { flagPost(post: { platform: WEIBO, url: \"https://weibo.com/ok\", title: \"\" }) { position } }",
+            json!({}),
+            "title",
+        ),
+        (
+            &p.dispatcher,
+            "mutation { triageCase(caseId: \"nope\", level: GENERAL, problemClass: \"x\") { position } }",
+            json!({}),
+            "caseId",
+        ),
+        (
+            &p.dispatcher,
+            "mutation($c: ID!) { assignCase(caseId: $c, unitId: \"Bad Unit\", role: LEAD) { position } }",
+            json!({ "c": case }),
+            "unitId",
+        ),
+        (
+            &p.evaluator,
+            "{ scorecards(from: \"2026-04-01\", to: \"2026-03-01\") { unitId } }",
+            json!({}),
+            "empty",
+        ),
     ];
     for (token, query, variables, mentions) in checks {
         let (code, message) = app.error_code(token, query, variables).await;
         assert_eq!(code, "VALIDATION", "{query}: {message}");
-        assert!(message.contains(mentions), "`{message}` should mention `{mentions}`");
+        assert!(
+            message.contains(mentions),
+            "`{message}` should mention `{mentions}`"
+        );
     }
     // Domain refusals say why, and write nothing either.
     let (code, message) = app

@@ -30,7 +30,13 @@ async fn a_case_walks_every_branch_from_flag_to_reopened_and_closed_again() {
     let p = standard_city(&app).await;
     let hour = || app.clock.advance(Duration::hours(1));
 
-    let (case, _) = flag(&app, &p.monitor, "https://weibo.com/1001/road", "人民路路面塌陷,行人险些跌落").await;
+    let (case, _) = flag(
+        &app,
+        &p.monitor,
+        "https://weibo.com/1001/road",
+        "人民路路面塌陷,行人险些跌落",
+    )
+    .await;
     app.ok(&p.monitor, "mutation($c: ID!) { attachPost(caseId: $c, post: { platform: DOUYIN, url: \"https://www.douyin.com/video/77\", title: \"人民路塌陷现场视频\", views: 5000 }) { position } }", json!({ "c": case })).await;
     app.ok(&p.monitor, "mutation($c: ID!) { recordHeat(caseId: $c, url: \"https://weibo.com/1001/road\", views: 9000, reposts: 300, comments: 120, likes: 800) { position } }", json!({ "c": case })).await;
     hour();
@@ -66,7 +72,10 @@ async fn a_case_walks_every_branch_from_flag_to_reopened_and_closed_again() {
     complete(&app, &p.housing_officer, &case, &lead).await;
     // A rumour about the collapse goes to the police under the four-eyes rule.
     let referral = app.ok(&p.dispatcher, "mutation($c: ID!) { proposeRumourReferral(caseId: $c, policeUnitId: \"city-police\", legalBasis: \"《治安管理处罚法》第二十五条\", evidence: \"造谣称塌陷致多人死亡的帖文截图\") { createdId } }", json!({ "c": case })).await;
-    let referral = referral["proposeRumourReferral"]["createdId"].as_str().unwrap().to_owned();
+    let referral = referral["proposeRumourReferral"]["createdId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.ok(&p.second_dispatcher, "mutation($c: ID!, $r: ID!) { approveRumourReferral(caseId: $c, referralId: $r) { position } }", json!({ "c": case, "r": referral })).await;
     app.ok(&p.police, "mutation($c: ID!, $r: ID!) { recordReferralOutcome(caseId: $c, referralId: $r, outcome: CONFIRMED_RUMOUR, action: \"依法行政拘留五日\") { position } }", json!({ "c": case, "r": referral })).await;
     app.ok(&p.dispatcher, "mutation($c: ID!, $r: ID!) { rebutRumour(caseId: $c, referralId: $r, channel: AUTHORITATIVE_RELEASE, content: \"经查无人员伤亡\") { position } }", json!({ "c": case, "r": referral })).await;
@@ -74,75 +83,171 @@ async fn a_case_walks_every_branch_from_flag_to_reopened_and_closed_again() {
     // Follow-up sees it flare again: reopen, declare a mass incident, assign and withdraw, close.
     app.clock.advance(Duration::days(2));
     app.ok(&p.monitor, "mutation($c: ID!) { recordFollowUp(caseId: $c, observation: \"周边居民聚集\", sentiment: RE_FLARING) { position } }", json!({ "c": case })).await;
-    app.ok(&p.dispatcher, "mutation($c: ID!) { reopenCase(caseId: $c, reason: \"次生舆情\") { position } }", json!({ "c": case })).await;
+    app.ok(
+        &p.dispatcher,
+        "mutation($c: ID!) { reopenCase(caseId: $c, reason: \"次生舆情\") { position } }",
+        json!({ "c": case }),
+    )
+    .await;
     app.ok(&p.dispatcher, "mutation($c: ID!) { declareMassIncident(caseId: $c, note: \"约五十人聚集\") { position } }", json!({ "c": case })).await;
     let again = assign(&app, &p.dispatcher, &case, "city-housing", "LEAD").await;
     app.ok(&p.dispatcher, "mutation($c: ID!, $a: ID!) { withdrawAssignment(caseId: $c, assignmentId: $a, reason: \"已由现场指挥部统一处置\") { position } }", json!({ "c": case, "a": again })).await;
-    let closed = app.ok(&p.dispatcher, "mutation($c: ID!) { closeCase(caseId: $c, outcome: \"聚集已劝散\") { position } }", json!({ "c": case })).await;
+    let closed = app
+        .ok(
+            &p.dispatcher,
+            "mutation($c: ID!) { closeCase(caseId: $c, outcome: \"聚集已劝散\") { position } }",
+            json!({ "c": case }),
+        )
+        .await;
     let last = closed["closeCase"]["position"].as_i64().unwrap();
 
-    let detail = app.ok(&p.inspector, CASE_DETAIL, json!({ "c": case, "p": last })).await["case"].clone();
+    let detail = app
+        .ok(&p.inspector, CASE_DETAIL, json!({ "c": case, "p": last }))
+        .await["case"]
+        .clone();
     assert_eq!(detail["status"], "CLOSED");
     assert_eq!(detail["statusLabel"], "已办结");
     assert_eq!(detail["level"], "SIGNIFICANT");
     assert_eq!(detail["levelLabel"], "较大");
-    assert_eq!(detail["categoryLabels"], json!(["涉及公众切身利益且产生较大影响"]));
+    assert_eq!(
+        detail["categoryLabels"],
+        json!(["涉及公众切身利益且产生较大影响"])
+    );
     assert_eq!(detail["postCount"], 2);
     assert_eq!(detail["heatTotal"], 9000 + 300 + 120 + 800 + 5000);
     assert_eq!(detail["massIncident"], true);
     assert_eq!(detail["reopenCount"], 1);
     assert_eq!(detail["outcome"], "聚集已劝散");
-    assert_eq!(detail["posts"][0]["author"], "网友甲", "inspectors see post authors");
-    let statuses: Vec<&str> = detail["assignments"].as_array().unwrap().iter().map(|a| a["status"].as_str().unwrap()).collect();
+    assert_eq!(
+        detail["posts"][0]["author"], "网友甲",
+        "inspectors see post authors"
+    );
+    let statuses: Vec<&str> = detail["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status"].as_str().unwrap())
+        .collect();
     assert_eq!(statuses, vec!["COMPLETED", "COMPLETED", "WITHDRAWN"]);
     assert_eq!(detail["assignments"][0]["finding"], "TRUE");
     assert_eq!(detail["assignments"][1]["rejectedReturns"], 1);
-    assert_eq!(detail["assignments"][0]["rectificationDueDate"], "2026-03-20");
+    assert_eq!(
+        detail["assignments"][0]["rectificationDueDate"],
+        "2026-03-20"
+    );
     assert!(detail["assignments"][0]["rectificationCompletedAt"].is_string());
-    let reply_statuses: Vec<&str> = detail["replies"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+    let reply_statuses: Vec<&str> = detail["replies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
     assert_eq!(reply_statuses, vec!["SENT_BACK", "APPROVED", "APPROVED"]);
     assert_eq!(detail["referrals"][0]["outcomeLabel"], "确认为谣言");
     assert_eq!(detail["referrals"][0]["approvedBy"], "d2");
     assert!(detail["referrals"][0]["rebuttedAt"].is_string());
     assert_eq!(detail["memos"][0]["instruction"], "立即排查全市同类隐患");
-    let response_kinds: Vec<&str> = detail["responses"].as_array().unwrap().iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    let response_kinds: Vec<&str> = detail["responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(response_kinds, vec!["public_response", "rumour_rebuttal"]);
     assert_eq!(detail["followUps"][0]["sentimentLabel"], "再次升温");
-    assert!(detail["deadlines"].as_array().unwrap().iter().all(|d| d["settled"] == true), "{:#}", detail["deadlines"]);
+    assert!(
+        detail["deadlines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["settled"] == true),
+        "{:#}",
+        detail["deadlines"]
+    );
 
     // The timeline has every event of the case's stream, in order, each as a sentence.
-    let stream = app.store().read_stream(&format!("case-{case}")).await.unwrap();
-    let timeline: Vec<Value> =
-        detail["timeline"]["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()).collect();
+    let stream = app
+        .store()
+        .read_stream(&format!("case-{case}"))
+        .await
+        .unwrap();
+    let timeline: Vec<Value> = detail["timeline"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect();
     assert_eq!(timeline.len(), stream.len());
     for (entry, event) in timeline.iter().zip(&stream) {
         assert_eq!(entry["position"].as_i64().unwrap(), event.position);
         assert_eq!(entry["eventType"].as_str().unwrap(), event.event_type);
     }
-    assert_eq!(timeline[0]["summary"], "李监测(监测员,市委网信办)吹哨:在微博发现帖文《人民路路面塌陷,行人险些跌落》,立为舆情事项");
-    let buck_passing = timeline.iter().find(|e| e["eventType"] == "ReturnRejected").unwrap();
+    assert_eq!(
+        timeline[0]["summary"],
+        "李监测(监测员,市委网信办)吹哨:在微博发现帖文《人民路路面塌陷,行人险些跌落》,立为舆情事项"
+    );
+    let buck_passing = timeline
+        .iter()
+        .find(|e| e["eventType"] == "ReturnRejected")
+        .unwrap();
     assert!(buck_passing["summary"].as_str().unwrap().contains("推诿"));
-    let assigned = timeline.iter().find(|e| e["eventType"] == "CaseAssigned").unwrap();
-    assert!(assigned["summary"].as_str().unwrap().contains("转办给市住建局(牵头)"), "{assigned:#}");
+    let assigned = timeline
+        .iter()
+        .find(|e| e["eventType"] == "CaseAssigned")
+        .unwrap();
+    assert!(
+        assigned["summary"]
+            .as_str()
+            .unwrap()
+            .contains("转办给市住建局(牵头)"),
+        "{assigned:#}"
+    );
     assert_eq!(assigned["actorRoleLabel"], "研判转办");
 
     // Inspectors reconstruct what one person did.
     let trail = app
-        .ok(&p.inspector, "{ auditTrail(filter: { actorId: \"d2\" }) { edges { node { eventType summary } } } }", json!({}))
+        .ok(
+            &p.inspector,
+            "{ auditTrail(filter: { actorId: \"d2\" }) { edges { node { eventType summary } } } }",
+            json!({}),
+        )
         .await;
-    let d2_events: Vec<&str> = trail["auditTrail"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["eventType"].as_str().unwrap()).collect();
+    let d2_events: Vec<&str> = trail["auditTrail"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["eventType"].as_str().unwrap())
+        .collect();
     assert_eq!(d2_events, vec!["RumourReferralApproved"]);
 
     // The dashboard and the scorecards count it.
     let dashboard = app.ok(&p.dispatcher, "{ dashboard { totalCases openCases overdue byStatus { key label count } byPlatform { key label count } byProblemClass { key count } } }", json!({})).await;
     assert_eq!(dashboard["dashboard"]["totalCases"], 1);
     assert_eq!(dashboard["dashboard"]["openCases"], 0);
-    assert_eq!(dashboard["dashboard"]["byStatus"], json!([{ "key": "closed", "label": "已办结", "count": 1 }]));
+    assert_eq!(
+        dashboard["dashboard"]["byStatus"],
+        json!([{ "key": "closed", "label": "已办结", "count": 1 }])
+    );
     assert_eq!(dashboard["dashboard"]["byPlatform"][0]["label"], "微博");
     let cards = app.ok(&p.evaluator, "{ scorecards(from: \"2026-03-01\", to: \"2026-04-01\") { unitId countedAssignments withFeedback completed feedbackRate completionRate buckPassingCount urgingCount } }", json!({})).await;
-    let card = |unit: &str| cards["scorecards"].as_array().unwrap().iter().find(|c| c["unitId"] == unit).unwrap().clone();
+    let card = |unit: &str| {
+        cards["scorecards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["unitId"] == unit)
+            .unwrap()
+            .clone()
+    };
     let housing = card("city-housing");
-    assert_eq!((housing["countedAssignments"].as_i64(), housing["withFeedback"].as_i64(), housing["completed"].as_i64()), (Some(1), Some(1), Some(1)));
+    assert_eq!(
+        (
+            housing["countedAssignments"].as_i64(),
+            housing["withFeedback"].as_i64(),
+            housing["completed"].as_i64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
     let transport = card("city-transport");
     assert_eq!(transport["buckPassingCount"], 1);
     assert_eq!(transport["urgingCount"], 1);
@@ -154,8 +259,20 @@ async fn a_mutation_returns_its_position_and_a_query_waiting_for_it_sees_the_wri
     let app = spawn_app().await;
     let p = standard_city(&app).await;
     for i in 0..5 {
-        let (case, position) = flag(&app, &p.monitor, &format!("https://weibo.com/ryw/{i}"), "读己之写").await;
-        let seen = app.ok(&p.monitor, "query($c: ID!, $p: Int) { case(id: $c, waitForPosition: $p) { id lastPosition } }", json!({ "c": case, "p": position })).await;
+        let (case, position) = flag(
+            &app,
+            &p.monitor,
+            &format!("https://weibo.com/ryw/{i}"),
+            "读己之写",
+        )
+        .await;
+        let seen = app
+            .ok(
+                &p.monitor,
+                "query($c: ID!, $p: Int) { case(id: $c, waitForPosition: $p) { id lastPosition } }",
+                json!({ "c": case, "p": position }),
+            )
+            .await;
         assert_eq!(seen["case"]["lastPosition"].as_i64().unwrap(), position);
         let position = triage(&app, &p.dispatcher, &case, "GENERAL").await;
         let seen = app.ok(&p.dispatcher, "query($p: Int) { cases(first: 1, waitForPosition: $p) { edges { node { status } } } }", json!({ "p": position })).await;
@@ -164,7 +281,8 @@ async fn a_mutation_returns_its_position_and_a_query_waiting_for_it_sees_the_wri
 }
 
 #[tokio::test]
-async fn retrying_a_mutation_with_the_same_command_id_returns_the_first_result_and_writes_nothing() {
+async fn retrying_a_mutation_with_the_same_command_id_returns_the_first_result_and_writes_nothing()
+{
     let app = spawn_app().await;
     let p = standard_city(&app).await;
     let command_id = uuid::Uuid::now_v7().to_string();
@@ -198,9 +316,16 @@ async fn a_subscriber_receives_new_events_of_the_case_it_follows() {
     let p = standard_city(&app).await;
     let (case, flagged_at) = flag(&app, &p.monitor, "https://weibo.com/live", "实时推送").await;
 
-    let mut request = format!("ws://127.0.0.1:{}/graphql/ws", app.port).into_client_request().unwrap();
-    request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("websocket connects");
+    let mut request = format!("ws://127.0.0.1:{}/graphql/ws", app.port)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("websocket connects");
     let send = |value: Value| Message::Text(value.to_string().into());
     socket.send(send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", p.dispatcher) } }))).await.unwrap();
     let ack = socket.next().await.unwrap().unwrap();

@@ -11,29 +11,85 @@ async fn the_endpoint_negotiates_media_types_and_refuses_what_the_spec_refuses()
     let p = standard_city(&app).await;
     let url = format!("{}/graphql", app.address);
     let post = |accept: &'static str, content_type: &'static str, body: String| {
-        app.client.post(&url).header("Accept", accept).header("Content-Type", content_type).bearer_auth(&p.dispatcher).body(body)
+        app.client
+            .post(&url)
+            .header("Accept", accept)
+            .header("Content-Type", content_type)
+            .bearer_auth(&p.dispatcher)
+            .body(body)
     };
     // application/json is answered as application/json.
-    let response = post("application/json", "application/json", json!({ "query": "{ me { name } }" }).to_string()).send().await.unwrap();
+    let response = post(
+        "application/json",
+        "application/json",
+        json!({ "query": "{ me { name } }" }).to_string(),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/json");
     // graphql-response+json is answered as such; a request error is a 400 there.
-    let response = post("application/graphql-response+json", "application/json", json!({ "query": "{ me { name } }" }).to_string()).send().await.unwrap();
-    assert_eq!(response.headers()["content-type"], "application/graphql-response+json");
-    let response = post("application/graphql-response+json", "application/json", json!({ "query": "{ noSuchField }" }).to_string()).send().await.unwrap();
+    let response = post(
+        "application/graphql-response+json",
+        "application/json",
+        json!({ "query": "{ me { name } }" }).to_string(),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/graphql-response+json"
+    );
+    let response = post(
+        "application/graphql-response+json",
+        "application/json",
+        json!({ "query": "{ noSuchField }" }).to_string(),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(response.status(), 400);
-    let response = post("application/graphql-response+json", "application/json", json!({ "query": "{ me { " }).to_string()).send().await.unwrap();
+    let response = post(
+        "application/graphql-response+json",
+        "application/json",
+        json!({ "query": "{ me { " }).to_string(),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(response.status(), 400);
     // A body that is not JSON: 415 for the wrong media type, 400 for malformed JSON.
-    let response = post("application/json", "text/plain", "{ me { name } }".into()).send().await.unwrap();
+    let response = post("application/json", "text/plain", "{ me { name } }".into())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 415);
-    let response = post("application/json", "application/json", "{not json".into()).send().await.unwrap();
+    let response = post("application/json", "application/json", "{not json".into())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 400);
     // Nothing acceptable: 406.
-    let response = post("text/csv", "application/json", json!({ "query": "{ me { name } }" }).to_string()).send().await.unwrap();
+    let response = post(
+        "text/csv",
+        "application/json",
+        json!({ "query": "{ me { name } }" }).to_string(),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(response.status(), 406);
     // Queries over GET work; mutations over GET are 405 with Allow: POST.
-    let response = app.client.get(&url).query(&[("query", "{ me { name } }")]).bearer_auth(&p.dispatcher).send().await.unwrap();
+    let response = app
+        .client
+        .get(&url)
+        .query(&[("query", "{ me { name } }")])
+        .bearer_auth(&p.dispatcher)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["data"]["me"]["name"], "王研判");
@@ -41,7 +97,10 @@ async fn the_endpoint_negotiates_media_types_and_refuses_what_the_spec_refuses()
     let response = app
         .client
         .get(&url)
-        .query(&[("query", "mutation { closeCase(caseId: \"x\", outcome: \"y\") { position } }")])
+        .query(&[(
+            "query",
+            "mutation { closeCase(caseId: \"x\", outcome: \"y\") { position } }",
+        )])
         .bearer_auth(&p.dispatcher)
         .send()
         .await
@@ -55,17 +114,56 @@ async fn the_endpoint_negotiates_media_types_and_refuses_what_the_spec_refuses()
 async fn graphiql_health_readiness_and_vocabularies_answer() {
     let app = spawn_app().await;
     let p = standard_city(&app).await;
-    let page = app.client.get(format!("{}/graphql", app.address)).header("Accept", "text/html").send().await.unwrap();
+    let page = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().to_lowercase().contains("graphiql"));
-    let health = app.client.get(format!("{}/healthz", app.address)).send().await.unwrap();
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .to_lowercase()
+            .contains("graphiql")
+    );
+    let health = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
     assert!(health.headers().contains_key("x-request-id"));
-    let ready: serde_json::Value = app.client.get(format!("{}/readyz", app.address)).send().await.unwrap().json().await.unwrap();
+    let ready: serde_json::Value = app
+        .client
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(ready["status"], "ready");
-    let vocabularies = app.ok(&p.monitor, "{ vocabularies { name values { value key label } } }", json!({})).await;
-    let level = vocabularies["vocabularies"].as_array().unwrap().iter().find(|v| v["name"] == "Level").unwrap();
-    assert_eq!(level["values"][3], json!({ "value": "EXTRAORDINARY", "key": "extraordinary", "label": "特别重大" }));
+    let vocabularies = app
+        .ok(
+            &p.monitor,
+            "{ vocabularies { name values { value key label } } }",
+            json!({}),
+        )
+        .await;
+    let level = vocabularies["vocabularies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "Level")
+        .unwrap();
+    assert_eq!(
+        level["values"][3],
+        json!({ "value": "EXTRAORDINARY", "key": "extraordinary", "label": "特别重大" })
+    );
 }
 
 #[tokio::test]
@@ -83,13 +181,33 @@ async fn oversized_bodies_deep_queries_and_huge_pages_are_refused() {
         .await
         .unwrap();
     assert_eq!(response.status(), 413);
-    let deep = format!("{{ cases {{ edges {{ node {{ timeline {{ edges {{ node {{ {} }} }} }} }} }} }} }}", "data ".repeat(1));
+    let deep = "{ cases { edges { node { timeline { edges { node { data } } } } } } }".to_owned();
     // 13 levels of selection: deeper than the limit of 12.
-    let nested = format!("{{ __schema {{ types {{ fields {{ type {{ {}name{} }}", "ofType { ".repeat(8), " }".repeat(12));
+    let nested = format!(
+        "{{ __schema {{ types {{ fields {{ type {{ {}name{} }}",
+        "ofType { ".repeat(8),
+        " }".repeat(12)
+    );
     let response = app.graphql(&p.monitor, &nested, json!({})).await;
-    assert!(response["errors"][0]["message"].as_str().unwrap().to_lowercase().contains("nested too deep"), "{response:#}");
+    assert!(
+        response["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("nested too deep"),
+        "{response:#}"
+    );
     let response = app.graphql(&p.monitor, &deep, json!({})).await;
-    assert!(response.get("errors").is_none(), "a reasonable query passes: {response:#}");
-    let (code, _) = app.error_code(&p.monitor, "{ cases(first: 5000) { edges { cursor } } }", json!({})).await;
+    assert!(
+        response.get("errors").is_none(),
+        "a reasonable query passes: {response:#}"
+    );
+    let (code, _) = app
+        .error_code(
+            &p.monitor,
+            "{ cases(first: 5000) { edges { cursor } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(code, "VALIDATION");
 }

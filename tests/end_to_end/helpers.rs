@@ -53,7 +53,9 @@ pub async fn spawn_app() -> TestApp {
         rules: DeadlineRules::default(),
         clock: Arc::new(clock.clone()),
     };
-    let app = Application::build(config).await.expect("the application builds");
+    let app = Application::build(config)
+        .await
+        .expect("the application builds");
     let port = app.port();
     let handler = app.state().handler.clone();
     let shutdown = app.shutdown_handle();
@@ -78,9 +80,17 @@ impl TestApp {
     pub async fn stop(mut self) -> (String, TempDir) {
         let _ = self.shutdown.send(true);
         if let Some(server) = self.server.take() {
-            server.await.expect("the server task ends").expect("the server stops cleanly");
+            server
+                .await
+                .expect("the server task ends")
+                .expect("the server stops cleanly");
         }
-        (self.database_url.clone(), self.directory.take().expect("the directory is held until stop"))
+        (
+            self.database_url.clone(),
+            self.directory
+                .take()
+                .expect("the directory is held until stop"),
+        )
     }
 
     pub fn store(&self) -> &EventStore {
@@ -88,7 +98,16 @@ impl TestApp {
     }
 
     pub fn token(&self, user: &str, name: &str, role: &str, unit: &str) -> String {
-        issue_token(&self.secret, user, name, role, unit, Utc::now(), chrono::Duration::hours(1)).unwrap()
+        issue_token(
+            &self.secret,
+            user,
+            name,
+            role,
+            unit,
+            Utc::now(),
+            chrono::Duration::hours(1),
+        )
+        .unwrap()
     }
 
     /// POST a GraphQL request; the whole JSON response.
@@ -122,9 +141,14 @@ impl TestApp {
     /// The `extensions.code` of the first error of a request that must fail.
     pub async fn error_code(&self, token: &str, query: &str, variables: Value) -> (String, String) {
         let response = self.graphql(token, query, variables).await;
-        let error = response["errors"].get(0).unwrap_or_else(|| panic!("expected an error, got {response:#}"));
+        let error = response["errors"]
+            .get(0)
+            .unwrap_or_else(|| panic!("expected an error, got {response:#}"));
         (
-            error["extensions"]["code"].as_str().unwrap_or_default().to_owned(),
+            error["extensions"]["code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
             error["message"].as_str().unwrap_or_default().to_owned(),
         )
     }
@@ -199,7 +223,10 @@ pub async fn flag(app: &TestApp, token: &str, url: &str, title: &str) -> (String
             json!({ "url": url, "title": title }),
         )
         .await;
-    (data["flagPost"]["caseId"].as_str().unwrap().to_owned(), data["flagPost"]["position"].as_i64().unwrap())
+    (
+        data["flagPost"]["caseId"].as_str().unwrap().to_owned(),
+        data["flagPost"]["position"].as_i64().unwrap(),
+    )
 }
 
 pub async fn triage(app: &TestApp, token: &str, case_id: &str, level: &str) -> i64 {
@@ -243,7 +270,10 @@ pub async fn submit_reply(app: &TestApp, token: &str, case_id: &str, assignment:
             json!({ "c": case_id, "a": assignment }),
         )
         .await;
-    data["submitReply"]["createdId"].as_str().unwrap().to_owned()
+    data["submitReply"]["createdId"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 pub async fn approve(app: &TestApp, token: &str, case_id: &str, reply: &str) -> i64 {

@@ -30,27 +30,49 @@ async fn scorecard_measures_match_the_hand_computed_values_now_and_as_of_an_earl
     let p = standard_city(&app).await;
     let mut cases = Vec::new();
     let mut assignments = Vec::new();
-    for (i, level) in ["GENERAL", "MAJOR", "GENERAL", "GENERAL", "GENERAL"].iter().enumerate() {
-        let (case, _) = flag(&app, &p.monitor, &format!("https://weibo.com/measure/{i}"), &format!("事项{i}")).await;
+    for (i, level) in ["GENERAL", "MAJOR", "GENERAL", "GENERAL", "GENERAL"]
+        .iter()
+        .enumerate()
+    {
+        let (case, _) = flag(
+            &app,
+            &p.monitor,
+            &format!("https://weibo.com/measure/{i}"),
+            &format!("事项{i}"),
+        )
+        .await;
         triage(&app, &p.dispatcher, &case, level).await;
         assignments.push(assign(&app, &p.dispatcher, &case, "city-housing", "LEAD").await);
         cases.push(case);
     }
     let (c1, c2, c3, c4, c5) = (&cases[0], &cases[1], &cases[2], &cases[3], &cases[4]);
-    let (a1, a2, a3, a4, a5) = (&assignments[0], &assignments[1], &assignments[2], &assignments[3], &assignments[4]);
+    let (a1, a2, a3, a4, a5) = (
+        &assignments[0],
+        &assignments[1],
+        &assignments[2],
+        &assignments[3],
+        &assignments[4],
+    );
     let ret = "mutation($c: ID!, $a: ID!) { returnAssignment(caseId: $c, assignmentId: $a, reason: \"非本单位职责\") { position } }";
 
     at_hour(&app, 1).await;
     accept(&app, &p.housing_officer, c1, a1).await;
     accept(&app, &p.housing_officer, c2, a2).await;
     at_hour(&app, 2).await;
-    app.ok(&p.housing_officer, ret, json!({ "c": c4, "a": a4 })).await;
+    app.ok(&p.housing_officer, ret, json!({ "c": c4, "a": a4 }))
+        .await;
     at_hour(&app, 3).await;
     app.ok(&p.dispatcher, "mutation($c: ID!, $a: ID!) { rejectReturn(caseId: $c, assignmentId: $a, note: \"属于职责\") { position } }", json!({ "c": c4, "a": a4 })).await;
     at_hour(&app, 4).await;
-    app.ok(&p.housing_officer, ret, json!({ "c": c5, "a": a5 })).await;
+    app.ok(&p.housing_officer, ret, json!({ "c": c5, "a": a5 }))
+        .await;
     at_hour(&app, 5).await;
-    app.ok(&p.dispatcher, "mutation($c: ID!, $a: ID!) { acceptReturn(caseId: $c, assignmentId: $a) { position } }", json!({ "c": c5, "a": a5 })).await;
+    app.ok(
+        &p.dispatcher,
+        "mutation($c: ID!, $a: ID!) { acceptReturn(caseId: $c, assignmentId: $a) { position } }",
+        json!({ "c": c5, "a": a5 }),
+    )
+    .await;
     at_hour(&app, 10).await;
     let reply = submit_reply(&app, &p.housing_officer, c1, a1).await;
     approve(&app, &p.housing_head, c1, &reply).await;
@@ -66,7 +88,10 @@ async fn scorecard_measures_match_the_hand_computed_values_now_and_as_of_an_earl
     let missed = CaseCommand::RecordDeadlineMissed {
         deadline_id: deadline_ids::feedback(AssignmentId::parse(a2).unwrap()),
     };
-    app.handler.handle_case(Issue::by(system), CaseId::parse(c2).unwrap(), missed).await.unwrap();
+    app.handler
+        .handle_case(Issue::by(system), CaseId::parse(c2).unwrap(), missed)
+        .await
+        .unwrap();
     at_hour(&app, 30).await;
     let reply = submit_reply(&app, &p.housing_officer, c2, a2).await;
     approve(&app, &p.housing_head, c2, &reply).await;
@@ -92,7 +117,10 @@ async fn scorecard_measures_match_the_hand_computed_values_now_and_as_of_an_earl
     assert_eq!(now["buckPassingCount"], 1);
 
     let as_of = (start_of_tests() + Duration::hours(15)).to_rfc3339();
-    let earlier = app.ok(&p.evaluator, query, json!({ "p": head, "asOf": as_of })).await["scorecards"][0].clone();
+    let earlier = app
+        .ok(&p.evaluator, query, json!({ "p": head, "asOf": as_of }))
+        .await["scorecards"][0]
+        .clone();
     assert_eq!(earlier["countedAssignments"], 4);
     assert_eq!(earlier["withFeedback"], 1);
     assert_eq!(earlier["feedbackRate"], 0.25);
@@ -104,7 +132,13 @@ async fn scorecard_measures_match_the_hand_computed_values_now_and_as_of_an_earl
     assert_eq!(earlier["buckPassingCount"], 1);
 
     // A unit's own staff see their own scorecard only.
-    let own = app.ok(&p.housing_head, "{ scorecards(from: \"2026-03-01\", to: \"2026-04-01\") { unitId } }", json!({})).await;
+    let own = app
+        .ok(
+            &p.housing_head,
+            "{ scorecards(from: \"2026-03-01\", to: \"2026-04-01\") { unitId } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(own["scorecards"], json!([{ "unitId": "city-housing" }]));
     let (code, _) = app
         .error_code(&p.housing_head, "{ scorecards(from: \"2026-03-01\", to: \"2026-04-01\", unitId: \"city-transport\") { unitId } }", json!({}))

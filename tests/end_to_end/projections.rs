@@ -11,11 +11,23 @@ use crate::helpers::*;
 async fn busy_day(app: &TestApp) {
     let p = standard_city(app).await;
     for i in 0..6 {
-        let (case, _) = flag(app, &p.monitor, &format!("https://weibo.com/busy/{i}"), &format!("忙碌的一天{i}")).await;
+        let (case, _) = flag(
+            app,
+            &p.monitor,
+            &format!("https://weibo.com/busy/{i}"),
+            &format!("忙碌的一天{i}"),
+        )
+        .await;
         if i == 5 {
             continue;
         }
-        triage(app, &p.dispatcher, &case, if i % 2 == 0 { "GENERAL" } else { "MAJOR" }).await;
+        triage(
+            app,
+            &p.dispatcher,
+            &case,
+            if i % 2 == 0 { "GENERAL" } else { "MAJOR" },
+        )
+        .await;
         let lead = assign(app, &p.dispatcher, &case, "city-housing", "LEAD").await;
         if i == 4 {
             continue;
@@ -33,7 +45,12 @@ async fn busy_day(app: &TestApp) {
         approve(app, &p.housing_head, &case, &reply).await;
         if i == 0 {
             complete(app, &p.housing_officer, &case, &lead).await;
-            app.ok(&p.dispatcher, "mutation($c: ID!) { closeCase(caseId: $c, outcome: \"已解决\") { position } }", json!({ "c": case })).await;
+            app.ok(
+                &p.dispatcher,
+                "mutation($c: ID!) { closeCase(caseId: $c, outcome: \"已解决\") { position } }",
+                json!({ "c": case }),
+            )
+            .await;
         }
     }
     app.ok(&p.admin, "mutation { renameUnit(unitId: \"city-housing\", name: \"市住房和城乡建设局\") { position } }", json!({})).await;
@@ -43,7 +60,12 @@ async fn busy_day(app: &TestApp) {
 async fn wait_until_projected(app: &TestApp) {
     let head = app.head().await;
     let token = app.token("i9", "核查", "inspector", "city-discipline");
-    app.ok(&token, "query($p: Int) { logPosition(waitForPosition: $p) { head } }", json!({ "p": head })).await;
+    app.ok(
+        &token,
+        "query($p: Int) { logPosition(waitForPosition: $p) { head } }",
+        json!({ "p": head }),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -52,13 +74,21 @@ async fn a_rebuild_from_the_log_equals_the_incrementally_built_read_models() {
     busy_day(&app).await;
     wait_until_projected(&app).await;
     let (url, _dir) = app.stop().await;
-    let store = EventStore::new(Database::connect(&url).await.unwrap()).await.unwrap();
+    let store = EventStore::new(Database::connect(&url).await.unwrap())
+        .await
+        .unwrap();
     let incremental = dump_read_models(&store).await.unwrap();
-    assert!(incremental["rm_cases"].len() == 6 && incremental["rm_timeline"].len() as i64 == store.head_position().await.unwrap());
+    assert!(
+        incremental["rm_cases"].len() == 6
+            && incremental["rm_timeline"].len() as i64 == store.head_position().await.unwrap()
+    );
     rebuild(&store, 13).await.unwrap();
     let rebuilt = dump_read_models(&store).await.unwrap();
     for (table, rows) in &incremental {
-        assert_eq!(rows, &rebuilt[table], "table {table} differs after a rebuild");
+        assert_eq!(
+            rows, &rebuilt[table],
+            "table {table} differs after a rebuild"
+        );
     }
 }
 
@@ -68,7 +98,9 @@ async fn a_runner_stopped_between_batches_resumes_without_losing_or_repeating_ev
     busy_day(&app).await;
     wait_until_projected(&app).await;
     let (url, _dir) = app.stop().await;
-    let store = EventStore::new(Database::connect(&url).await.unwrap()).await.unwrap();
+    let store = EventStore::new(Database::connect(&url).await.unwrap())
+        .await
+        .unwrap();
     let incremental = dump_read_models(&store).await.unwrap();
 
     reset(&store).await.unwrap();
@@ -81,11 +113,18 @@ async fn a_runner_stopped_between_batches_resumes_without_losing_or_repeating_ev
     drop(first); // stopped between batches
 
     let second = ProjectionRunner::new(store.clone(), 5).await.unwrap();
-    assert_eq!(second.progress().current(), part_way, "the checkpoint survived the stop");
+    assert_eq!(
+        second.progress().current(),
+        part_way,
+        "the checkpoint survived the stop"
+    );
     second.catch_up().await.unwrap();
     let resumed = dump_read_models(&store).await.unwrap();
     for (table, rows) in &incremental {
-        assert_eq!(rows, &resumed[table], "table {table} differs after resuming");
+        assert_eq!(
+            rows, &resumed[table],
+            "table {table} differs after resuming"
+        );
     }
 }
 
@@ -100,6 +139,9 @@ async fn a_rebuild_beside_a_live_runner_applies_each_event_once() {
     wait_until_projected(&app).await;
     let after = dump_read_models(app.store()).await.unwrap();
     for (table, rows) in &incremental {
-        assert_eq!(rows, &after[table], "table {table} differs after a concurrent rebuild");
+        assert_eq!(
+            rows, &after[table],
+            "table {table} differs after a concurrent rebuild"
+        );
     }
 }

@@ -47,13 +47,18 @@ pub fn state<'a>(ctx: &'a Context<'_>) -> Result<&'a AppState> {
 }
 
 pub fn actor<'a>(ctx: &'a Context<'_>) -> Result<&'a Actor> {
-    ctx.data::<RequestActor>().ok().and_then(|a| a.0.as_ref()).ok_or_else(unauthenticated)
+    ctx.data::<RequestActor>()
+        .ok()
+        .and_then(|a| a.0.as_ref())
+        .ok_or_else(unauthenticated)
 }
 
 /// Refuse unless the actor has one of `roles`.
 pub fn require_role<'a>(ctx: &'a Context<'_>, roles: &[Role], what: &str) -> Result<&'a Actor> {
     let actor = actor(ctx)?;
-    actor.require_role(roles, what).map_err(super::errors::from_domain)?;
+    actor
+        .require_role(roles, what)
+        .map_err(super::errors::from_domain)?;
     Ok(actor)
 }
 
@@ -70,7 +75,10 @@ pub fn page_size(first: Option<i32>) -> Result<i64> {
     match first {
         None => Ok(DEFAULT_PAGE),
         Some(n) if (1..=MAX_PAGE as i32).contains(&n) => Ok(i64::from(n)),
-        Some(n) => Err(error(ErrorCode::Validation, format!("first must be between 1 and {MAX_PAGE}, not {n}"))),
+        Some(n) => Err(error(
+            ErrorCode::Validation,
+            format!("first must be between 1 and {MAX_PAGE}, not {n}"),
+        )),
     }
 }
 
@@ -78,9 +86,16 @@ pub fn page_size(first: Option<i32>) -> Result<i64> {
 pub async fn wait_until_projected(ctx: &Context<'_>, position: Option<i64>) -> Result<()> {
     if let Some(position) = position {
         if position < 0 {
-            return Err(error(ErrorCode::Validation, "waitForPosition must not be negative"));
+            return Err(error(
+                ErrorCode::Validation,
+                "waitForPosition must not be negative",
+            ));
         }
-        state(ctx)?.progress.wait_for(position, MAX_WAIT).await.map_err(from_projection)?;
+        state(ctx)?
+            .progress
+            .wait_for(position, MAX_WAIT)
+            .await
+            .map_err(from_projection)?;
     }
     Ok(())
 }

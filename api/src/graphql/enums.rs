@@ -12,36 +12,131 @@ macro_rules! graphql_enum {
     };
 }
 
-graphql_enum!(Level, "whistle_domain::Level", [General, Significant, Major, Extraordinary]);
-graphql_enum!(KeyCategory, "whistle_domain::KeyCategory", [
-    PolicyMisread, PublicInterest, MoralBottomLine, EmergencyOrDisaster, SuperiorRequiresResponse
-]);
-graphql_enum!(Platform, "whistle_domain::Platform", [
-    Weibo, Wechat, Douyin, Kuaishou, Toutiao, Forum, NewsSite, Hotline12345, LeaderMailbox, Other
-]);
-graphql_enum!(CaseStatus, "whistle_domain::CaseStatus", [Flagged, Triaged, Assigned, Handling, Closed]);
-graphql_enum!(AssignmentRole, "whistle_domain::AssignmentRole", [Lead, CoHandler]);
-graphql_enum!(AssignmentStatus, "whistle_domain::AssignmentStatus", [
-    AwaitingSignature, Accepted, Returned, ReturnAccepted, Withdrawn, Completed
-]);
-graphql_enum!(Finding, "whistle_domain::Finding", [True, PartlyTrue, NotTrue]);
-graphql_enum!(ReplyStatus, "whistle_domain::ReplyStatus", [Submitted, Approved, SentBack]);
-graphql_enum!(ResponseChannel, "whistle_domain::ResponseChannel", [
-    AuthoritativeRelease, PressConference, Briefing, MediaInterview, OfficialAccount, ForumReply
-]);
-graphql_enum!(ReferralOutcome, "whistle_domain::ReferralOutcome", [ConfirmedRumour, NotARumour, InsufficientEvidence]);
-graphql_enum!(FollowUpSentiment, "whistle_domain::FollowUpSentiment", [Calmed, Steady, ReFlaring]);
-graphql_enum!(PenaltyKind, "whistle_domain::PenaltyKind", [
-    PointDeduction, PublicCriticism, Interview, Accountability, OneVoteVeto
-]);
-graphql_enum!(UnitKind, "whistle_domain::UnitKind", [
-    CyberspaceOffice, Department, TownshipOrStreet, District, Police, SupervisionOffice, AssessmentOffice,
-    DisciplineCommission, Leadership
-]);
-graphql_enum!(DeadlineKind, "whistle_domain::DeadlineKind", [Feedback, PublicResponse, LeaderInstruction, Rectification]);
-graphql_enum!(Role, "whistle_domain::Role", [
-    Monitor, Dispatcher, Officer, UnitHead, Leader, Supervisor, Police, Evaluator, Inspector, Admin, System
-]);
+graphql_enum!(
+    Level,
+    "whistle_domain::Level",
+    [General, Significant, Major, Extraordinary]
+);
+graphql_enum!(
+    KeyCategory,
+    "whistle_domain::KeyCategory",
+    [
+        PolicyMisread,
+        PublicInterest,
+        MoralBottomLine,
+        EmergencyOrDisaster,
+        SuperiorRequiresResponse
+    ]
+);
+graphql_enum!(
+    Platform,
+    "whistle_domain::Platform",
+    [
+        Weibo,
+        Wechat,
+        Douyin,
+        Kuaishou,
+        Toutiao,
+        Forum,
+        NewsSite,
+        Hotline12345,
+        LeaderMailbox,
+        Other
+    ]
+);
+graphql_enum!(
+    CaseStatus,
+    "whistle_domain::CaseStatus",
+    [Flagged, Triaged, Assigned, Handling, Closed]
+);
+graphql_enum!(
+    AssignmentRole,
+    "whistle_domain::AssignmentRole",
+    [Lead, CoHandler]
+);
+graphql_enum!(
+    AssignmentStatus,
+    "whistle_domain::AssignmentStatus",
+    [
+        AwaitingSignature,
+        Accepted,
+        Returned,
+        ReturnAccepted,
+        Withdrawn,
+        Completed
+    ]
+);
+graphql_enum!(
+    Finding,
+    "whistle_domain::Finding",
+    [True, PartlyTrue, NotTrue]
+);
+graphql_enum!(
+    ReplyStatus,
+    "whistle_domain::ReplyStatus",
+    [Submitted, Approved, SentBack]
+);
+graphql_enum!(
+    ResponseChannel,
+    "whistle_domain::ResponseChannel",
+    [
+        AuthoritativeRelease,
+        PressConference,
+        Briefing,
+        MediaInterview,
+        OfficialAccount,
+        ForumReply
+    ]
+);
+graphql_enum!(
+    ReferralOutcome,
+    "whistle_domain::ReferralOutcome",
+    [ConfirmedRumour, NotARumour, InsufficientEvidence]
+);
+graphql_enum!(
+    FollowUpSentiment,
+    "whistle_domain::FollowUpSentiment",
+    [Calmed, Steady, ReFlaring]
+);
+graphql_enum!(
+    PenaltyKind,
+    "whistle_domain::PenaltyKind",
+    [
+        PointDeduction,
+        PublicCriticism,
+        Interview,
+        Accountability,
+        OneVoteVeto
+    ]
+);
+graphql_enum!(
+    UnitKind,
+    "whistle_domain::UnitKind",
+    [
+        CyberspaceOffice,
+        Department,
+        TownshipOrStreet,
+        District,
+        Police,
+        SupervisionOffice,
+        AssessmentOffice,
+        DisciplineCommission,
+        Leadership
+    ]
+);
+graphql_enum!(
+    DeadlineKind,
+    "whistle_domain::DeadlineKind",
+    [Feedback, PublicResponse, LeaderInstruction, Rectification]
+);
+graphql_enum!(
+    Role,
+    "whistle_domain::Role",
+    [
+        Monitor, Dispatcher, Officer, UnitHead, Leader, Supervisor, Police, Evaluator, Inspector,
+        Admin, System
+    ]
+);
 
 /// One value of a vocabulary: its GraphQL name, its stable key in stored events, and
 /// its Chinese label.

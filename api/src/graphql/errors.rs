@@ -36,7 +36,8 @@ impl ErrorCode {
 }
 
 pub fn error(code: ErrorCode, message: impl Into<String>) -> async_graphql::Error {
-    async_graphql::Error::new(message.into()).extend_with(|_, extensions| extensions.set("code", code.as_str()))
+    async_graphql::Error::new(message.into())
+        .extend_with(|_, extensions| extensions.set("code", code.as_str()))
 }
 
 pub fn unauthenticated() -> async_graphql::Error {
@@ -53,7 +54,10 @@ pub fn validation(parse: ParseError) -> async_graphql::Error {
 pub fn internal(context: &str, source: impl std::fmt::Display) -> async_graphql::Error {
     let reference = uuid::Uuid::now_v7();
     tracing::error!(%reference, %source, "{context}");
-    error(ErrorCode::Internal, format!("internal error while {context} (reference {reference}); it has been logged"))
+    error(
+        ErrorCode::Internal,
+        format!("internal error while {context} (reference {reference}); it has been logged"),
+    )
 }
 
 pub fn from_domain(error_value: DomainError) -> async_graphql::Error {

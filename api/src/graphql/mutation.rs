@@ -45,7 +45,10 @@ impl PostInput {
     fn parse(self) -> Result<Post> {
         let title = RequiredText::parse("title", &self.title).map_err(validation)?;
         if title.as_str().chars().count() > 500 {
-            return Err(validation(ParseError::new("title", "is longer than 500 characters")));
+            return Err(validation(ParseError::new(
+                "title",
+                "is longer than 500 characters",
+            )));
         }
         Ok(Post {
             platform: self.platform.into(),
@@ -53,8 +56,15 @@ impl PostInput {
             title: title.as_str().to_owned(),
             excerpt: self.excerpt.trim().to_owned(),
             posted_at: self.posted_at,
-            author: optional_text("author", self.author.as_deref()).map_err(validation)?.map(|a| a.to_string()),
-            heat: Heat { views: self.views, reposts: self.reposts, comments: self.comments, likes: self.likes },
+            author: optional_text("author", self.author.as_deref())
+                .map_err(validation)?
+                .map(|a| a.to_string()),
+            heat: Heat {
+                views: self.views,
+                reposts: self.reposts,
+                comments: self.comments,
+                likes: self.likes,
+            },
         })
     }
 }
@@ -83,15 +93,25 @@ fn new_id() -> Uuid {
     Uuid::now_v7()
 }
 
-fn issue(ctx: &Context<'_>, command_id: Option<ID>, expected_version: Option<i64>) -> Result<Issue> {
+fn issue(
+    ctx: &Context<'_>,
+    command_id: Option<ID>,
+    expected_version: Option<i64>,
+) -> Result<Issue> {
     let mut issue = Issue::by(actor(ctx)?.clone());
-    issue.command_id = command_id.map(|id| CommandId::parse(&id).map_err(validation)).transpose()?;
+    issue.command_id = command_id
+        .map(|id| CommandId::parse(&id).map_err(validation))
+        .transpose()?;
     issue.expected_version = expected_version;
     Ok(issue)
 }
 
 fn result(receipt: CommandReceipt) -> CommandResult {
-    let case_id = receipt.outcome.stream_id.strip_prefix("case-").map(|id| ID(id.to_owned()));
+    let case_id = receipt
+        .outcome
+        .stream_id
+        .strip_prefix("case-")
+        .map(|id| ID(id.to_owned()));
     CommandResult {
         position: receipt.outcome.last_position,
         first_position: receipt.outcome.first_position,
@@ -120,12 +140,20 @@ async fn run_case(
     body: CaseCommand,
 ) -> Result<CommandResult> {
     let issue = issue(ctx, command_id, expected_version)?;
-    let receipt = state(ctx)?.handler.handle_case(issue, case, body).await.map_err(from_command)?;
+    let receipt = state(ctx)?
+        .handler
+        .handle_case(issue, case, body)
+        .await
+        .map_err(from_command)?;
     Ok(result(receipt))
 }
 
 async fn resolve_unit(ctx: &Context<'_>, unit: &UnitId) -> Result<commands::ReferencedUnit> {
-    state(ctx)?.handler.resolve_unit(unit).await.map_err(from_command)
+    state(ctx)?
+        .handler
+        .resolve_unit(unit)
+        .await
+        .map_err(from_command)
 }
 
 fn period(from: NaiveDate, to: NaiveDate) -> Period {
@@ -143,7 +171,11 @@ impl MutationRoot {
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let new_case = CaseId::from_uuid(new_id());
-        let body = CaseCommand::FlagPost { case_id: new_case, post: post.parse()?, note: opt_text("note", note)? };
+        let body = CaseCommand::FlagPost {
+            case_id: new_case,
+            post: post.parse()?,
+            note: opt_text("note", note)?,
+        };
         run_case(ctx, new_case, command_id, None, body).await
     }
 
@@ -157,8 +189,18 @@ impl MutationRoot {
         command_id: Option<ID>,
         expected_version: Option<i64>,
     ) -> Result<CommandResult> {
-        let body = CaseCommand::AttachPost { post: post.parse()?, note: opt_text("note", note)? };
-        run_case(ctx, self::case_id(&case_id)?, command_id, expected_version, body).await
+        let body = CaseCommand::AttachPost {
+            post: post.parse()?,
+            note: opt_text("note", note)?,
+        };
+        run_case(
+            ctx,
+            self::case_id(&case_id)?,
+            command_id,
+            expected_version,
+            body,
+        )
+        .await
     }
 
     /// Record a post's heat now.
@@ -176,7 +218,12 @@ impl MutationRoot {
     ) -> Result<CommandResult> {
         let body = CaseCommand::RecordHeat {
             url: PostUrl::parse(&url).map_err(validation)?,
-            heat: Heat { views, reposts, comments, likes },
+            heat: Heat {
+                views,
+                reposts,
+                comments,
+                likes,
+            },
         };
         run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
     }
@@ -190,7 +237,10 @@ impl MutationRoot {
         sentiment: enums::FollowUpSentiment,
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
-        let body = CaseCommand::RecordFollowUp { observation: text("observation", &observation)?, sentiment: sentiment.into() };
+        let body = CaseCommand::RecordFollowUp {
+            observation: text("observation", &observation)?,
+            sentiment: sentiment.into(),
+        };
         run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
     }
 
@@ -217,7 +267,14 @@ impl MutationRoot {
             problem_class: ProblemClass::parse(&problem_class).map_err(validation)?,
             jurisdiction,
         };
-        run_case(ctx, self::case_id(&case_id)?, command_id, expected_version, body).await
+        run_case(
+            ctx,
+            self::case_id(&case_id)?,
+            command_id,
+            expected_version,
+            body,
+        )
+        .await
     }
 
     /// Change a case's level, with a reason; open feedback deadlines are recomputed.
@@ -230,8 +287,18 @@ impl MutationRoot {
         command_id: Option<ID>,
         expected_version: Option<i64>,
     ) -> Result<CommandResult> {
-        let body = CaseCommand::ChangeCaseLevel { to: level.into(), reason: text("reason", &reason)? };
-        run_case(ctx, self::case_id(&case_id)?, command_id, expected_version, body).await
+        let body = CaseCommand::ChangeCaseLevel {
+            to: level.into(),
+            reason: text("reason", &reason)?,
+        };
+        run_case(
+            ctx,
+            self::case_id(&case_id)?,
+            command_id,
+            expected_version,
+            body,
+        )
+        .await
     }
 
     /// 转办: assign the case to a unit as lead or co-handler; the feedback deadline comes
@@ -259,12 +326,30 @@ impl MutationRoot {
             role: role.into(),
             instruction: opt_text("instruction", instruction)?,
         };
-        created(run_case(ctx, self::case_id(&case_id)?, command_id, expected_version, body).await, assignment_id)
+        created(
+            run_case(
+                ctx,
+                self::case_id(&case_id)?,
+                command_id,
+                expected_version,
+                body,
+            )
+            .await,
+            assignment_id,
+        )
     }
 
     /// 签收: the unit accepts its assignment.
-    async fn accept_assignment(&self, ctx: &Context<'_>, case_id: ID, assignment_id: ID, command_id: Option<ID>) -> Result<CommandResult> {
-        let body = CaseCommand::AcceptAssignment { assignment_id: self::assignment_id(&assignment_id)? };
+    async fn accept_assignment(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        assignment_id: ID,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body = CaseCommand::AcceptAssignment {
+            assignment_id: self::assignment_id(&assignment_id)?,
+        };
         run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
     }
 
@@ -277,8 +362,10 @@ impl MutationRoot {
         reason: String,
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
-        let body =
-            CaseCommand::ReturnAssignment { assignment_id: self::assignment_id(&assignment_id)?, reason: text("reason", &reason)? };
+        let body = CaseCommand::ReturnAssignment {
+            assignment_id: self::assignment_id(&assignment_id)?,
+            reason: text("reason", &reason)?,
+        };
         run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
     }
 
@@ -291,7 +378,10 @@ impl MutationRoot {
         note: Option<String>,
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
-        let body = CaseCommand::AcceptReturn { assignment_id: self::assignment_id(&assignment_id)?, note: opt_text("note", note)? };
+        let body = CaseCommand::AcceptReturn {
+            assignment_id: self::assignment_id(&assignment_id)?,
+            note: opt_text("note", note)?,
+        };
         run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
     }
 
@@ -304,7 +394,10 @@ impl MutationRoot {
         note: String,
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
-        let body = CaseCommand::RejectReturn { assignment_id: self::assignment_id(&assignment_id)?, note: text("note", &note)? };
+        let body = CaseCommand::RejectReturn {
+            assignment_id: self::assignment_id(&assignment_id)?,
+            note: text("note", &note)?,
+        };
         run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
     }
 
@@ -317,8 +410,10 @@ impl MutationRoot {
         reason: String,
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
-        let body =
-            CaseCommand::WithdrawAssignment { assignment_id: self::assignment_id(&assignment_id)?, reason: text("reason", &reason)? };
+        let body = CaseCommand::WithdrawAssignment {
+            assignment_id: self::assignment_id(&assignment_id)?,
+            reason: text("reason", &reason)?,
+        };
         run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
     }
 
@@ -359,7 +454,10 @@ impl MutationRoot {
             reply_id,
             content: text("content", &content)?,
         };
-        created(run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await, reply_id)
+        created(
+            run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await,
+            reply_id,
+        )
     }
 
     /// The unit head approves a reply; it then counts as feedback.
@@ -371,7 +469,10 @@ impl MutationRoot {
         note: Option<String>,
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
-        let body = CaseCommand::ApproveReply { reply_id: ReplyId::parse(&reply_id).map_err(validation)?, note: opt_text("note", note)? };
+        let body = CaseCommand::ApproveReply {
+            reply_id: ReplyId::parse(&reply_id).map_err(validation)?,
+            note: opt_text("note", note)?,
+        };
         run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
     }
 
@@ -384,7 +485,10 @@ impl MutationRoot {
         note: String,
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
-        let body = CaseCommand::SendBackReply { reply_id: ReplyId::parse(&reply_id).map_err(validation)?, note: text("note", &note)? };
+        let body = CaseCommand::SendBackReply {
+            reply_id: ReplyId::parse(&reply_id).map_err(validation)?,
+            note: text("note", &note)?,
+        };
         run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
     }
 
@@ -402,7 +506,11 @@ impl MutationRoot {
             Some(raw) => Some(PostUrl::parse(raw).map_err(validation)?),
             None => None,
         };
-        let body = CaseCommand::PublishResponse { channel: channel.into(), content: text("content", &content)?, url };
+        let body = CaseCommand::PublishResponse {
+            channel: channel.into(),
+            content: text("content", &content)?,
+            url,
+        };
         run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
     }
 
@@ -433,8 +541,10 @@ impl MutationRoot {
         result: String,
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
-        let body =
-            CaseCommand::CompleteRectification { assignment_id: self::assignment_id(&assignment_id)?, result: text("result", &result)? };
+        let body = CaseCommand::CompleteRectification {
+            assignment_id: self::assignment_id(&assignment_id)?,
+            result: text("result", &result)?,
+        };
         run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
     }
 
@@ -447,19 +557,34 @@ impl MutationRoot {
         summary: String,
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
-        let body =
-            CaseCommand::CompleteAssignment { assignment_id: self::assignment_id(&assignment_id)?, summary: text("summary", &summary)? };
+        let body = CaseCommand::CompleteAssignment {
+            assignment_id: self::assignment_id(&assignment_id)?,
+            summary: text("summary", &summary)?,
+        };
         run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
     }
 
     /// 抄告单: send the case to a leader for a written instruction.
-    async fn send_memo(&self, ctx: &Context<'_>, case_id: ID, summary: String, memo_id: Option<ID>, command_id: Option<ID>) -> Result<CommandResult> {
+    async fn send_memo(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        summary: String,
+        memo_id: Option<ID>,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
         let memo_id = match memo_id {
             Some(id) => MemoId::parse(&id).map_err(validation)?,
             None => MemoId::from_uuid(new_id()),
         };
-        let body = CaseCommand::SendMemo { memo_id, summary: text("summary", &summary)? };
-        created(run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await, memo_id)
+        let body = CaseCommand::SendMemo {
+            memo_id,
+            summary: text("summary", &summary)?,
+        };
+        created(
+            run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await,
+            memo_id,
+        )
     }
 
     /// 批示: a leader's written instruction; due in 3 working days unless a deadline is given.
@@ -489,7 +614,10 @@ impl MutationRoot {
         note: String,
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
-        let body = CaseCommand::UrgeSupervision { target_unit: self::unit_id(&unit_id)?, note: text("note", &note)? };
+        let body = CaseCommand::UrgeSupervision {
+            target_unit: self::unit_id(&unit_id)?,
+            note: text("note", &note)?,
+        };
         run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
     }
 
@@ -517,12 +645,23 @@ impl MutationRoot {
             legal_basis: text("legalBasis", &legal_basis)?,
             evidence: text("evidence", &evidence)?,
         };
-        created(run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await, referral_id)
+        created(
+            run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await,
+            referral_id,
+        )
     }
 
     /// A second dispatcher approves a rumour referral (four-eyes rule).
-    async fn approve_rumour_referral(&self, ctx: &Context<'_>, case_id: ID, referral_id: ID, command_id: Option<ID>) -> Result<CommandResult> {
-        let body = CaseCommand::ApproveRumourReferral { referral_id: ReferralId::parse(&referral_id).map_err(validation)? };
+    async fn approve_rumour_referral(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        referral_id: ID,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body = CaseCommand::ApproveRumourReferral {
+            referral_id: ReferralId::parse(&referral_id).map_err(validation)?,
+        };
         run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
     }
 
@@ -563,20 +702,52 @@ impl MutationRoot {
     }
 
     /// 办结: close a case whose assignments are all completed or withdrawn.
-    async fn close_case(&self, ctx: &Context<'_>, case_id: ID, outcome: String, command_id: Option<ID>, expected_version: Option<i64>) -> Result<CommandResult> {
-        let body = CaseCommand::CloseCase { outcome: text("outcome", &outcome)? };
-        run_case(ctx, self::case_id(&case_id)?, command_id, expected_version, body).await
+    async fn close_case(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        outcome: String,
+        command_id: Option<ID>,
+        expected_version: Option<i64>,
+    ) -> Result<CommandResult> {
+        let body = CaseCommand::CloseCase {
+            outcome: text("outcome", &outcome)?,
+        };
+        run_case(
+            ctx,
+            self::case_id(&case_id)?,
+            command_id,
+            expected_version,
+            body,
+        )
+        .await
     }
 
     /// Reopen a closed case (次生舆情), with a reason.
-    async fn reopen_case(&self, ctx: &Context<'_>, case_id: ID, reason: String, command_id: Option<ID>) -> Result<CommandResult> {
-        let body = CaseCommand::ReopenCase { reason: text("reason", &reason)? };
+    async fn reopen_case(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        reason: String,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body = CaseCommand::ReopenCase {
+            reason: text("reason", &reason)?,
+        };
         run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
     }
 
     /// Declare that the case led to a mass incident (drives the one-vote veto).
-    async fn declare_mass_incident(&self, ctx: &Context<'_>, case_id: ID, note: String, command_id: Option<ID>) -> Result<CommandResult> {
-        let body = CaseCommand::DeclareMassIncident { note: text("note", &note)? };
+    async fn declare_mass_incident(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        note: String,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body = CaseCommand::DeclareMassIncident {
+            note: text("note", &note)?,
+        };
         run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
     }
 
@@ -607,13 +778,29 @@ impl MutationRoot {
         run_unit(ctx, &unit, command_id, body).await
     }
 
-    async fn rename_unit(&self, ctx: &Context<'_>, unit_id: String, name: String, command_id: Option<ID>) -> Result<CommandResult> {
-        let body = UnitCommand::RenameUnit { name: text("name", &name)? };
+    async fn rename_unit(
+        &self,
+        ctx: &Context<'_>,
+        unit_id: String,
+        name: String,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body = UnitCommand::RenameUnit {
+            name: text("name", &name)?,
+        };
         run_unit(ctx, &self::unit_id(&unit_id)?, command_id, body).await
     }
 
-    async fn deactivate_unit(&self, ctx: &Context<'_>, unit_id: String, reason: String, command_id: Option<ID>) -> Result<CommandResult> {
-        let body = UnitCommand::DeactivateUnit { reason: text("reason", &reason)? };
+    async fn deactivate_unit(
+        &self,
+        ctx: &Context<'_>,
+        unit_id: String,
+        reason: String,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body = UnitCommand::DeactivateUnit {
+            reason: text("reason", &reason)?,
+        };
         run_unit(ctx, &self::unit_id(&unit_id)?, command_id, body).await
     }
 
@@ -642,7 +829,17 @@ impl MutationRoot {
             case_ids: case_ids.iter().map(case_id).collect::<Result<_>>()?,
             period: period(period_from, period_to),
         };
-        created(run_assessment(ctx, &self::unit_id(&unit_id)?, period_from.year(), command_id, body).await, penalty_id)
+        created(
+            run_assessment(
+                ctx,
+                &self::unit_id(&unit_id)?,
+                period_from.year(),
+                command_id,
+                body,
+            )
+            .await,
+            penalty_id,
+        )
     }
 
     /// Revoke a penalty (the assessment year is the year its period starts in).
@@ -681,7 +878,17 @@ impl MutationRoot {
             reason: text("reason", &reason)?,
             period: period(period_from, period_to),
         };
-        created(run_assessment(ctx, &self::unit_id(&unit_id)?, period_from.year(), command_id, body).await, commendation_id)
+        created(
+            run_assessment(
+                ctx,
+                &self::unit_id(&unit_id)?,
+                period_from.year(),
+                command_id,
+                body,
+            )
+            .await,
+            commendation_id,
+        )
     }
 
     /// 移送问责: refer a person of a unit to discipline inspection.
@@ -707,7 +914,10 @@ impl MutationRoot {
             case_ids: case_ids.iter().map(case_id).collect::<Result<_>>()?,
             reason: text("reason", &reason)?,
         };
-        created(run_assessment(ctx, &self::unit_id(&unit_id)?, year, command_id, body).await, accountability_id)
+        created(
+            run_assessment(ctx, &self::unit_id(&unit_id)?, year, command_id, body).await,
+            accountability_id,
+        )
     }
 
     /// Record a disciplinary decision (inspectors).
@@ -733,9 +943,18 @@ impl MutationRoot {
     }
 }
 
-async fn run_unit(ctx: &Context<'_>, unit: &UnitId, command_id: Option<ID>, body: UnitCommand) -> Result<CommandResult> {
+async fn run_unit(
+    ctx: &Context<'_>,
+    unit: &UnitId,
+    command_id: Option<ID>,
+    body: UnitCommand,
+) -> Result<CommandResult> {
     let issue = issue(ctx, command_id, None)?;
-    let receipt = state(ctx)?.handler.handle_unit(issue, unit, body).await.map_err(from_command)?;
+    let receipt = state(ctx)?
+        .handler
+        .handle_unit(issue, unit, body)
+        .await
+        .map_err(from_command)?;
     Ok(result(receipt))
 }
 
@@ -747,6 +966,10 @@ async fn run_assessment(
     body: AssessmentCommand,
 ) -> Result<CommandResult> {
     let issue = issue(ctx, command_id, None)?;
-    let receipt = state(ctx)?.handler.handle_assessment(issue, unit, year, body).await.map_err(from_command)?;
+    let receipt = state(ctx)?
+        .handler
+        .handle_assessment(issue, unit, year, body)
+        .await
+        .map_err(from_command)?;
     Ok(result(receipt))
 }

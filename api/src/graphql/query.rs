@@ -58,12 +58,21 @@ fn parse_unit(raw: &str) -> Result<UnitId> {
 }
 
 async fn unit_names(ctx: &Context<'_>) -> Result<HashMap<String, String>> {
-    let units = q::units(state(ctx)?.pool()).await.map_err(from_projection)?;
+    let units = q::units(state(ctx)?.pool())
+        .await
+        .map_err(from_projection)?;
     Ok(units.into_iter().map(|u| (u.unit_id, u.name)).collect())
 }
 
-const READS_EVERYTHING: &[Role] =
-    &[Role::Monitor, Role::Dispatcher, Role::Leader, Role::Supervisor, Role::Evaluator, Role::Inspector, Role::Admin];
+const READS_EVERYTHING: &[Role] = &[
+    Role::Monitor,
+    Role::Dispatcher,
+    Role::Leader,
+    Role::Supervisor,
+    Role::Evaluator,
+    Role::Inspector,
+    Role::Admin,
+];
 
 #[Object]
 impl QueryRoot {
@@ -86,7 +95,11 @@ impl QueryRoot {
     }
 
     /// The global position of the last event in the log, and how far the read models are.
-    async fn log_position(&self, ctx: &Context<'_>, wait_for_position: Option<i64>) -> Result<LogPosition> {
+    async fn log_position(
+        &self,
+        ctx: &Context<'_>,
+        wait_for_position: Option<i64>,
+    ) -> Result<LogPosition> {
         actor(ctx)?;
         wait_until_projected(ctx, wait_for_position).await?;
         let state = state(ctx)?;
@@ -97,7 +110,12 @@ impl QueryRoot {
     }
 
     /// One case, if it exists and you may see it.
-    async fn case(&self, ctx: &Context<'_>, id: ID, wait_for_position: Option<i64>) -> Result<Case> {
+    async fn case(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        wait_for_position: Option<i64>,
+    ) -> Result<Case> {
         let actor = actor(ctx)?;
         wait_until_projected(ctx, wait_for_position).await?;
         let case_id = parse_case_id(&id)?;
@@ -105,7 +123,12 @@ impl QueryRoot {
             .await
             .map_err(from_projection)?
             .map(Case)
-            .ok_or_else(|| error(ErrorCode::NotFound, format!("case {case_id} does not exist or is not visible to you")))
+            .ok_or_else(|| {
+                error(
+                    ErrorCode::NotFound,
+                    format!("case {case_id} does not exist or is not visible to you"),
+                )
+            })
     }
 
     /// The case list, newest flag first.
@@ -132,12 +155,20 @@ impl QueryRoot {
             text: filter.text,
         };
         let after = decode_cursor(after)?;
-        let page = q::list_cases(state(ctx)?.pool(), &case_scope(actor), &query_filter, page_size(first)?, after)
-            .await
-            .map_err(from_projection)?;
+        let page = q::list_cases(
+            state(ctx)?.pool(),
+            &case_scope(actor),
+            &query_filter,
+            page_size(first)?,
+            after,
+        )
+        .await
+        .map_err(from_projection)?;
         let mut connection = Connection::new(after.is_some(), page.has_next_page);
         for case in page.items {
-            connection.edges.push(Edge::new(OpaqueCursor(case.cursor), Case(case)));
+            connection
+                .edges
+                .push(Edge::new(OpaqueCursor(case.cursor), Case(case)));
         }
         Ok(connection)
     }
@@ -154,10 +185,20 @@ impl QueryRoot {
         let actor = actor(ctx)?;
         wait_until_projected(ctx, wait_for_position).await?;
         let case_id = parse_case_id(&case_id)?;
-        if q::case_by_id(state(ctx)?.pool(), &case_scope(actor), case_id).await.map_err(from_projection)?.is_none() {
-            return Err(error(ErrorCode::NotFound, format!("case {case_id} does not exist or is not visible to you")));
+        if q::case_by_id(state(ctx)?.pool(), &case_scope(actor), case_id)
+            .await
+            .map_err(from_projection)?
+            .is_none()
+        {
+            return Err(error(
+                ErrorCode::NotFound,
+                format!("case {case_id} does not exist or is not visible to you"),
+            ));
         }
-        let filter = q::TimelineFilter { case_id: Some(case_id), ..Default::default() };
+        let filter = q::TimelineFilter {
+            case_id: Some(case_id),
+            ..Default::default()
+        };
         timeline_connection(ctx, &filter, first, after).await
     }
 
@@ -205,15 +246,22 @@ impl QueryRoot {
         if unit != actor.unit && !READS_EVERYTHING.contains(&actor.role) {
             return Err(error(
                 ErrorCode::Forbidden,
-                format!("you may read the inbox of your own unit `{}` only", actor.unit),
+                format!(
+                    "you may read the inbox of your own unit `{}` only",
+                    actor.unit
+                ),
             ));
         }
         let after = decode_cursor(after)?;
-        let page = q::inbox(state(ctx)?.pool(), &unit, page_size(first)?, after).await.map_err(from_projection)?;
+        let page = q::inbox(state(ctx)?.pool(), &unit, page_size(first)?, after)
+            .await
+            .map_err(from_projection)?;
         let mut connection = Connection::new(after.is_some(), page.has_next_page);
         for assignment in page.items {
             let cursor = OpaqueCursor(assignment.assigned_position);
-            connection.edges.push(Edge::new(cursor, Assignment::from(assignment)));
+            connection
+                .edges
+                .push(Edge::new(cursor, Assignment::from(assignment)));
         }
         Ok(connection)
     }
@@ -231,7 +279,9 @@ impl QueryRoot {
         require_role(ctx, READS_EVERYTHING, "dashboard")?;
         wait_until_projected(ctx, wait_for_position).await?;
         let now = state(ctx)?.clock().now();
-        let dashboard = q::dashboard(state(ctx)?.pool(), now, from, to).await.map_err(from_projection)?;
+        let dashboard = q::dashboard(state(ctx)?.pool(), now, from, to)
+            .await
+            .map_err(from_projection)?;
         Ok(Dashboard::build(now, dashboard, &unit_names(ctx).await?))
     }
 
@@ -249,7 +299,10 @@ impl QueryRoot {
         let actor = actor(ctx)?;
         wait_until_projected(ctx, wait_for_position).await?;
         if to <= from {
-            return Err(error(ErrorCode::Validation, format!("the period [{from}, {to}) is empty: `to` must be after `from`")));
+            return Err(error(
+                ErrorCode::Validation,
+                format!("the period [{from}, {to}) is empty: `to` must be after `from`"),
+            ));
         }
         let unit = unit_id.as_deref().map(parse_unit).transpose()?;
         let unit = if READS_EVERYTHING.contains(&actor.role) {
@@ -257,13 +310,22 @@ impl QueryRoot {
         } else {
             match unit {
                 Some(unit) if unit != actor.unit => {
-                    return Err(error(ErrorCode::Forbidden, "you may read your own unit's scorecard only"));
+                    return Err(error(
+                        ErrorCode::Forbidden,
+                        "you may read your own unit's scorecard only",
+                    ));
                 }
                 _ => Some(actor.unit.clone()),
             }
         };
-        let as_of = as_of.unwrap_or_else(|| state(ctx).map(|s| s.clock().now()).unwrap_or_else(|_| Utc::now()));
-        let cards = q::scorecards(state(ctx)?.pool(), from, to, as_of, unit.as_ref()).await.map_err(from_projection)?;
+        let as_of = as_of.unwrap_or_else(|| {
+            state(ctx)
+                .map(|s| s.clock().now())
+                .unwrap_or_else(|_| Utc::now())
+        });
+        let cards = q::scorecards(state(ctx)?.pool(), from, to, as_of, unit.as_ref())
+            .await
+            .map_err(from_projection)?;
         Ok(cards.into_iter().map(Scorecard::from).collect())
     }
 
@@ -271,7 +333,9 @@ impl QueryRoot {
     async fn units(&self, ctx: &Context<'_>, wait_for_position: Option<i64>) -> Result<Vec<Unit>> {
         actor(ctx)?;
         wait_until_projected(ctx, wait_for_position).await?;
-        let units = q::units(state(ctx)?.pool()).await.map_err(from_projection)?;
+        let units = q::units(state(ctx)?.pool())
+            .await
+            .map_err(from_projection)?;
         Ok(units.into_iter().map(Unit::from).collect())
     }
 
@@ -283,10 +347,15 @@ impl QueryRoot {
         outcome: Option<enums::ReferralOutcome>,
         wait_for_position: Option<i64>,
     ) -> Result<Vec<Referral>> {
-        require_role(ctx, &[Role::Inspector, Role::Dispatcher, Role::Evaluator], "rumourReferrals")?;
+        require_role(
+            ctx,
+            &[Role::Inspector, Role::Dispatcher, Role::Evaluator],
+            "rumourReferrals",
+        )?;
         wait_until_projected(ctx, wait_for_position).await?;
-        let referrals =
-            q::referrals(state(ctx)?.pool(), None, outcome.map(Into::into)).await.map_err(from_projection)?;
+        let referrals = q::referrals(state(ctx)?.pool(), None, outcome.map(Into::into))
+            .await
+            .map_err(from_projection)?;
         Ok(referrals.into_iter().map(Referral::from).collect())
     }
 }
@@ -298,4 +367,3 @@ pub struct LogPosition {
     /// Position every read model has applied.
     pub read_models: i64,
 }
-

@@ -28,7 +28,10 @@ fn notice(event: RecordedEvent) -> EventNotice {
     EventNotice {
         position: event.position,
         event_id: ID(event.event_id.to_string()),
-        case_id: event.stream_id.strip_prefix("case-").map(|id| ID(id.to_owned())),
+        case_id: event
+            .stream_id
+            .strip_prefix("case-")
+            .map(|id| ID(id.to_owned())),
         stream_id: event.stream_id,
         event_type: event.event_type,
         recorded_at: event.recorded_at,
@@ -58,16 +61,29 @@ impl SubscriptionRoot {
         let stream_id = match case_id {
             Some(raw) => {
                 let case_id = CaseId::parse(&raw).map_err(validation)?;
-                let visible = q::case_by_id(state.pool(), &case_scope(actor), case_id).await.map_err(from_projection)?;
+                let visible = q::case_by_id(state.pool(), &case_scope(actor), case_id)
+                    .await
+                    .map_err(from_projection)?;
                 if visible.is_none() {
-                    return Err(error(ErrorCode::NotFound, format!("case {case_id} does not exist or is not visible to you")));
+                    return Err(error(
+                        ErrorCode::NotFound,
+                        format!("case {case_id} does not exist or is not visible to you"),
+                    ));
                 }
                 Some(format!("case-{case_id}"))
             }
             None => {
                 require_role(
                     ctx,
-                    &[Role::Monitor, Role::Dispatcher, Role::Leader, Role::Supervisor, Role::Evaluator, Role::Inspector, Role::Admin],
+                    &[
+                        Role::Monitor,
+                        Role::Dispatcher,
+                        Role::Leader,
+                        Role::Supervisor,
+                        Role::Evaluator,
+                        Role::Inspector,
+                        Role::Admin,
+                    ],
                     "caseEvents for every case",
                 )?;
                 None
@@ -78,7 +94,12 @@ impl SubscriptionRoot {
             Some(position) => position,
             None => store.head_position().await.map_err(from_store)?,
         };
-        let tail = Tail { store, after, stream_id, buffer: VecDeque::new() };
+        let tail = Tail {
+            store,
+            after,
+            stream_id,
+            buffer: VecDeque::new(),
+        };
         Ok(futures::stream::unfold(tail, |mut tail| async move {
             loop {
                 if let Some(event) = tail.buffer.pop_front() {
@@ -94,7 +115,11 @@ impl SubscriptionRoot {
                         tail.buffer.extend(wanted);
                     }
                     Ok(_) => {
-                        if let Err(e) = tail.store.wait_for_events_after(tail.after, Duration::from_secs(30)).await {
+                        if let Err(e) = tail
+                            .store
+                            .wait_for_events_after(tail.after, Duration::from_secs(30))
+                            .await
+                        {
                             return Some((Err(from_store(e)), tail));
                         }
                     }

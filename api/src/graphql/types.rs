@@ -112,35 +112,51 @@ impl Case {
         self.0.last_position
     }
     async fn posts(&self, ctx: &Context<'_>) -> Result<Vec<Post>> {
-        let views = q::posts_of_case(state(ctx)?.pool(), self.0.case_id).await.map_err(from_projection)?;
+        let views = q::posts_of_case(state(ctx)?.pool(), self.0.case_id)
+            .await
+            .map_err(from_projection)?;
         Ok(views.into_iter().map(Post).collect())
     }
     async fn assignments(&self, ctx: &Context<'_>) -> Result<Vec<Assignment>> {
-        let views = q::assignments_of_case(state(ctx)?.pool(), self.0.case_id).await.map_err(from_projection)?;
+        let views = q::assignments_of_case(state(ctx)?.pool(), self.0.case_id)
+            .await
+            .map_err(from_projection)?;
         Ok(views.into_iter().map(Assignment::from).collect())
     }
     async fn replies(&self, ctx: &Context<'_>) -> Result<Vec<Reply>> {
-        let views = q::replies_of_case(state(ctx)?.pool(), self.0.case_id).await.map_err(from_projection)?;
+        let views = q::replies_of_case(state(ctx)?.pool(), self.0.case_id)
+            .await
+            .map_err(from_projection)?;
         Ok(views.into_iter().map(Reply::from).collect())
     }
     async fn deadlines(&self, ctx: &Context<'_>) -> Result<Vec<Deadline>> {
-        let views = q::deadlines_of_case(state(ctx)?.pool(), self.0.case_id).await.map_err(from_projection)?;
+        let views = q::deadlines_of_case(state(ctx)?.pool(), self.0.case_id)
+            .await
+            .map_err(from_projection)?;
         Ok(views.into_iter().map(Deadline::from).collect())
     }
     async fn referrals(&self, ctx: &Context<'_>) -> Result<Vec<Referral>> {
-        let views = q::referrals(state(ctx)?.pool(), Some(self.0.case_id), None).await.map_err(from_projection)?;
+        let views = q::referrals(state(ctx)?.pool(), Some(self.0.case_id), None)
+            .await
+            .map_err(from_projection)?;
         Ok(views.into_iter().map(Referral::from).collect())
     }
     async fn memos(&self, ctx: &Context<'_>) -> Result<Vec<Memo>> {
-        let views = q::memos_of_case(state(ctx)?.pool(), self.0.case_id).await.map_err(from_projection)?;
+        let views = q::memos_of_case(state(ctx)?.pool(), self.0.case_id)
+            .await
+            .map_err(from_projection)?;
         Ok(views.into_iter().map(Memo::from).collect())
     }
     async fn responses(&self, ctx: &Context<'_>) -> Result<Vec<PublicResponse>> {
-        let views = q::responses_of_case(state(ctx)?.pool(), self.0.case_id).await.map_err(from_projection)?;
+        let views = q::responses_of_case(state(ctx)?.pool(), self.0.case_id)
+            .await
+            .map_err(from_projection)?;
         Ok(views.into_iter().map(PublicResponse::from).collect())
     }
     async fn follow_ups(&self, ctx: &Context<'_>) -> Result<Vec<FollowUp>> {
-        let views = q::follow_ups_of_case(state(ctx)?.pool(), self.0.case_id).await.map_err(from_projection)?;
+        let views = q::follow_ups_of_case(state(ctx)?.pool(), self.0.case_id)
+            .await
+            .map_err(from_projection)?;
         Ok(views.into_iter().map(FollowUp::from).collect())
     }
     /// The case's audit trail, oldest first.
@@ -150,7 +166,10 @@ impl Case {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<OpaqueCursor<i64>, TimelineEntry, EmptyFields, EmptyFields>> {
-        let filter = q::TimelineFilter { case_id: Some(self.0.case_id), ..Default::default() };
+        let filter = q::TimelineFilter {
+            case_id: Some(self.0.case_id),
+            ..Default::default()
+        };
         timeline_connection(ctx, &filter, first, after).await
     }
 }
@@ -161,7 +180,12 @@ pub fn decode_cursor(after: Option<String>) -> Result<Option<i64>> {
         .map(|cursor| {
             OpaqueCursor::<i64>::decode_cursor(&cursor)
                 .map(|c| c.0)
-                .map_err(|_| error(ErrorCode::Validation, format!("`{cursor}` is not a cursor this list gave out")))
+                .map_err(|_| {
+                    error(
+                        ErrorCode::Validation,
+                        format!("`{cursor}` is not a cursor this list gave out"),
+                    )
+                })
         })
         .transpose()
 }
@@ -173,10 +197,15 @@ pub async fn timeline_connection(
     after: Option<String>,
 ) -> Result<Connection<OpaqueCursor<i64>, TimelineEntry, EmptyFields, EmptyFields>> {
     let after = decode_cursor(after)?;
-    let page = q::timeline(state(ctx)?.pool(), filter, page_size(first)?, after).await.map_err(from_projection)?;
+    let page = q::timeline(state(ctx)?.pool(), filter, page_size(first)?, after)
+        .await
+        .map_err(from_projection)?;
     let mut connection = Connection::new(after.is_some(), page.has_next_page);
     for entry in page.items {
-        connection.edges.push(Edge::new(OpaqueCursor(entry.position), TimelineEntry::from(entry)));
+        connection.edges.push(Edge::new(
+            OpaqueCursor(entry.position),
+            TimelineEntry::from(entry),
+        ));
     }
     Ok(connection)
 }
@@ -570,19 +599,32 @@ fn counts_with<V: Vocabulary>(counts: Vec<q::Count>) -> Vec<Count> {
     counts
         .into_iter()
         .map(|c| {
-            let label = V::parse_key(&c.key).map(|v| v.label_zh().to_owned()).unwrap_or_else(|_| match c.key.as_str() {
-                "untriaged" => "未研判".to_owned(),
-                other => other.to_owned(),
-            });
-            Count { key: c.key, label, count: c.count }
+            let label = V::parse_key(&c.key)
+                .map(|v| v.label_zh().to_owned())
+                .unwrap_or_else(|_| match c.key.as_str() {
+                    "untriaged" => "未研判".to_owned(),
+                    other => other.to_owned(),
+                });
+            Count {
+                key: c.key,
+                label,
+                count: c.count,
+            }
         })
         .collect()
 }
 
-fn counts_plain(counts: Vec<q::Count>, names: &std::collections::HashMap<String, String>) -> Vec<Count> {
+fn counts_plain(
+    counts: Vec<q::Count>,
+    names: &std::collections::HashMap<String, String>,
+) -> Vec<Count> {
     counts
         .into_iter()
-        .map(|c| Count { label: names.get(&c.key).cloned().unwrap_or_else(|| c.key.clone()), key: c.key, count: c.count })
+        .map(|c| Count {
+            label: names.get(&c.key).cloned().unwrap_or_else(|| c.key.clone()),
+            key: c.key,
+            count: c.count,
+        })
         .collect()
 }
 
@@ -606,7 +648,11 @@ pub struct Dashboard {
 }
 
 impl Dashboard {
-    pub fn build(as_of: DateTime<Utc>, d: q::Dashboard, unit_names: &std::collections::HashMap<String, String>) -> Self {
+    pub fn build(
+        as_of: DateTime<Utc>,
+        d: q::Dashboard,
+        unit_names: &std::collections::HashMap<String, String>,
+    ) -> Self {
         let no_names = std::collections::HashMap::new();
         Self {
             as_of,
