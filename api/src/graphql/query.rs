@@ -132,6 +132,7 @@ impl QueryRoot {
     }
 
     /// The case list, newest flag first.
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 200) as usize) * child_complexity")]
     async fn cases(
         &self,
         ctx: &Context<'_>,
@@ -174,6 +175,7 @@ impl QueryRoot {
     }
 
     /// The accountability audit trail of one case, oldest first.
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 200) as usize) * child_complexity")]
     async fn case_timeline(
         &self,
         ctx: &Context<'_>,
@@ -204,6 +206,7 @@ impl QueryRoot {
 
     /// Everything recorded, filtered by person, unit, case, window and event type: for
     /// discipline inspection and assessment.
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 200) as usize) * child_complexity")]
     async fn audit_trail(
         &self,
         ctx: &Context<'_>,
@@ -229,6 +232,7 @@ impl QueryRoot {
     /// A unit's inbox: open assignments and unfinished promised rectifications. Staff of
     /// a unit see their own unit's; the cyberspace office, supervisors, leaders,
     /// evaluators and inspectors may name any unit.
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 200) as usize) * child_complexity")]
     async fn inbox(
         &self,
         ctx: &Context<'_>,

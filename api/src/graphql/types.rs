@@ -160,6 +160,7 @@ impl Case {
         Ok(views.into_iter().map(FollowUp::from).collect())
     }
     /// The case's audit trail, oldest first.
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 200) as usize) * child_complexity")]
     async fn timeline(
         &self,
         ctx: &Context<'_>,
