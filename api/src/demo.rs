@@ -33,10 +33,9 @@ fn year_start() -> DateTime<Utc> {
     start_of_shanghai_day(NaiveDate::from_ymd_opt(2025, 11, 17).expect("valid date"))
 }
 
-/// The demo stops here; cases flagged in its last days are still open.
-fn year_end() -> DateTime<Utc> {
-    start_of_shanghai_day(NaiveDate::from_ymd_opt(2026, 11, 16).expect("valid date"))
-}
+/// Days in the demo year: 2025-11-17 to 2026-11-16. Cases flagged in the last days
+/// are still open when it stops.
+pub const YEAR_DAYS: i64 = 364;
 
 /// What the loader did.
 #[derive(Debug)]
@@ -63,14 +62,25 @@ impl std::fmt::Display for DemoReport {
 
 /// Load the demo year into an empty database.
 pub async fn load(database_url: &str, seed: u64) -> anyhow::Result<DemoReport> {
+    load_days(database_url, seed, YEAR_DAYS).await
+}
+
+/// Load the first `days` days of the demo year into an empty database.
+pub async fn load_days(database_url: &str, seed: u64, days: i64) -> anyhow::Result<DemoReport> {
     let store = EventStore::new(Database::connect(database_url).await?).await?;
     if store.head_position().await? > 0 {
-        bail!("the database at {database_url} already holds events; the demo loads into an empty database only");
+        bail!(
+            "the database at {database_url} already holds events; the demo loads into an empty database only"
+        );
     }
     let started = std::time::Instant::now();
     let clock = ManualClock::starting_at(year_start());
-    let handler = CommandHandler::new(store.clone(), DeadlineRules::default(), Arc::new(clock.clone()));
-    let mut sim = Simulation::new(handler, clock, seed);
+    let handler = CommandHandler::new(
+        store.clone(),
+        DeadlineRules::default(),
+        Arc::new(clock.clone()),
+    );
+    let mut sim = Simulation::new(handler, clock, seed, year_start() + Duration::days(days));
     sim.register_units().await?;
     sim.plan_year();
     sim.run().await?;
@@ -93,7 +103,10 @@ pub async fn load_if_empty(database_url: &str, seed: u64) -> anyhow::Result<()> 
     let head = store.head_position().await?;
     store.database().close().await;
     if head > 0 {
-        tracing::info!(head, "the database already holds events; not loading the demo");
+        tracing::info!(
+            head,
+            "the database already holds events; not loading the demo"
+        );
         return Ok(());
     }
     let report = load(database_url, seed).await?;
@@ -121,53 +134,315 @@ struct ProblemKind {
 }
 
 const PROBLEMS: &[ProblemKind] = &[
-    ProblemKind { class: "道路塌陷", departments: &["city-transport", "city-housing", "city-urban"], title: "{place}路面塌陷,车辆险些陷入", emergency: true, policy: false, rumour_prone: true, weight: 8 },
-    ProblemKind { class: "出租车宰客", departments: &["city-transport"], title: "{place}出租车绕路宰客,乘客投诉无门", emergency: false, policy: false, rumour_prone: false, weight: 7 },
-    ProblemKind { class: "噪音扰民", departments: &["city-urban", "city-environment"], title: "{place}工地夜间施工噪音扰民", emergency: false, policy: false, rumour_prone: false, weight: 10 },
-    ProblemKind { class: "食品安全", departments: &["city-market"], title: "{place}一餐馆后厨卫生堪忧", emergency: false, policy: false, rumour_prone: true, weight: 7 },
-    ProblemKind { class: "拖欠工资", departments: &["city-hrss"], title: "{place}一工地拖欠农民工工资", emergency: false, policy: false, rumour_prone: false, weight: 8 },
-    ProblemKind { class: "物业纠纷", departments: &["city-housing"], title: "{place}小区物业乱收费、不作为", emergency: false, policy: false, rumour_prone: false, weight: 10 },
-    ProblemKind { class: "校园安全", departments: &["city-education"], title: "{place}学校门口上下学交通秩序混乱", emergency: false, policy: false, rumour_prone: true, weight: 5 },
-    ProblemKind { class: "就医难", departments: &["city-health", "city-medical"], title: "{place}医院挂号难、排队久", emergency: false, policy: false, rumour_prone: false, weight: 6 },
-    ProblemKind { class: "环境污染", departments: &["city-environment", "city-water"], title: "{place}河道发黑发臭", emergency: false, policy: false, rumour_prone: true, weight: 7 },
-    ProblemKind { class: "医保政策误读", departments: &["city-medical"], title: "网传门诊报销比例下调,{place}群众担忧", emergency: false, policy: true, rumour_prone: true, weight: 4 },
-    ProblemKind { class: "违章建筑", departments: &["city-urban", "city-resources"], title: "{place}小区楼顶违建无人管", emergency: false, policy: false, rumour_prone: false, weight: 6 },
-    ProblemKind { class: "积水内涝", departments: &["city-water", "city-emergency"], title: "暴雨后{place}道路积水严重", emergency: true, policy: false, rumour_prone: true, weight: 4 },
-    ProblemKind { class: "景区管理", departments: &["city-culture"], title: "{place}景区门票乱涨价", emergency: false, policy: false, rumour_prone: false, weight: 3 },
-    ProblemKind { class: "养老服务", departments: &["city-civil"], title: "{place}养老院服务质量差", emergency: false, policy: false, rumour_prone: false, weight: 3 },
-    ProblemKind { class: "公交服务", departments: &["city-bus", "city-transport"], title: "{place}公交车长时间不来", emergency: false, policy: false, rumour_prone: false, weight: 5 },
-    ProblemKind { class: "停水停电", departments: &["city-water", "city-power"], title: "{place}无故停水停电", emergency: false, policy: false, rumour_prone: false, weight: 5 },
-    ProblemKind { class: "安全生产", departments: &["city-emergency", "city-fire"], title: "{place}一厂房起火冒出浓烟", emergency: true, policy: false, rumour_prone: true, weight: 3 },
-    ProblemKind { class: "公积金办理", departments: &["city-fund"], title: "{place}公积金提取手续繁琐", emergency: false, policy: true, rumour_prone: false, weight: 3 },
+    ProblemKind {
+        class: "道路塌陷",
+        departments: &["city-transport", "city-housing", "city-urban"],
+        title: "{place}路面塌陷,车辆险些陷入",
+        emergency: true,
+        policy: false,
+        rumour_prone: true,
+        weight: 8,
+    },
+    ProblemKind {
+        class: "出租车宰客",
+        departments: &["city-transport"],
+        title: "{place}出租车绕路宰客,乘客投诉无门",
+        emergency: false,
+        policy: false,
+        rumour_prone: false,
+        weight: 7,
+    },
+    ProblemKind {
+        class: "噪音扰民",
+        departments: &["city-urban", "city-environment"],
+        title: "{place}工地夜间施工噪音扰民",
+        emergency: false,
+        policy: false,
+        rumour_prone: false,
+        weight: 10,
+    },
+    ProblemKind {
+        class: "食品安全",
+        departments: &["city-market"],
+        title: "{place}一餐馆后厨卫生堪忧",
+        emergency: false,
+        policy: false,
+        rumour_prone: true,
+        weight: 7,
+    },
+    ProblemKind {
+        class: "拖欠工资",
+        departments: &["city-hrss"],
+        title: "{place}一工地拖欠农民工工资",
+        emergency: false,
+        policy: false,
+        rumour_prone: false,
+        weight: 8,
+    },
+    ProblemKind {
+        class: "物业纠纷",
+        departments: &["city-housing"],
+        title: "{place}小区物业乱收费、不作为",
+        emergency: false,
+        policy: false,
+        rumour_prone: false,
+        weight: 10,
+    },
+    ProblemKind {
+        class: "校园安全",
+        departments: &["city-education"],
+        title: "{place}学校门口上下学交通秩序混乱",
+        emergency: false,
+        policy: false,
+        rumour_prone: true,
+        weight: 5,
+    },
+    ProblemKind {
+        class: "就医难",
+        departments: &["city-health", "city-medical"],
+        title: "{place}医院挂号难、排队久",
+        emergency: false,
+        policy: false,
+        rumour_prone: false,
+        weight: 6,
+    },
+    ProblemKind {
+        class: "环境污染",
+        departments: &["city-environment", "city-water"],
+        title: "{place}河道发黑发臭",
+        emergency: false,
+        policy: false,
+        rumour_prone: true,
+        weight: 7,
+    },
+    ProblemKind {
+        class: "医保政策误读",
+        departments: &["city-medical"],
+        title: "网传门诊报销比例下调,{place}群众担忧",
+        emergency: false,
+        policy: true,
+        rumour_prone: true,
+        weight: 4,
+    },
+    ProblemKind {
+        class: "违章建筑",
+        departments: &["city-urban", "city-resources"],
+        title: "{place}小区楼顶违建无人管",
+        emergency: false,
+        policy: false,
+        rumour_prone: false,
+        weight: 6,
+    },
+    ProblemKind {
+        class: "积水内涝",
+        departments: &["city-water", "city-emergency"],
+        title: "暴雨后{place}道路积水严重",
+        emergency: true,
+        policy: false,
+        rumour_prone: true,
+        weight: 4,
+    },
+    ProblemKind {
+        class: "景区管理",
+        departments: &["city-culture"],
+        title: "{place}景区门票乱涨价",
+        emergency: false,
+        policy: false,
+        rumour_prone: false,
+        weight: 3,
+    },
+    ProblemKind {
+        class: "养老服务",
+        departments: &["city-civil"],
+        title: "{place}养老院服务质量差",
+        emergency: false,
+        policy: false,
+        rumour_prone: false,
+        weight: 3,
+    },
+    ProblemKind {
+        class: "公交服务",
+        departments: &["city-bus", "city-transport"],
+        title: "{place}公交车长时间不来",
+        emergency: false,
+        policy: false,
+        rumour_prone: false,
+        weight: 5,
+    },
+    ProblemKind {
+        class: "停水停电",
+        departments: &["city-water", "city-power"],
+        title: "{place}无故停水停电",
+        emergency: false,
+        policy: false,
+        rumour_prone: false,
+        weight: 5,
+    },
+    ProblemKind {
+        class: "安全生产",
+        departments: &["city-emergency", "city-fire"],
+        title: "{place}一厂房起火冒出浓烟",
+        emergency: true,
+        policy: false,
+        rumour_prone: true,
+        weight: 3,
+    },
+    ProblemKind {
+        class: "公积金办理",
+        departments: &["city-fund"],
+        title: "{place}公积金提取手续繁琐",
+        emergency: false,
+        policy: true,
+        rumour_prone: false,
+        weight: 3,
+    },
 ];
 
 const DEPARTMENTS: &[(&str, &str)] = &[
-    ("city-housing", "市住建局"), ("city-transport", "市交通运输局"), ("city-urban", "市城管局"),
-    ("city-market", "市市场监管局"), ("city-environment", "市生态环境局"), ("city-education", "市教育局"),
-    ("city-health", "市卫健委"), ("city-hrss", "市人社局"), ("city-civil", "市民政局"),
-    ("city-resources", "市自然资源局"), ("city-water", "市水务局"), ("city-emergency", "市应急管理局"),
-    ("city-culture", "市文旅局"), ("city-agriculture", "市农业农村局"), ("city-commerce", "市商务局"),
-    ("city-medical", "市医保局"), ("city-tax", "市税务局"), ("city-bus", "市公交集团"),
-    ("city-development", "市发改委"), ("city-finance", "市财政局"), ("city-justice", "市司法局"),
-    ("city-petition", "市信访局"), ("city-veterans", "市退役军人事务局"), ("city-fund", "市住房公积金中心"),
-    ("city-hotline", "市12345热线中心"), ("city-fire", "市消防救援支队"), ("city-weather", "市气象局"),
-    ("city-forestry", "市林业局"), ("city-sports", "市体育局"), ("city-power", "国网市供电公司"),
+    ("city-housing", "市住建局"),
+    ("city-transport", "市交通运输局"),
+    ("city-urban", "市城管局"),
+    ("city-market", "市市场监管局"),
+    ("city-environment", "市生态环境局"),
+    ("city-education", "市教育局"),
+    ("city-health", "市卫健委"),
+    ("city-hrss", "市人社局"),
+    ("city-civil", "市民政局"),
+    ("city-resources", "市自然资源局"),
+    ("city-water", "市水务局"),
+    ("city-emergency", "市应急管理局"),
+    ("city-culture", "市文旅局"),
+    ("city-agriculture", "市农业农村局"),
+    ("city-commerce", "市商务局"),
+    ("city-medical", "市医保局"),
+    ("city-tax", "市税务局"),
+    ("city-bus", "市公交集团"),
+    ("city-development", "市发改委"),
+    ("city-finance", "市财政局"),
+    ("city-justice", "市司法局"),
+    ("city-petition", "市信访局"),
+    ("city-veterans", "市退役军人事务局"),
+    ("city-fund", "市住房公积金中心"),
+    ("city-hotline", "市12345热线中心"),
+    ("city-fire", "市消防救援支队"),
+    ("city-weather", "市气象局"),
+    ("city-forestry", "市林业局"),
+    ("city-sports", "市体育局"),
+    ("city-power", "国网市供电公司"),
 ];
 
 const DISTRICTS: &[(&str, &str, [&str; 10])] = &[
-    ("dist-east", "城东区", ["东关街道", "东湖街道", "新华街道", "人民街道", "解放街道", "和平街道", "建设街道", "朝阳街道", "胜利街道", "光明街道"]),
-    ("dist-west", "城西区", ["西关街道", "西湖街道", "长安街道", "文化街道", "振兴街道", "团结街道", "育才街道", "红旗街道", "新村街道", "民主街道"]),
-    ("dist-hitech", "高新区", ["科技城街道", "创业街道", "软件园街道", "未来城街道", "智谷街道", "创新街道", "云谷街道", "天府街道", "英才街道", "汇智街道"]),
-    ("dist-econ", "经开区", ["临港街道", "产业园街道", "物流园街道", "新港街道", "金桥街道", "开元街道", "丰收街道", "兴业街道", "东港街道", "宏图街道"]),
-    ("county-beihu", "北湖县", ["北湖镇", "青山镇", "白马镇", "龙泉镇", "双河镇", "石桥镇", "柳林乡", "桃源乡", "金沙乡", "凤凰乡"]),
-    ("county-nanshan", "南山县", ["南山镇", "云台镇", "清水镇", "古城镇", "大坪镇", "黄田镇", "梅岭乡", "竹溪乡", "松林乡", "望江乡"]),
+    (
+        "dist-east",
+        "城东区",
+        [
+            "东关街道",
+            "东湖街道",
+            "新华街道",
+            "人民街道",
+            "解放街道",
+            "和平街道",
+            "建设街道",
+            "朝阳街道",
+            "胜利街道",
+            "光明街道",
+        ],
+    ),
+    (
+        "dist-west",
+        "城西区",
+        [
+            "西关街道",
+            "西湖街道",
+            "长安街道",
+            "文化街道",
+            "振兴街道",
+            "团结街道",
+            "育才街道",
+            "红旗街道",
+            "新村街道",
+            "民主街道",
+        ],
+    ),
+    (
+        "dist-hitech",
+        "高新区",
+        [
+            "科技城街道",
+            "创业街道",
+            "软件园街道",
+            "未来城街道",
+            "智谷街道",
+            "创新街道",
+            "云谷街道",
+            "天府街道",
+            "英才街道",
+            "汇智街道",
+        ],
+    ),
+    (
+        "dist-econ",
+        "经开区",
+        [
+            "临港街道",
+            "产业园街道",
+            "物流园街道",
+            "新港街道",
+            "金桥街道",
+            "开元街道",
+            "丰收街道",
+            "兴业街道",
+            "东港街道",
+            "宏图街道",
+        ],
+    ),
+    (
+        "county-beihu",
+        "北湖县",
+        [
+            "北湖镇",
+            "青山镇",
+            "白马镇",
+            "龙泉镇",
+            "双河镇",
+            "石桥镇",
+            "柳林乡",
+            "桃源乡",
+            "金沙乡",
+            "凤凰乡",
+        ],
+    ),
+    (
+        "county-nanshan",
+        "南山县",
+        [
+            "南山镇",
+            "云台镇",
+            "清水镇",
+            "古城镇",
+            "大坪镇",
+            "黄田镇",
+            "梅岭乡",
+            "竹溪乡",
+            "松林乡",
+            "望江乡",
+        ],
+    ),
 ];
 
-const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "高", "林", "罗"];
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
+    "何", "高", "林", "罗",
+];
 
 fn person(user: &str, name: &str, role: Role, unit: &str) -> Actor {
-    Actor::new(UserId::parse(user).expect("demo user ids parse"), name, role, UnitId::parse(unit).expect("demo unit codes parse"))
-        .expect("demo actors are valid")
+    Actor::new(
+        UserId::parse(user).expect("demo user ids parse"),
+        name,
+        role,
+        UnitId::parse(unit).expect("demo unit codes parse"),
+    )
+    .expect("demo actors are valid")
 }
 
 fn text(s: &str) -> RequiredText {
@@ -229,6 +504,8 @@ struct CasePlan {
     memo: MemoId,
     referral: ReferralId,
     serial: usize,
+    /// Units planned onto the case, so a reassignment after a return picks another one.
+    reserved: Vec<UnitId>,
 }
 
 struct Simulation {
@@ -244,10 +521,11 @@ struct Simulation {
     rejected_returns: HashMap<UnitId, u32>,
     mass_incident_leads: Vec<(UnitId, CaseId)>,
     system: Actor,
+    end: DateTime<Utc>,
 }
 
 impl Simulation {
-    fn new(handler: CommandHandler, clock: ManualClock, seed: u64) -> Self {
+    fn new(handler: CommandHandler, clock: ManualClock, seed: u64, end: DateTime<Utc>) -> Self {
         Self {
             handler,
             clock,
@@ -261,6 +539,7 @@ impl Simulation {
             rejected_returns: HashMap::new(),
             mass_incident_leads: Vec::new(),
             system: Actor::system(UnitId::parse("city-cac").expect("valid")),
+            end,
         }
     }
 
@@ -278,7 +557,8 @@ impl Simulation {
 
     fn schedule(&mut self, at: DateTime<Utc>, case: usize, step: Step) {
         self.next_seq += 1;
-        self.agenda.push(Reverse((at.timestamp_micros(), self.next_seq)));
+        self.agenda
+            .push(Reverse((at.timestamp_micros(), self.next_seq)));
         self.steps.insert(self.next_seq, (case, step));
     }
 
@@ -286,19 +566,42 @@ impl Simulation {
         let core: &[(&str, &'static str, UnitKind)] = &[
             ("city-cac", "市委网信办", UnitKind::CyberspaceOffice),
             ("city-leadership", "市委市政府", UnitKind::Leadership),
-            ("city-supervision", "市委督查室", UnitKind::SupervisionOffice),
+            (
+                "city-supervision",
+                "市委督查室",
+                UnitKind::SupervisionOffice,
+            ),
             ("city-assessment", "市考核办", UnitKind::AssessmentOffice),
-            ("city-discipline", "市纪委监委", UnitKind::DisciplineCommission),
+            (
+                "city-discipline",
+                "市纪委监委",
+                UnitKind::DisciplineCommission,
+            ),
             ("city-police", "市公安局", UnitKind::Police),
         ];
         for (code, name, kind) in core {
-            self.units.push(DemoUnit { id: UnitId::parse(code)?, name, kind: *kind, parent: None });
+            self.units.push(DemoUnit {
+                id: UnitId::parse(code)?,
+                name,
+                kind: *kind,
+                parent: None,
+            });
         }
         for (code, name) in DEPARTMENTS {
-            self.units.push(DemoUnit { id: UnitId::parse(code)?, name, kind: UnitKind::Department, parent: None });
+            self.units.push(DemoUnit {
+                id: UnitId::parse(code)?,
+                name,
+                kind: UnitKind::Department,
+                parent: None,
+            });
         }
         for (code, name, towns) in DISTRICTS {
-            self.units.push(DemoUnit { id: UnitId::parse(code)?, name, kind: UnitKind::District, parent: None });
+            self.units.push(DemoUnit {
+                id: UnitId::parse(code)?,
+                name,
+                kind: UnitKind::District,
+                parent: None,
+            });
             for (i, town) in towns.iter().enumerate() {
                 self.units.push(DemoUnit {
                     id: UnitId::parse(&format!("{code}-t{:02}", i + 1))?,
@@ -321,7 +624,9 @@ impl Simulation {
                 parent,
                 jurisdiction: None,
             };
-            self.handler.handle_unit(Issue::by(admin.clone()), &unit.id, command).await?;
+            self.handler
+                .handle_unit(Issue::by(admin.clone()), &unit.id, command)
+                .await?;
         }
         Ok(())
     }
@@ -341,9 +646,16 @@ impl Simulation {
     /// Plan every case of the year: the flag times, then each case's steps.
     fn plan_year(&mut self) {
         let mut day = year_start();
-        while day < year_end() {
-            let weekend = matches!(shanghai_date(day).weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun);
-            let count = if weekend { self.rng.random_range(3..9) } else { self.rng.random_range(6..13) };
+        while day < self.end {
+            let weekend = matches!(
+                shanghai_date(day).weekday(),
+                chrono::Weekday::Sat | chrono::Weekday::Sun
+            );
+            let count = if weekend {
+                self.rng.random_range(3..9)
+            } else {
+                self.rng.random_range(6..13)
+            };
             for _ in 0..count {
                 // Posts surface mostly between 07:00 and 23:00 Shanghai.
                 let flagged_at = day + self.hours(7.0, 23.0);
@@ -357,7 +669,10 @@ impl Simulation {
         let district = self.rng.random_range(0..DISTRICTS.len());
         let town = self.rng.random_range(0..10);
         let (code, _, towns) = DISTRICTS[district];
-        (UnitId::parse(&format!("{code}-t{:02}", town + 1)).expect("valid"), towns[town])
+        (
+            UnitId::parse(&format!("{code}-t{:02}", town + 1)).expect("valid"),
+            towns[town],
+        )
     }
 
     fn plan_case(&mut self, flagged_at: DateTime<Utc>) {
@@ -409,6 +724,7 @@ impl Simulation {
             memo: MemoId::from_uuid(self.uuid()),
             referral: ReferralId::from_uuid(self.uuid()),
             serial: index,
+            reserved: Vec::new(),
         };
         self.cases.push(case);
 
@@ -426,16 +742,23 @@ impl Simulation {
         self.schedule(t, index, Step::Triage);
         let effective_level = escalate_to.unwrap_or(level);
         if escalate_to.is_some() {
-            t += Duration::minutes(20);
-            self.schedule(t, index, Step::Escalate);
+            // Heat builds after the assignment: the level change reschedules its deadline.
+            let at = t + self.hours(2.5, 6.0);
+            self.schedule(at, index, Step::Escalate);
         }
-        let feedback_hours = if effective_level.is_major_or_above() { 24.0 } else { 48.0 };
+        let feedback_hours = if effective_level.is_major_or_above() {
+            24.0
+        } else {
+            48.0
+        };
         let emergency_major = effective_level.is_major_or_above()
-            && self.cases[index].categories.contains(&KeyCategory::EmergencyOrDisaster);
+            && self.cases[index]
+                .categories
+                .contains(&KeyCategory::EmergencyOrDisaster);
         let mut last = t;
 
         // A few cases need no handling once triaged.
-        if self.chance(0.05) && !effective_level.is_major_or_above() {
+        if escalate_to.is_none() && !effective_level.is_major_or_above() && self.chance(0.05) {
             let close_at = t + self.hours(0.5, 4.0);
             self.schedule(close_at, index, Step::Close);
             return;
@@ -458,17 +781,36 @@ impl Simulation {
             let candidates = PROBLEMS[problem_index].departments;
             UnitId::parse(candidates[self.rng.random_range(0..candidates.len())]).expect("valid")
         };
-        let assign_at = t + self.hours(0.2, 2.0);
-        last = last.max(self.plan_assignment(index, assign_at, lead_unit.clone(), AssignmentRole::Lead, feedback_hours, true));
-        if self.chance(0.25) {
-            let co_unit = if lead_unit == town_unit {
-                let candidates = PROBLEMS[problem_index].departments;
-                UnitId::parse(candidates[0]).expect("valid")
+        let co_unit = if self.chance(0.25) {
+            Some(if lead_unit == town_unit {
+                UnitId::parse(PROBLEMS[problem_index].departments[0]).expect("valid")
             } else {
                 town_unit.clone()
-            };
+            })
+        } else {
+            None
+        };
+        self.cases[index].reserved.push(lead_unit.clone());
+        self.cases[index].reserved.extend(co_unit.clone());
+        let assign_at = t + self.hours(0.2, 2.0);
+        last = last.max(self.plan_assignment(
+            index,
+            assign_at,
+            lead_unit.clone(),
+            AssignmentRole::Lead,
+            feedback_hours,
+            true,
+        ));
+        if let Some(co_unit) = co_unit {
             let co_at = assign_at + Duration::minutes(5);
-            last = last.max(self.plan_assignment(index, co_at, co_unit, AssignmentRole::CoHandler, feedback_hours, false));
+            last = last.max(self.plan_assignment(
+                index,
+                co_at,
+                co_unit,
+                AssignmentRole::CoHandler,
+                feedback_hours,
+                false,
+            ));
         }
         if PROBLEMS[problem_index].rumour_prone && self.chance(0.12) {
             let propose = t + self.hours(1.0, 12.0);
@@ -496,7 +838,9 @@ impl Simulation {
             let at = t + self.hours(6.0, 40.0);
             self.schedule(at, index, Step::Respond);
         }
-        if (effective_level == Level::Extraordinary && self.chance(0.3)) || (effective_level == Level::Major && self.chance(0.04)) {
+        if (effective_level == Level::Extraordinary && self.chance(0.3))
+            || (effective_level == Level::Major && self.chance(0.04))
+        {
             let at = t + self.hours(2.0, 30.0);
             self.schedule(at, index, Step::MassIncident);
             let lead = lead_unit.clone();
@@ -512,11 +856,22 @@ impl Simulation {
                 self.schedule(follow, index, Step::FollowUp(FollowUpSentiment::ReFlaring));
                 let reopen = follow + self.hours(1.0, 6.0);
                 self.schedule(reopen, index, Step::Reopen);
-                let end = self.plan_assignment(index, reopen + Duration::hours(1), lead_unit, AssignmentRole::Lead, feedback_hours, false);
+                let end = self.plan_assignment(
+                    index,
+                    reopen + Duration::hours(1),
+                    lead_unit,
+                    AssignmentRole::Lead,
+                    feedback_hours,
+                    false,
+                );
                 let close_again = end + self.hours(2.0, 24.0);
                 self.schedule(close_again, index, Step::Close);
             } else {
-                let sentiment = if roll < 0.9 { FollowUpSentiment::Calmed } else { FollowUpSentiment::Steady };
+                let sentiment = if roll < 0.9 {
+                    FollowUpSentiment::Calmed
+                } else {
+                    FollowUpSentiment::Steady
+                };
                 self.schedule(follow, index, Step::FollowUp(sentiment));
             }
         }
@@ -534,7 +889,12 @@ impl Simulation {
     ) -> DateTime<Utc> {
         let slot = self.cases[case].assignments.len();
         let id = AssignmentId::from_uuid(self.uuid());
-        self.cases[case].assignments.push(AssignmentPlan { id, unit: unit.clone(), role, replies: Vec::new() });
+        self.cases[case].assignments.push(AssignmentPlan {
+            id,
+            unit: unit.clone(),
+            role,
+            replies: Vec::new(),
+        });
         self.schedule(assign_at, case, Step::Assign(slot));
         let due = assign_at + Duration::seconds((feedback_hours * 3600.0) as i64);
         let mut t = assign_at;
@@ -545,9 +905,18 @@ impl Simulation {
             if self.chance(0.6) {
                 self.schedule(t, case, Step::AcceptReturn(slot));
                 // The case goes to a unit not yet on it, as the new lead (or co-handler).
-                let taken: Vec<UnitId> = self.cases[case].assignments.iter().map(|a| a.unit.clone()).collect();
+                let mut taken: Vec<UnitId> = self.cases[case]
+                    .assignments
+                    .iter()
+                    .map(|a| a.unit.clone())
+                    .collect();
+                taken.extend(self.cases[case].reserved.iter().cloned());
                 let candidates = PROBLEMS[self.cases[case].problem].departments;
-                let other = match candidates.iter().map(|c| UnitId::parse(c).expect("valid")).find(|c| !taken.contains(c)) {
+                let other = match candidates
+                    .iter()
+                    .map(|c| UnitId::parse(c).expect("valid"))
+                    .find(|c| !taken.contains(c))
+                {
                     Some(unit) => unit,
                     None => loop {
                         let (town, _) = self.township();
@@ -556,6 +925,7 @@ impl Simulation {
                         }
                     },
                 };
+                self.cases[case].reserved.push(other.clone());
                 let reassign = t + Duration::minutes(30);
                 return self.plan_assignment(case, reassign, other, role, feedback_hours, false);
             }
@@ -569,7 +939,11 @@ impl Simulation {
         // About one reply in eight comes after its feedback deadline.
         let late = self.chance(0.12);
         let elapsed = (due - assign_at).num_seconds() as f64;
-        let fraction = if late { self.rng.random_range(1.05..1.8) } else { self.rng.random_range(0.15..0.9) };
+        let fraction = if late {
+            self.rng.random_range(1.05..1.8)
+        } else {
+            self.rng.random_range(0.15..0.9)
+        };
         let mut submit = assign_at + Duration::seconds((elapsed * fraction) as i64);
         if submit <= t {
             submit = t + Duration::minutes(30);
@@ -595,7 +969,8 @@ impl Simulation {
         if approve > due {
             *self.late_replies.entry(unit.clone()).or_default() += 1;
             if self.chance(0.6) {
-                let urge = due + Duration::seconds(((approve - due).num_seconds() as f64 * 0.5) as i64);
+                let urge =
+                    due + Duration::seconds(((approve - due).num_seconds() as f64 * 0.5) as i64);
                 self.schedule(urge, case, Step::Urge(slot));
             }
         }
@@ -606,7 +981,11 @@ impl Simulation {
             self.schedule(promise_at, case, Step::Promise(slot, due_date));
             let on_time = self.chance(0.85);
             let due_end = start_of_shanghai_day(due_date) + Duration::hours(18);
-            let finish = if on_time { due_end - self.hours(1.0, 96.0) } else { due_end + self.hours(12.0, 120.0) };
+            let finish = if on_time {
+                due_end - self.hours(1.0, 96.0)
+            } else {
+                due_end + self.hours(12.0, 120.0)
+            };
             let finish = finish.max(promise_at + Duration::hours(2));
             self.schedule(finish, case, Step::CompleteRectification(slot));
             done = finish + self.hours(1.0, 24.0);
@@ -622,29 +1001,48 @@ impl Simulation {
 
     fn officer(unit: &UnitId) -> Actor {
         let surname = SURNAMES[unit.as_str().len() % SURNAMES.len()];
-        person(&format!("o-{unit}"), &format!("{surname}经办"), Role::Officer, unit.as_str())
+        person(
+            &format!("o-{unit}"),
+            &format!("{surname}经办"),
+            Role::Officer,
+            unit.as_str(),
+        )
     }
 
     fn head(unit: &UnitId) -> Actor {
         let surname = SURNAMES[(unit.as_str().len() + 7) % SURNAMES.len()];
-        person(&format!("h-{unit}"), &format!("{surname}主任"), Role::UnitHead, unit.as_str())
+        person(
+            &format!("h-{unit}"),
+            &format!("{surname}主任"),
+            Role::UnitHead,
+            unit.as_str(),
+        )
     }
 
     async fn run(&mut self) -> anyhow::Result<()> {
-        let monitors = [person("m1", "李监测", Role::Monitor, "city-cac"), person("m2", "黄监测", Role::Monitor, "city-cac")];
-        let dispatchers =
-            [person("d1", "王研判", Role::Dispatcher, "city-cac"), person("d2", "赵复核", Role::Dispatcher, "city-cac")];
+        let monitors = [
+            person("m1", "李监测", Role::Monitor, "city-cac"),
+            person("m2", "黄监测", Role::Monitor, "city-cac"),
+        ];
+        let dispatchers = [
+            person("d1", "王研判", Role::Dispatcher, "city-cac"),
+            person("d2", "赵复核", Role::Dispatcher, "city-cac"),
+        ];
         let leader = person("l1", "吴市长", Role::Leader, "city-leadership");
         let cac_supervisor = person("s-cac", "林督办", Role::Supervisor, "city-cac");
         let office_supervisor = person("s1", "郑督查", Role::Supervisor, "city-supervision");
         let police = person("p1", "孙警官", Role::Police, "city-police");
-        let end = year_end().timestamp_micros();
+        let end = self.end.timestamp_micros();
         while let Some(Reverse((at, seq))) = self.agenda.pop() {
             if at >= end {
                 break;
             }
-            let (case_index, step) = self.steps.remove(&seq).context("every scheduled step is recorded")?;
-            self.clock.set(DateTime::from_timestamp_micros(at).context("valid instant")?);
+            let (case_index, step) = self
+                .steps
+                .remove(&seq)
+                .context("every scheduled step is recorded")?;
+            self.clock
+                .set(DateTime::from_timestamp_micros(at).context("valid instant")?);
             let case = &self.cases[case_index];
             let case_id = case.id;
             let problem = &PROBLEMS[case.problem];
@@ -663,14 +1061,30 @@ impl Simulation {
                     let title = problem.title.replace("{place}", case.place);
                     let post = Post {
                         platform: case.platform,
-                        url: PostUrl::parse(&format!("https://{}.example.cn/p/{}", case.platform.key().replace('_', "-"), case.id))?,
+                        url: PostUrl::parse(&format!(
+                            "https://{}.example.cn/p/{}",
+                            case.platform.key().replace('_', "-"),
+                            case.id
+                        ))?,
                         title,
-                        excerpt: format!("网友反映{}相关问题,希望有关部门尽快处理。", problem.class),
-                        posted_at: Some(self.clock_now() - Duration::minutes(self.rng.random_range(10..600))),
+                        excerpt: format!(
+                            "网友反映{}相关问题,希望有关部门尽快处理。",
+                            problem.class
+                        ),
+                        posted_at: Some(
+                            self.clock_now() - Duration::minutes(self.rng.random_range(10..600)),
+                        ),
                         author: Some(format!("网友{:04}", self.rng.random_range(0..10_000))),
                         heat,
                     };
-                    (monitor, CaseCommand::FlagPost { case_id, post, note: None })
+                    (
+                        monitor,
+                        CaseCommand::FlagPost {
+                            case_id,
+                            post,
+                            note: None,
+                        },
+                    )
                 }
                 Step::Attach => {
                     let post = Post {
@@ -680,12 +1094,19 @@ impl Simulation {
                         excerpt: String::new(),
                         posted_at: None,
                         author: None,
-                        heat: Heat { views: self.rng.random_range(1_000..80_000), ..Heat::default() },
+                        heat: Heat {
+                            views: self.rng.random_range(1_000..80_000),
+                            ..Heat::default()
+                        },
                     };
                     (monitor, CaseCommand::AttachPost { post, note: None })
                 }
                 Step::Heat => {
-                    let url = PostUrl::parse(&format!("https://{}.example.cn/p/{}", case.platform.key().replace('_', "-"), case.id))?;
+                    let url = PostUrl::parse(&format!(
+                        "https://{}.example.cn/p/{}",
+                        case.platform.key().replace('_', "-"),
+                        case.id
+                    ))?;
                     let heat = Heat {
                         views: self.rng.random_range(50_000..200_000),
                         reposts: self.rng.random_range(2_000..9_000),
@@ -706,7 +1127,9 @@ impl Simulation {
                 Step::Escalate => (
                     dispatcher,
                     CaseCommand::ChangeCaseLevel {
-                        to: case.escalate_to.context("escalation planned with a level")?,
+                        to: case
+                            .escalate_to
+                            .context("escalation planned with a level")?,
                         reason: text("转发评论量快速上升,影响扩大"),
                     },
                 ),
@@ -725,25 +1148,47 @@ impl Simulation {
                 }
                 Step::Return(slot) => (
                     Self::officer(&assignment(*slot).unit),
-                    CaseCommand::ReturnAssignment { assignment_id: assignment(*slot).id, reason: text("经核实,该事项不属于本单位职责范围") },
+                    CaseCommand::ReturnAssignment {
+                        assignment_id: assignment(*slot).id,
+                        reason: text("经核实,该事项不属于本单位职责范围"),
+                    },
                 ),
                 Step::AcceptReturn(slot) => (
                     dispatcher,
-                    CaseCommand::AcceptReturn { assignment_id: assignment(*slot).id, note: Some(text("同意退回,另行转办")) },
+                    CaseCommand::AcceptReturn {
+                        assignment_id: assignment(*slot).id,
+                        note: Some(text("同意退回,另行转办")),
+                    },
                 ),
                 Step::RejectReturn(slot) => (
                     dispatcher,
-                    CaseCommand::RejectReturn { assignment_id: assignment(*slot).id, note: text("属于你单位职责,请继续办理") },
+                    CaseCommand::RejectReturn {
+                        assignment_id: assignment(*slot).id,
+                        note: text("属于你单位职责,请继续办理"),
+                    },
                 ),
-                Step::Accept(slot) => {
-                    (Self::officer(&assignment(*slot).unit), CaseCommand::AcceptAssignment { assignment_id: assignment(*slot).id })
-                }
+                Step::Accept(slot) => (
+                    Self::officer(&assignment(*slot).unit),
+                    CaseCommand::AcceptAssignment {
+                        assignment_id: assignment(*slot).id,
+                    },
+                ),
                 Step::Verify(slot) => {
                     let roll: f64 = self.rng.random();
-                    let finding = if roll < 0.7 { Finding::True } else if roll < 0.9 { Finding::PartlyTrue } else { Finding::NotTrue };
+                    let finding = if roll < 0.7 {
+                        Finding::True
+                    } else if roll < 0.9 {
+                        Finding::PartlyTrue
+                    } else {
+                        Finding::NotTrue
+                    };
                     (
                         Self::officer(&assignment(*slot).unit),
-                        CaseCommand::VerifyFacts { assignment_id: assignment(*slot).id, finding, summary: text("已派员现场核查") },
+                        CaseCommand::VerifyFacts {
+                            assignment_id: assignment(*slot).id,
+                            finding,
+                            summary: text("已派员现场核查"),
+                        },
                     )
                 }
                 Step::Submit(slot, n) => (
@@ -751,16 +1196,25 @@ impl Simulation {
                     CaseCommand::SubmitReply {
                         assignment_id: assignment(*slot).id,
                         reply_id: assignment(*slot).replies[*n],
-                        content: text(&format!("关于{}问题:已核实情况并安排处置,后续将持续跟进。", problem.class)),
+                        content: text(&format!(
+                            "关于{}问题:已核实情况并安排处置,后续将持续跟进。",
+                            problem.class
+                        )),
                     },
                 ),
                 Step::SendBack(slot, n) => (
                     Self::head(&assignment(*slot).unit),
-                    CaseCommand::SendBackReply { reply_id: assignment(*slot).replies[*n], note: text("请补充处置时限和责任人") },
+                    CaseCommand::SendBackReply {
+                        reply_id: assignment(*slot).replies[*n],
+                        note: text("请补充处置时限和责任人"),
+                    },
                 ),
                 Step::Approve(slot, n) => (
                     Self::head(&assignment(*slot).unit),
-                    CaseCommand::ApproveReply { reply_id: assignment(*slot).replies[*n], note: None },
+                    CaseCommand::ApproveReply {
+                        reply_id: assignment(*slot).replies[*n],
+                        note: None,
+                    },
                 ),
                 Step::Promise(slot, due_date) => (
                     Self::officer(&assignment(*slot).unit),
@@ -772,18 +1226,31 @@ impl Simulation {
                 ),
                 Step::CompleteRectification(slot) => (
                     Self::officer(&assignment(*slot).unit),
-                    CaseCommand::CompleteRectification { assignment_id: assignment(*slot).id, result: text("整改已完成,经复查合格") },
+                    CaseCommand::CompleteRectification {
+                        assignment_id: assignment(*slot).id,
+                        result: text("整改已完成,经复查合格"),
+                    },
                 ),
                 Step::Complete(slot) => (
                     Self::officer(&assignment(*slot).unit),
-                    CaseCommand::CompleteAssignment { assignment_id: assignment(*slot).id, summary: text("问题已处置完毕") },
+                    CaseCommand::CompleteAssignment {
+                        assignment_id: assignment(*slot).id,
+                        summary: text("问题已处置完毕"),
+                    },
                 ),
                 Step::Urge(slot) => {
                     let level = case.escalate_to.unwrap_or(case.level);
-                    let supervisor = if level == Level::General { cac_supervisor.clone() } else { office_supervisor.clone() };
+                    let supervisor = if level == Level::General {
+                        cac_supervisor.clone()
+                    } else {
+                        office_supervisor.clone()
+                    };
                     (
                         supervisor,
-                        CaseCommand::UrgeSupervision { target_unit: assignment(*slot).unit.clone(), note: text("已超反馈时限,请立即反馈") },
+                        CaseCommand::UrgeSupervision {
+                            target_unit: assignment(*slot).unit.clone(),
+                            note: text("已超反馈时限,请立即反馈"),
+                        },
                     )
                 }
                 Step::PressConference => (
@@ -794,42 +1261,61 @@ impl Simulation {
                         url: None,
                     },
                 ),
-                Step::Respond => {
-                    let lead = case.assignments.first().map(|a| a.unit.clone());
-                    match lead {
-                        Some(unit) => (
-                            Self::officer(&unit),
-                            CaseCommand::PublishResponse {
-                                channel: ResponseChannel::OfficialAccount,
-                                content: text("通过政务新媒体发布处置进展"),
-                                url: None,
-                            },
-                        ),
-                        None => continue,
-                    }
-                }
-                Step::Memo => (dispatcher, CaseCommand::SendMemo { memo_id: case.memo, summary: text("舆情较重,呈请领导批示") }),
+                Step::Respond => (
+                    dispatcher,
+                    CaseCommand::PublishResponse {
+                        channel: ResponseChannel::OfficialAccount,
+                        content: text("通过政务新媒体发布处置进展"),
+                        url: None,
+                    },
+                ),
+                Step::Memo => (
+                    dispatcher,
+                    CaseCommand::SendMemo {
+                        memo_id: case.memo,
+                        summary: text("舆情较重,呈请领导批示"),
+                    },
+                ),
                 Step::Instruct => (
                     leader.clone(),
-                    CaseCommand::InstructOnMemo { memo_id: case.memo, instruction: text("请相关部门高度重视,依法依规妥善处置"), deadline: None },
+                    CaseCommand::InstructOnMemo {
+                        memo_id: case.memo,
+                        instruction: text("请相关部门高度重视,依法依规妥善处置"),
+                        deadline: None,
+                    },
                 ),
                 Step::Propose => (
                     dispatcher,
                     CaseCommand::ProposeRumourReferral {
                         referral_id: case.referral,
-                        police_unit: self.handler.resolve_unit(&UnitId::parse("city-police")?).await?,
+                        police_unit: self
+                            .handler
+                            .resolve_unit(&UnitId::parse("city-police")?)
+                            .await?,
                         legal_basis: text("《中华人民共和国治安管理处罚法》第二十五条"),
                         evidence: text("相关帖文截图及传播情况"),
                     },
                 ),
-                Step::ApproveReferral => (other_dispatcher, CaseCommand::ApproveRumourReferral { referral_id: case.referral }),
+                Step::ApproveReferral => (
+                    other_dispatcher,
+                    CaseCommand::ApproveRumourReferral {
+                        referral_id: case.referral,
+                    },
+                ),
                 Step::Outcome(outcome) => {
                     let action = match outcome {
                         ReferralOutcome::ConfirmedRumour => "依法对造谣者予以行政处罚",
                         ReferralOutcome::NotARumour => "经调查,所述情况基本属实,不构成谣言",
                         ReferralOutcome::InsufficientEvidence => "现有证据不足以认定",
                     };
-                    (police.clone(), CaseCommand::RecordReferralOutcome { referral_id: case.referral, outcome: *outcome, action: text(action) })
+                    (
+                        police.clone(),
+                        CaseCommand::RecordReferralOutcome {
+                            referral_id: case.referral,
+                            outcome: *outcome,
+                            action: text(action),
+                        },
+                    )
                 }
                 Step::Rebut => (
                     dispatcher,
@@ -839,13 +1325,31 @@ impl Simulation {
                         content: text("经公安机关查证,网传信息不实"),
                     },
                 ),
-                Step::MassIncident => (dispatcher, CaseCommand::DeclareMassIncident { note: text("现场出现群众聚集") }),
-                Step::Close => (dispatcher, CaseCommand::CloseCase { outcome: text("问题已解决,群众满意") }),
+                Step::MassIncident => (
+                    dispatcher,
+                    CaseCommand::DeclareMassIncident {
+                        note: text("现场出现群众聚集"),
+                    },
+                ),
+                Step::Close => (
+                    dispatcher,
+                    CaseCommand::CloseCase {
+                        outcome: text("问题已解决,群众满意"),
+                    },
+                ),
                 Step::FollowUp(sentiment) => (
                     monitor,
-                    CaseCommand::RecordFollowUp { observation: text("持续监测相关话题讨论情况"), sentiment: *sentiment },
+                    CaseCommand::RecordFollowUp {
+                        observation: text("持续监测相关话题讨论情况"),
+                        sentiment: *sentiment,
+                    },
                 ),
-                Step::Reopen => (dispatcher, CaseCommand::ReopenCase { reason: text("舆情再次升温,出现次生舆情") }),
+                Step::Reopen => (
+                    dispatcher,
+                    CaseCommand::ReopenCase {
+                        reason: text("舆情再次升温,出现次生舆情"),
+                    },
+                ),
                 Step::CheckDeadlines => {
                     self.check_deadlines(case_index).await?;
                     continue;
@@ -854,7 +1358,12 @@ impl Simulation {
             self.handler
                 .handle_case(Issue::by(actor), case_id, command)
                 .await
-                .with_context(|| format!("demo step {step:?} of case {case_id} at {}", self.clock_now()))?;
+                .with_context(|| {
+                    format!(
+                        "demo step {step:?} of case {case_id} at {}",
+                        self.clock_now()
+                    )
+                })?;
             self.schedule_deadline_checks(case_index).await?;
         }
         Ok(())
@@ -877,7 +1386,11 @@ impl Simulation {
                 self.schedule(warn, case_index, Step::CheckDeadlines);
             }
             if !deadline.missed_recorded {
-                self.schedule((deadline.due_at + Duration::minutes(1)).max(now), case_index, Step::CheckDeadlines);
+                self.schedule(
+                    (deadline.due_at + Duration::minutes(1)).max(now),
+                    case_index,
+                    Step::CheckDeadlines,
+                );
             }
         }
         Ok(())
@@ -887,7 +1400,9 @@ impl Simulation {
         let case_id = self.cases[case_index].id;
         let (state, _) = self.handler.load_case(case_id).await?;
         for command in state.due_deadline_commands(self.clock_now(), self.handler.rules()) {
-            self.handler.handle_case(Issue::by(self.system.clone()), case_id, command).await?;
+            self.handler
+                .handle_case(Issue::by(self.system.clone()), case_id, command)
+                .await?;
         }
         Ok(())
     }
@@ -902,8 +1417,13 @@ impl Simulation {
             from: NaiveDate::from_ymd_opt(2026, 1, 1).context("date")?,
             to: NaiveDate::from_ymd_opt(2027, 1, 1).context("date")?,
         };
-        self.clock.set(year_end() - Duration::days(5));
-        let mut late: Vec<(UnitId, u32)> = self.late_replies.iter().map(|(u, n)| (u.clone(), *n)).collect();
+        let assessed_at = self.clock_now().max(self.end - Duration::days(5));
+        self.clock.set(assessed_at);
+        let mut late: Vec<(UnitId, u32)> = self
+            .late_replies
+            .iter()
+            .map(|(u, n)| (u.clone(), *n))
+            .collect();
         late.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let mut first_penalty = None;
         for (unit, count) in late.iter().take(8) {
@@ -912,15 +1432,25 @@ impl Simulation {
             let command = AssessmentCommand::ApplyPenalty {
                 penalty_id,
                 person: None,
-                kind: if *count > 12 { PenaltyKind::PublicCriticism } else { PenaltyKind::PointDeduction },
+                kind: if *count > 12 {
+                    PenaltyKind::PublicCriticism
+                } else {
+                    PenaltyKind::PointDeduction
+                },
                 points: (*count).clamp(2, 10),
                 reason: text(&format!("全年{count}次未按时反馈舆情")),
                 case_ids: Vec::new(),
                 period,
             };
-            self.handler.handle_assessment(Issue::by(evaluator.clone()), unit, 2026, command).await?;
+            self.handler
+                .handle_assessment(Issue::by(evaluator.clone()), unit, 2026, command)
+                .await?;
         }
-        let mut rejected: Vec<(UnitId, u32)> = self.rejected_returns.iter().map(|(u, n)| (u.clone(), *n)).collect();
+        let mut rejected: Vec<(UnitId, u32)> = self
+            .rejected_returns
+            .iter()
+            .map(|(u, n)| (u.clone(), *n))
+            .collect();
         rejected.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         if let Some((unit, count)) = rejected.first() {
             let command = AssessmentCommand::ApplyPenalty {
@@ -932,7 +1462,9 @@ impl Simulation {
                 case_ids: Vec::new(),
                 period,
             };
-            self.handler.handle_assessment(Issue::by(evaluator.clone()), unit, 2026, command).await?;
+            self.handler
+                .handle_assessment(Issue::by(evaluator.clone()), unit, 2026, command)
+                .await?;
             let accountability_id = AccountabilityId::from_uuid(self.uuid());
             self.handler
                 .handle_assessment(
@@ -971,23 +1503,30 @@ impl Simulation {
                 case_ids: vec![case_id],
                 period,
             };
-            self.handler.handle_assessment(Issue::by(evaluator.clone()), &unit, 2026, command).await?;
+            self.handler
+                .handle_assessment(Issue::by(evaluator.clone()), &unit, 2026, command)
+                .await?;
         }
         if let Some((unit, penalty_id)) = first_penalty {
-            self.clock.set(year_end() - Duration::days(2));
+            self.clock.set(assessed_at + Duration::days(3));
             self.handler
                 .handle_assessment(
                     Issue::by(inspector),
                     &unit,
                     2026,
-                    AssessmentCommand::RevokePenalty { penalty_id, reason: text("经复核,部分超时系上级要求延期所致") },
+                    AssessmentCommand::RevokePenalty {
+                        penalty_id,
+                        reason: text("经复核,部分超时系上级要求延期所致"),
+                    },
                 )
                 .await?;
         }
         let mut reliable: Vec<&DemoUnit> = self
             .units
             .iter()
-            .filter(|u| matches!(u.kind, UnitKind::Department) && !self.late_replies.contains_key(&u.id))
+            .filter(|u| {
+                matches!(u.kind, UnitKind::Department) && !self.late_replies.contains_key(&u.id)
+            })
             .collect();
         reliable.truncate(5);
         let reliable: Vec<UnitId> = reliable.into_iter().map(|u| u.id.clone()).collect();
@@ -998,7 +1537,9 @@ impl Simulation {
                 reason: text("全年舆情反馈及时、处置到位"),
                 period,
             };
-            self.handler.handle_assessment(Issue::by(evaluator.clone()), &unit, 2026, command).await?;
+            self.handler
+                .handle_assessment(Issue::by(evaluator.clone()), &unit, 2026, command)
+                .await?;
         }
         Ok(())
     }

@@ -181,7 +181,7 @@ async fn oversized_bodies_deep_queries_and_huge_pages_are_refused() {
         .await
         .unwrap();
     assert_eq!(response.status(), 413);
-    let deep = "{ cases { edges { node { timeline { edges { node { data } } } } } } }".to_owned();
+    let deep = "{ cases(first: 5) { edges { node { timeline(first: 20) { edges { node { data } } } } } } }".to_owned();
     // 13 levels of selection: deeper than the limit of 12.
     let nested = format!(
         "{{ __schema {{ types {{ fields {{ type {{ {}name{} }}",

@@ -635,6 +635,7 @@ pub struct Dashboard {
     pub total_cases: i64,
     pub open_cases: i64,
     /// Open deadlines falling due in the next 24 hours.
+    #[graphql(name = "dueWithin24h")]
     pub due_within_24h: i64,
     /// Open deadlines already past due.
     pub overdue: i64,
