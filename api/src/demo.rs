@@ -1364,7 +1364,17 @@ impl Simulation {
                         self.clock_now()
                     )
                 })?;
-            self.schedule_deadline_checks(case_index).await?;
+            // Only these steps set or move deadlines.
+            if matches!(
+                step,
+                Step::Triage
+                    | Step::Escalate
+                    | Step::Assign(_)
+                    | Step::Promise(..)
+                    | Step::Instruct
+            ) {
+                self.schedule_deadline_checks(case_index).await?;
+            }
         }
         Ok(())
     }
