@@ -71,6 +71,26 @@ pub struct DeadlineState {
     pub missed_recorded: bool,
 }
 
+impl DeadlineState {
+    /// A deadline that has just been set: running, no warning or miss recorded.
+    pub fn running(
+        kind: DeadlineKind,
+        due_at: DateTime<Utc>,
+        unit_id: Option<UnitId>,
+        assignment_id: Option<AssignmentId>,
+    ) -> Self {
+        Self {
+            kind,
+            due_at,
+            unit_id,
+            assignment_id,
+            settled: false,
+            approaching_recorded: false,
+            missed_recorded: false,
+        }
+    }
+}
+
 /// Everything `decide` needs to know about one case.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CaseState {
@@ -1140,15 +1160,12 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
             );
             state.deadlines.insert(
                 deadline_ids::feedback(*assignment_id),
-                DeadlineState {
-                    kind: DeadlineKind::Feedback,
-                    due_at: *deadline,
-                    unit_id: Some(unit_id.clone()),
-                    assignment_id: Some(*assignment_id),
-                    settled: false,
-                    approaching_recorded: false,
-                    missed_recorded: false,
-                },
+                DeadlineState::running(
+                    DeadlineKind::Feedback,
+                    *deadline,
+                    Some(unit_id.clone()),
+                    Some(*assignment_id),
+                ),
             );
         }
         E::AssignmentAccepted { assignment_id, .. } | E::ReturnRejected { assignment_id, .. } => {
@@ -1255,15 +1272,12 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
             }
             state.deadlines.insert(
                 deadline_ids::rectification(*assignment_id),
-                DeadlineState {
-                    kind: DeadlineKind::Rectification,
-                    due_at: *due_at,
+                DeadlineState::running(
+                    DeadlineKind::Rectification,
+                    *due_at,
                     unit_id,
-                    assignment_id: Some(*assignment_id),
-                    settled: false,
-                    approaching_recorded: false,
-                    missed_recorded: false,
-                },
+                    Some(*assignment_id),
+                ),
             );
         }
         E::RectificationCompleted { assignment_id, .. } => {
@@ -1286,15 +1300,7 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
             let unit_id = state.active_lead().map(|(_, a)| a.unit_id.clone());
             state.deadlines.insert(
                 deadline_ids::leader_instruction(*memo_id),
-                DeadlineState {
-                    kind: DeadlineKind::LeaderInstruction,
-                    due_at: *deadline,
-                    unit_id,
-                    assignment_id: None,
-                    settled: false,
-                    approaching_recorded: false,
-                    missed_recorded: false,
-                },
+                DeadlineState::running(DeadlineKind::LeaderInstruction, *deadline, unit_id, None),
             );
         }
         E::DeadlineSet {
@@ -1306,15 +1312,7 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
         } => {
             state.deadlines.insert(
                 deadline_id.clone(),
-                DeadlineState {
-                    kind: *kind,
-                    due_at: *due_at,
-                    unit_id: unit_id.clone(),
-                    assignment_id: None,
-                    settled: false,
-                    approaching_recorded: false,
-                    missed_recorded: false,
-                },
+                DeadlineState::running(*kind, *due_at, unit_id.clone(), None),
             );
         }
         E::DeadlineRescheduled {

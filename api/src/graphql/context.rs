@@ -19,6 +19,17 @@ pub const MAX_WAIT: Duration = Duration::from_secs(10);
 pub const MAX_PAGE: i64 = 200;
 pub const DEFAULT_PAGE: i64 = 50;
 
+/// Roles that read every case, the dashboard and any unit's inbox.
+pub const READS_EVERYTHING: &[Role] = &[
+    Role::Monitor,
+    Role::Dispatcher,
+    Role::Leader,
+    Role::Supervisor,
+    Role::Evaluator,
+    Role::Inspector,
+    Role::Admin,
+];
+
 /// Shared by every request.
 #[derive(Clone)]
 pub struct AppState {

@@ -64,16 +64,6 @@ async fn unit_names(ctx: &Context<'_>) -> Result<HashMap<String, String>> {
     Ok(units.into_iter().map(|u| (u.unit_id, u.name)).collect())
 }
 
-const READS_EVERYTHING: &[Role] = &[
-    Role::Monitor,
-    Role::Dispatcher,
-    Role::Leader,
-    Role::Supervisor,
-    Role::Evaluator,
-    Role::Inspector,
-    Role::Admin,
-];
-
 #[Object]
 impl QueryRoot {
     /// Who the token says you are.

@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use async_graphql::{Context, ID, Result, Subscription};
 use futures::Stream;
-use whistle_domain::{CaseId, Role};
+use whistle_domain::CaseId;
 use whistle_projections::queries as q;
 use whistle_store::{EventStore, Position, RecordedEvent};
 
-use super::context::{actor, case_scope, require_role, state, wait_until_projected};
+use super::context::{
+    READS_EVERYTHING, actor, case_scope, require_role, state, wait_until_projected,
+};
 use super::errors::{ErrorCode, error, from_projection, from_store, validation};
 use super::types::EventNotice;
 
@@ -73,19 +75,7 @@ impl SubscriptionRoot {
                 Some(format!("case-{case_id}"))
             }
             None => {
-                require_role(
-                    ctx,
-                    &[
-                        Role::Monitor,
-                        Role::Dispatcher,
-                        Role::Leader,
-                        Role::Supervisor,
-                        Role::Evaluator,
-                        Role::Inspector,
-                        Role::Admin,
-                    ],
-                    "caseEvents for every case",
-                )?;
+                require_role(ctx, READS_EVERYTHING, "caseEvents for every case")?;
                 None
             }
         };
