@@ -14,11 +14,13 @@ use tokio::sync::watch;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+use whistle_domain::UnitId;
 use whistle_domain::rules::DeadlineRules;
 use whistle_projections::ProjectionRunner;
 use whistle_store::{Clock, CommandHandler, Database, EventStore};
 
 use crate::auth::JwtSecret;
+use crate::deadlines::DeadlineProcess;
 use crate::graphql::{AppState, WhistleSchema, build_schema};
 use crate::http;
 
@@ -35,6 +37,10 @@ pub struct AppConfig {
     pub jwt_secret: JwtSecret,
     pub rules: DeadlineRules,
     pub clock: Arc<dyn Clock>,
+    /// How often the deadline process runs; `None` leaves it to the caller (tests).
+    pub deadline_interval: Option<Duration>,
+    /// The unit the system actor records deadline events under (the cyberspace office).
+    pub system_unit: UnitId,
 }
 
 /// State shared by the HTTP handlers.
@@ -52,6 +58,8 @@ pub struct Application {
     port: u16,
     state: AppState,
     runner: ProjectionRunner,
+    deadlines: DeadlineProcess,
+    deadline_interval: Option<Duration>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -68,6 +76,7 @@ impl Application {
             .await
             .context("starting the projections")?;
         let handler = CommandHandler::new(store, config.rules.clone(), config.clock.clone());
+        let deadlines = DeadlineProcess::new(handler.clone(), config.system_unit.clone());
         let state = AppState {
             handler,
             progress: runner.progress(),
@@ -89,6 +98,8 @@ impl Application {
             port,
             state,
             runner,
+            deadlines,
+            deadline_interval: config.deadline_interval,
             shutdown: watch::channel(false).0,
         })
     }
@@ -101,6 +112,11 @@ impl Application {
         &self.state
     }
 
+    /// The deadline process of this application (tests run passes by hand).
+    pub fn deadline_process(&self) -> DeadlineProcess {
+        self.deadlines.clone()
+    }
+
     /// A handle that stops the server and its projection runner.
     pub fn shutdown_handle(&self) -> watch::Sender<bool> {
         self.shutdown.clone()
@@ -111,6 +127,9 @@ impl Application {
         let mut stop = self.shutdown.subscribe();
         let runner_stop = self.shutdown.subscribe();
         let runner = tokio::spawn(self.runner.run(runner_stop));
+        if let Some(interval) = self.deadline_interval {
+            tokio::spawn(self.deadlines.run(interval, self.shutdown.subscribe()));
+        }
         let shutdown = self.shutdown.clone();
         if stop_on_ctrl_c {
             tokio::spawn(async move {

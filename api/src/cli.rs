@@ -44,6 +44,12 @@ pub enum Command {
         database: DatabaseArgs,
         #[command(flatten)]
         secret: SecretArgs,
+        /// Seconds between passes of the deadline process (warnings and misses).
+        #[arg(long, env = "WHISTLE_DEADLINE_INTERVAL_SECONDS", default_value_t = 30)]
+        deadline_interval_seconds: u64,
+        /// Unit code the system actor records deadline events under.
+        #[arg(long, env = "WHISTLE_SYSTEM_UNIT", default_value = "city-cac")]
+        system_unit: String,
         /// Load the demo year first when the database is empty.
         #[arg(long, env = "WHISTLE_WITH_DEMO")]
         with_demo: bool,

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth;
 pub mod cli;
+pub mod deadlines;
 pub mod demo;
 pub mod graphql;
 pub mod http;

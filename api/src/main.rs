@@ -29,9 +29,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             database,
             secret,
+            deadline_interval_seconds,
+            system_unit,
             with_demo,
             seed,
         } => {
+            let system_unit = whistle_domain::UnitId::parse(&system_unit)?;
             let jwt_secret = jwt_secret(&secret)?;
             if with_demo {
                 demo::load_if_empty(&database.database_url, seed).await?;
@@ -42,6 +45,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 jwt_secret,
                 rules: DeadlineRules::default(),
                 clock: Arc::new(SystemClock),
+                deadline_interval: Some(std::time::Duration::from_secs(
+                    deadline_interval_seconds.max(1),
+                )),
+                system_unit,
             };
             let app = Application::build(config).await?;
             tracing::info!(

@@ -24,6 +24,7 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub client: reqwest::Client,
     pub handler: CommandHandler,
+    pub deadlines: whistle_api::deadlines::DeadlineProcess,
     pub database_url: String,
     secret: JwtSecret,
     shutdown: watch::Sender<bool>,
@@ -52,12 +53,15 @@ pub async fn spawn_app() -> TestApp {
         jwt_secret: secret.clone(),
         rules: DeadlineRules::default(),
         clock: Arc::new(clock.clone()),
+        deadline_interval: None,
+        system_unit: whistle_domain::UnitId::parse("city-cac").unwrap(),
     };
     let app = Application::build(config)
         .await
         .expect("the application builds");
     let port = app.port();
     let handler = app.state().handler.clone();
+    let deadlines = app.deadline_process();
     let shutdown = app.shutdown_handle();
     let server = tokio::spawn(app.run_until_stopped(false));
     TestApp {
@@ -66,6 +70,7 @@ pub async fn spawn_app() -> TestApp {
         clock,
         client: reqwest::Client::new(),
         handler,
+        deadlines,
         database_url,
         secret,
         shutdown,

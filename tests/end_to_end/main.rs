@@ -5,6 +5,7 @@ mod helpers;
 
 mod authorization;
 mod case_lifecycle;
+mod deadlines;
 mod demo;
 mod graphql_http;
 mod measures;

@@ -1,0 +1,147 @@
+//! The deadline process: writes `DeadlineApproaching` and `DeadlineMissed` as the system
+//! actor, exactly once per deadline.
+//!
+//! The `rm_deadlines` read model only says *which cases to look at*; whether a warning or
+//! a miss is due is decided by the domain (`CaseState::due_deadline_commands`) against the
+//! case's own stream, and the domain refuses a second warning or miss for the same
+//! deadline. Each system command has a deterministic command id (case, deadline, kind,
+//! due time), so two processes, or one restarted mid-way, write it once: the second
+//! attempt is replayed by the store or refused by the domain.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use tokio::sync::watch;
+use uuid::Uuid;
+use whistle_domain::case::CaseState;
+use whistle_domain::{Actor, CaseCommand, CaseId, CommandId, DomainError, UnitId};
+use whistle_store::{Clock, CommandError, CommandHandler, Issue, to_micros};
+
+/// Namespace of the deterministic command ids of deadline events.
+const DEADLINE_COMMAND_NAMESPACE: Uuid = Uuid::from_u128(0x7768_6973_746c_6564_6561_646c_696e_6573);
+
+/// What one pass of the deadline process wrote.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DeadlinePass {
+    pub cases_checked: usize,
+    pub warnings: usize,
+    pub misses: usize,
+}
+
+/// Scans open deadlines and writes the warnings and misses that are due.
+#[derive(Clone)]
+pub struct DeadlineProcess {
+    handler: CommandHandler,
+    system: Actor,
+}
+
+impl DeadlineProcess {
+    /// `system_unit` is the unit the system actor is recorded under (the cyberspace office).
+    pub fn new(handler: CommandHandler, system_unit: UnitId) -> Self {
+        Self {
+            handler,
+            system: Actor::system(system_unit),
+        }
+    }
+
+    fn clock(&self) -> &Arc<dyn Clock> {
+        self.handler.clock()
+    }
+
+    /// One pass at the clock's now.
+    pub async fn run_once(&self) -> Result<DeadlinePass, CommandError> {
+        let now = self.clock().now();
+        let mut pass = DeadlinePass::default();
+        for case_id in self.cases_with_due_deadlines(now).await? {
+            pass.cases_checked += 1;
+            let (state, _) = self.handler.load_case(case_id).await?;
+            for command in state.due_deadline_commands(now, self.handler.rules()) {
+                let missed = matches!(command, CaseCommand::RecordDeadlineMissed { .. });
+                let command_id = command_id_for(case_id, &state, &command);
+                let issue = Issue::by(self.system.clone()).with_command_id(command_id);
+                match self.handler.handle_case(issue, case_id, command).await {
+                    Ok(receipt) if receipt.outcome.replayed => {}
+                    Ok(_) if missed => pass.misses += 1,
+                    Ok(_) => pass.warnings += 1,
+                    // Another process wrote it between our read and our append.
+                    Err(CommandError::Domain(DomainError::Rule(reason))) => {
+                        tracing::info!(%case_id, %reason, "deadline event already written elsewhere");
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+        }
+        Ok(pass)
+    }
+
+    /// Cases whose open deadlines are inside the warning window or past due without a
+    /// recorded miss, according to the read model (a hint; the domain decides).
+    async fn cases_with_due_deadlines(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<CaseId>, CommandError> {
+        let lead = self.handler.rules().warning_lead();
+        let rows = sqlx::query(
+            "SELECT DISTINCT d.case_id FROM rm_deadlines d JOIN rm_cases c ON c.case_id = d.case_id \
+             WHERE d.settled = 0 AND c.status <> 'closed' \
+             AND ((d.missed_at IS NULL AND d.due_at < $1) OR (d.approaching_at IS NULL AND d.due_at <= $2)) \
+             ORDER BY d.case_id",
+        )
+        .bind(to_micros(now))
+        .bind(to_micros(now + lead))
+        .fetch_all(self.handler.store().database().pool())
+        .await
+        .map_err(|e| CommandError::Store(e.into()))?;
+        let mut cases = Vec::with_capacity(rows.len());
+        for row in rows {
+            let raw: String = row.try_get(0).map_err(|e| CommandError::Store(e.into()))?;
+            cases.push(CaseId::parse(&raw).map_err(DomainError::from)?);
+        }
+        Ok(cases)
+    }
+
+    /// Run a pass every `interval` until `shutdown` fires.
+    pub async fn run(self, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            match self.run_once().await {
+                Ok(pass) if pass.warnings + pass.misses > 0 => {
+                    tracing::info!(
+                        warnings = pass.warnings,
+                        misses = pass.misses,
+                        "deadline events written"
+                    )
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::error!(%error, "deadline pass failed; retrying next interval")
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+}
+
+/// The same warning or miss of the same deadline (at the same due time) always gets the
+/// same command id.
+fn command_id_for(case_id: CaseId, state: &CaseState, command: &CaseCommand) -> CommandId {
+    let (kind, deadline_id) = match command {
+        CaseCommand::RecordDeadlineApproaching { deadline_id } => ("approaching", deadline_id),
+        CaseCommand::RecordDeadlineMissed { deadline_id } => ("missed", deadline_id),
+        other => unreachable!(
+            "the deadline process issues deadline commands only, not {}",
+            other.name()
+        ),
+    };
+    let due = state
+        .deadlines
+        .get(deadline_id)
+        .map(|d| d.due_at.timestamp_micros())
+        .unwrap_or_default();
+    let name = format!("{case_id}/{deadline_id}/{kind}/{due}");
+    CommandId::from_uuid(Uuid::new_v5(&DEADLINE_COMMAND_NAMESPACE, name.as_bytes()))
+}

@@ -1,0 +1,146 @@
+//! The deadline process writes DeadlineApproaching and DeadlineMissed as the system,
+//! exactly once per deadline — across repeated passes, a restart and a racing second
+//! process — and never for feedback given in time.
+
+use chrono::Duration;
+use serde_json::json;
+use whistle_api::deadlines::{DeadlinePass, DeadlineProcess};
+use whistle_domain::UnitId;
+
+use crate::helpers::*;
+
+async fn projected(app: &TestApp) {
+    let head = app.head().await;
+    let token = app.token("i9", "核查", "inspector", "city-discipline");
+    app.ok(
+        &token,
+        "query($p: Int) { logPosition(waitForPosition: $p) { head } }",
+        json!({ "p": head }),
+    )
+    .await;
+}
+
+async fn count_events(app: &TestApp, event_type: &str) -> usize {
+    app.store()
+        .read_all(0, 100_000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.event_type == event_type)
+        .count()
+}
+
+async fn pass(app: &TestApp) -> DeadlinePass {
+    projected(app).await;
+    app.deadlines.run_once().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_missed_feedback_deadline_is_warned_and_recorded_once_across_passes_and_restarts() {
+    let app = spawn_app().await;
+    let p = standard_city(&app).await;
+    let (case, _) = flag(&app, &p.monitor, "https://weibo.com/deadline/1", "超期").await;
+    triage(&app, &p.dispatcher, &case, "GENERAL").await;
+    assign(&app, &p.dispatcher, &case, "city-housing", "LEAD").await;
+
+    app.clock.advance(Duration::hours(43));
+    assert_eq!(
+        pass(&app).await.warnings,
+        0,
+        "not yet inside the 4 h warning window"
+    );
+    app.clock.advance(Duration::hours(2));
+    assert_eq!(
+        pass(&app).await,
+        DeadlinePass {
+            cases_checked: 1,
+            warnings: 1,
+            misses: 0
+        }
+    );
+    assert_eq!(pass(&app).await.warnings, 0, "warned once");
+    app.clock.advance(Duration::hours(4));
+    assert_eq!(pass(&app).await.misses, 1);
+    assert_eq!(pass(&app).await.misses, 0, "missed once");
+    // A restarted process (new instance, nothing in memory) writes nothing more.
+    let restarted = DeadlineProcess::new(app.handler.clone(), UnitId::parse("city-cac").unwrap());
+    projected(&app).await;
+    assert_eq!(restarted.run_once().await.unwrap().misses, 0);
+
+    assert_eq!(count_events(&app, "DeadlineApproaching").await, 1);
+    assert_eq!(count_events(&app, "DeadlineMissed").await, 1);
+    let missed = app
+        .store()
+        .read_all(0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.event_type == "DeadlineMissed")
+        .unwrap();
+    assert_eq!(missed.actor.role, whistle_domain::Role::System);
+    projected(&app).await;
+    let card = app
+        .ok(&p.evaluator, "{ scorecards(from: \"2026-03-01\", to: \"2026-04-01\", unitId: \"city-housing\") { overdueCount } }", json!({}))
+        .await;
+    assert_eq!(card["scorecards"][0]["overdueCount"], 1);
+    let timeline = app
+        .ok(&p.dispatcher, "query($c: ID!) { caseTimeline(caseId: $c) { edges { node { eventType actorName summary } } } }", json!({ "c": case }))
+        .await;
+    let missed = timeline["caseTimeline"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["eventType"] == "DeadlineMissed")
+        .unwrap();
+    assert_eq!(missed["node"]["actorName"], "系统");
+    assert!(
+        missed["node"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("市住建局的反馈时限"),
+        "{missed:#}"
+    );
+}
+
+#[tokio::test]
+async fn feedback_approved_in_time_gets_no_missed_deadline() {
+    let app = spawn_app().await;
+    let p = standard_city(&app).await;
+    let (case, _) = flag(&app, &p.monitor, "https://weibo.com/deadline/2", "按时").await;
+    triage(&app, &p.dispatcher, &case, "MAJOR").await;
+    let assignment = assign(&app, &p.dispatcher, &case, "city-housing", "LEAD").await;
+    app.clock.advance(Duration::hours(3));
+    accept(&app, &p.housing_officer, &case, &assignment).await;
+    let reply = submit_reply(&app, &p.housing_officer, &case, &assignment).await;
+    approve(&app, &p.housing_head, &case, &reply).await;
+    app.clock.advance(Duration::hours(40));
+    assert_eq!(pass(&app).await, DeadlinePass::default());
+    assert_eq!(count_events(&app, "DeadlineMissed").await, 0);
+}
+
+#[tokio::test]
+async fn two_processes_racing_on_one_database_write_each_deadline_event_once() {
+    let app = spawn_app().await;
+    let p = standard_city(&app).await;
+    for i in 0..4 {
+        let (case, _) = flag(
+            &app,
+            &p.monitor,
+            &format!("https://weibo.com/deadline/race/{i}"),
+            "竞争",
+        )
+        .await;
+        triage(&app, &p.dispatcher, &case, "MAJOR").await;
+        assign(&app, &p.dispatcher, &case, "city-housing", "LEAD").await;
+        assign(&app, &p.dispatcher, &case, "city-transport", "CO_HANDLER").await;
+    }
+    app.clock.advance(Duration::hours(30));
+    projected(&app).await;
+    let other = DeadlineProcess::new(app.handler.clone(), UnitId::parse("city-cac").unwrap());
+    let (first, second) = tokio::join!(app.deadlines.run_once(), other.run_once());
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(first.misses + second.misses, 8, "{first:?} {second:?}");
+    assert_eq!(count_events(&app, "DeadlineMissed").await, 8);
+    // Inside the window both deadlines were already past, so no warnings were due.
+    assert_eq!(count_events(&app, "DeadlineApproaching").await, 0);
+}
