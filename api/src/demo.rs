@@ -75,11 +75,13 @@ pub async fn load_days(database_url: &str, seed: u64, days: i64) -> anyhow::Resu
     }
     let started = std::time::Instant::now();
     let clock = ManualClock::starting_at(year_start());
+    // The demo's commands are not operators' actions: they are logged at debug level.
     let handler = CommandHandler::new(
         store.clone(),
         DeadlineRules::default(),
         Arc::new(clock.clone()),
-    );
+    )
+    .quiet();
     let mut sim = Simulation::new(handler, clock, seed, year_start() + Duration::days(days));
     sim.register_units().await?;
     sim.plan_year();

@@ -101,6 +101,8 @@ pub struct CommandHandler {
     store: EventStore,
     rules: DeadlineRules,
     clock: Arc<dyn Clock>,
+    /// Log accepted and refused commands at debug instead of info (bulk loaders).
+    quiet: bool,
 }
 
 impl CommandHandler {
@@ -109,7 +111,15 @@ impl CommandHandler {
             store,
             rules,
             clock,
+            quiet: false,
         }
+    }
+
+    /// The same handler, logging accepted and refused commands at debug level: for bulk
+    /// loaders such as the demo, whose commands are not operators' actions.
+    pub fn quiet(mut self) -> Self {
+        self.quiet = true;
+        self
     }
 
     pub fn store(&self) -> &EventStore {
@@ -183,7 +193,7 @@ impl CommandHandler {
                 case::decide(&state, &self.command(&issue.actor, now, body.clone()))
             })
             .await;
-        log_outcome(body.name(), &issue, &result);
+        log_outcome(self.quiet, body.name(), &issue, &result);
         result
     }
 
@@ -202,7 +212,7 @@ impl CommandHandler {
                 unit::decide(&state, &self.command(&issue.actor, now, body.clone()))
             })
             .await;
-        log_outcome("unitCommand", &issue, &result);
+        log_outcome(self.quiet, "unitCommand", &issue, &result);
         result
     }
 
@@ -228,7 +238,7 @@ impl CommandHandler {
                 )
             })
             .await;
-        log_outcome("assessmentCommand", &issue, &result);
+        log_outcome(self.quiet, "assessmentCommand", &issue, &result);
         result
     }
 
@@ -306,29 +316,33 @@ impl CommandHandler {
     }
 }
 
-fn log_outcome(command: &str, issue: &Issue, result: &Result<CommandReceipt, CommandError>) {
+fn log_outcome(
+    quiet: bool,
+    command: &str,
+    issue: &Issue,
+    result: &Result<CommandReceipt, CommandError>,
+) {
     let actor = &issue.actor;
     match result {
-        Ok(receipt) => tracing::info!(
-            command,
-            actor = %actor.user_id,
-            role = ?actor.role,
-            unit = %actor.unit,
-            stream = %receipt.outcome.stream_id,
-            position = receipt.outcome.last_position,
-            replayed = receipt.outcome.replayed,
-            "command accepted"
-        ),
+        Ok(receipt) => {
+            let position = receipt.outcome.last_position;
+            let stream = &receipt.outcome.stream_id;
+            let replayed = receipt.outcome.replayed;
+            if quiet {
+                tracing::debug!(command, actor = %actor.user_id, role = ?actor.role, unit = %actor.unit, %stream, position, replayed, "command accepted");
+            } else {
+                tracing::info!(command, actor = %actor.user_id, role = ?actor.role, unit = %actor.unit, %stream, position, replayed, "command accepted");
+            }
+        }
         Err(CommandError::Store(error)) => {
             tracing::error!(command, actor = %actor.user_id, %error, "command failed in the store")
         }
-        Err(error) => tracing::info!(
-            command,
-            actor = %actor.user_id,
-            role = ?actor.role,
-            unit = %actor.unit,
-            %error,
-            "command refused"
-        ),
+        Err(error) => {
+            if quiet {
+                tracing::debug!(command, actor = %actor.user_id, role = ?actor.role, unit = %actor.unit, %error, "command refused");
+            } else {
+                tracing::info!(command, actor = %actor.user_id, role = ?actor.role, unit = %actor.unit, %error, "command refused");
+            }
+        }
     }
 }
