@@ -87,6 +87,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ProjectionsCommand,
     },
+    /// China's working-day calendar (statutory holidays and make-up working days).
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
     /// Apply pending database migrations and exit.
     Migrate {
         #[command(flatten)]
@@ -101,4 +106,66 @@ pub enum ProjectionsCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CalendarCommand {
+    /// Print the date N working days after DATE (YYYY-MM-DD), not counting DATE itself.
+    AddWorkingDays { date: chrono::NaiveDate, days: u32 },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn the_command_names_scripts_depend_on_parse() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).map(|cli| cli.command);
+        assert!(matches!(
+            parse(&[
+                "whistle",
+                "serve",
+                "--listen",
+                "127.0.0.1:9000",
+                "--database-url",
+                "sqlite://x.sqlite"
+            ]),
+            Ok(Command::Serve { .. })
+        ));
+        assert!(matches!(
+            parse(&[
+                "whistle",
+                "demo",
+                "--database-url",
+                "sqlite://x.sqlite",
+                "--seed",
+                "3"
+            ]),
+            Ok(Command::Demo { seed: 3, .. })
+        ));
+        assert!(matches!(
+            parse(&[
+                "whistle", "token", "--user", "u", "--name", "n", "--role", "officer", "--unit",
+                "city-cac"
+            ]),
+            Ok(Command::Token { .. })
+        ));
+        assert!(matches!(
+            parse(&["whistle", "projections", "rebuild"]),
+            Ok(Command::Projections { .. })
+        ));
+        assert!(matches!(
+            parse(&["whistle", "migrate"]),
+            Ok(Command::Migrate { .. })
+        ));
+        assert!(matches!(
+            parse(&["whistle", "calendar", "add-working-days", "2025-09-30", "3"]),
+            Ok(Command::Calendar {
+                command: CalendarCommand::AddWorkingDays { days: 3, .. }
+            })
+        ));
+        assert!(parse(&["whistle", "calendar", "add-working-days", "not-a-date", "3"]).is_err());
+    }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use whistle_api::auth::{JwtSecret, issue_token};
-use whistle_api::cli::{Cli, Command, ProjectionsCommand, SecretArgs};
+use whistle_api::cli::{CalendarCommand, Cli, Command, ProjectionsCommand, SecretArgs};
 use whistle_api::{AppConfig, Application, demo, telemetry};
 use whistle_domain::rules::DeadlineRules;
 use whistle_store::{Database, EventStore, SystemClock};
@@ -94,6 +94,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "rebuilt the read models from {applied} event applications in {:.2?}",
                 started.elapsed()
             );
+            Ok(())
+        }
+        Command::Calendar {
+            command: CalendarCommand::AddWorkingDays { date, days },
+        } => {
+            let calendar = whistle_domain::calendar::WorkingDayCalendar::china();
+            println!("{}", calendar.add_working_days(date, days)?);
             Ok(())
         }
         Command::Migrate { database } => {
