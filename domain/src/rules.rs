@@ -112,3 +112,133 @@ mod tests {
         check(Level::Extraordinary, 24, "feedback/v1/extraordinary=24h");
     }
 }
+
+/// One version of the assessment rules (DOMAIN.md §7 defaults): the base, what each
+/// fact deducts or adds, the floor and the grade thresholds. Every assessment records
+/// the version it used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssessmentRules {
+    pub version: String,
+    pub base: i64,
+    /// Points deducted per missed feedback or rectification deadline on the unit's assignments.
+    pub per_missed_deadline: i64,
+    /// Points deducted per rejected return (推诿).
+    pub per_rejected_return: i64,
+    /// Points deducted once per 重大/特别重大 case the unit leads.
+    pub per_major_case_lead: i64,
+    pub floor: i64,
+    pub excellent_from: i64,
+    pub good_from: i64,
+    pub pass_from: i64,
+}
+
+impl Default for AssessmentRules {
+    fn default() -> Self {
+        Self {
+            version: "v1".to_owned(),
+            base: 100,
+            per_missed_deadline: 1,
+            per_rejected_return: 2,
+            per_major_case_lead: 5,
+            floor: 0,
+            excellent_from: 90,
+            good_from: 75,
+            pass_from: 60,
+        }
+    }
+}
+
+/// A fact that moves a unit's score, with the points it moves it by (negative deducts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScoreItem {
+    pub rule: crate::vocabulary::AssessmentRule,
+    pub points: i64,
+}
+
+impl AssessmentRules {
+    /// The points a fact of `rule` moves the score by; penalties and commendations carry
+    /// their own `stated` points.
+    pub fn points_for(&self, rule: crate::vocabulary::AssessmentRule, stated: i64) -> i64 {
+        use crate::vocabulary::AssessmentRule as R;
+        match rule {
+            R::MissedDeadline => -self.per_missed_deadline,
+            R::RejectedReturn => -self.per_rejected_return,
+            R::MajorCaseLead => -self.per_major_case_lead,
+            R::Penalty => -stated,
+            R::Commendation => stated,
+            R::MassIncident | R::OneVoteVetoPenalty => 0,
+        }
+    }
+
+    /// Score (base plus every item, not below the floor) and grade; a veto fails the unit
+    /// whatever its points.
+    pub fn score(&self, items: &[ScoreItem], veto: bool) -> (i64, crate::vocabulary::Grade) {
+        use crate::vocabulary::Grade;
+        let score = (self.base + items.iter().map(|i| i.points).sum::<i64>()).max(self.floor);
+        let grade = if veto {
+            Grade::Fail
+        } else if score >= self.excellent_from {
+            Grade::Excellent
+        } else if score >= self.good_from {
+            Grade::Good
+        } else if score >= self.pass_from {
+            Grade::Pass
+        } else {
+            Grade::Fail
+        };
+        (score, grade)
+    }
+}
+
+#[cfg(test)]
+mod assessment_tests {
+    use super::*;
+    use crate::vocabulary::{AssessmentRule as R, Grade};
+
+    fn items(points: &[i64]) -> Vec<ScoreItem> {
+        points
+            .iter()
+            .map(|p| ScoreItem {
+                rule: R::Penalty,
+                points: *p,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn grades_change_exactly_at_their_thresholds() {
+        let rules = AssessmentRules::default();
+        let check = |deducted: i64, want: Grade| {
+            let (score, grade) = rules.score(&items(&[-deducted]), false);
+            assert_eq!(
+                (score, grade),
+                (100 - deducted, want),
+                "deducting {deducted}"
+            );
+        };
+        check(10, Grade::Excellent); // 90
+        check(11, Grade::Good); // 89
+        check(25, Grade::Good); // 75
+        check(26, Grade::Pass); // 74
+        check(40, Grade::Pass); // 60
+        check(41, Grade::Fail); // 59
+    }
+
+    #[test]
+    fn the_score_never_falls_below_the_floor_and_a_veto_fails_whatever_the_points() {
+        let rules = AssessmentRules::default();
+        assert_eq!(rules.score(&items(&[-80, -50]), false), (0, Grade::Fail));
+        assert_eq!(rules.score(&items(&[5]), true), (105, Grade::Fail));
+    }
+
+    #[test]
+    fn each_rule_moves_the_score_by_its_points() {
+        let rules = AssessmentRules::default();
+        assert_eq!(rules.points_for(R::MissedDeadline, 0), -1);
+        assert_eq!(rules.points_for(R::RejectedReturn, 0), -2);
+        assert_eq!(rules.points_for(R::MajorCaseLead, 0), -5);
+        assert_eq!(rules.points_for(R::Penalty, 3), -3);
+        assert_eq!(rules.points_for(R::Commendation, 2), 2);
+        assert_eq!(rules.points_for(R::MassIncident, 0), 0);
+    }
+}

@@ -226,6 +226,29 @@ vocabulary!(
     }
 );
 
+vocabulary!(
+    /// Annual assessment grade.
+    Grade {
+        Excellent = "excellent": "优秀",
+        Good = "good": "良好",
+        Pass = "pass": "合格",
+        Fail = "fail": "不合格",
+    }
+);
+
+vocabulary!(
+    /// The assessment rule behind a deduction or addition.
+    AssessmentRule {
+        MissedDeadline = "missed_deadline": "未按时反馈(超期)",
+        RejectedReturn = "rejected_return": "推诿扯皮(退回被驳回)",
+        MajorCaseLead = "major_case_lead": "牵头处置重大及以上舆情",
+        Penalty = "penalty": "问责扣分",
+        Commendation = "commendation": "表扬加分",
+        MassIncident = "mass_incident": "引发群体性事件(一票否决)",
+        OneVoteVetoPenalty = "one_vote_veto_penalty": "一票否决",
+    }
+);
+
 /// Defines [`crate::actor::Role`] with the same macro as the other vocabularies.
 macro_rules! vocabulary_role {
     () => {
@@ -300,6 +323,8 @@ mod tests {
         check_vocabulary::<PenaltyKind>();
         check_vocabulary::<UnitKind>();
         check_vocabulary::<DeadlineKind>();
+        check_vocabulary::<Grade>();
+        check_vocabulary::<AssessmentRule>();
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub async fn apply(
     use Event as E;
     let at = to_micros(recorded.recorded_at);
     let position = recorded.position;
+    let event_id = recorded.event_id.to_string();
     let actor_name = recorded.actor.name.as_str();
     let c = &mut *connection;
 
@@ -202,6 +203,7 @@ pub async fn apply(
                     .await?;
             }
             refresh_status(c, &id).await?;
+            record_major_lead_once(c, recorded, &id).await?;
         }
         E::CaseLevelChanged { case_id, to, .. } => {
             sqlx::query("UPDATE rm_cases SET level = $1 WHERE case_id = $2")
@@ -209,6 +211,7 @@ pub async fn apply(
                 .bind(case_id.to_string())
                 .execute(&mut *c)
                 .await?;
+            record_major_lead_once(c, recorded, &case_id.to_string()).await?;
         }
 
         E::CaseAssigned {
@@ -255,6 +258,7 @@ pub async fn apply(
                     .bind(&id)
                     .execute(&mut *c)
                     .await?;
+                record_major_lead_once(c, recorded, &id).await?;
             }
             refresh_status(c, &id).await?;
         }
@@ -313,6 +317,7 @@ pub async fn apply(
             record_incident(
                 c,
                 position,
+                &event_id,
                 &case_id.to_string(),
                 &assignment_id.to_string(),
                 None,
@@ -700,6 +705,7 @@ pub async fn apply(
                 record_incident(
                     c,
                     position,
+                    &event_id,
                     &case_id.to_string(),
                     &assignment_id.map(|a| a.to_string()).unwrap_or_default(),
                     Some(unit_id.as_str()),
@@ -715,14 +721,15 @@ pub async fn apply(
             ..
         } => {
             sqlx::query(
-                "INSERT INTO rm_unit_incidents (position, unit_id, case_id, assignment_id, kind, recorded_at) \
+                "INSERT INTO rm_unit_incidents (position, unit_id, case_id, assignment_id, kind, recorded_at, event_id) \
                  VALUES ($1, $2, $3, (SELECT assignment_id FROM rm_assignments WHERE case_id = $3 AND unit_id = $2 \
-                 ORDER BY assigned_position DESC LIMIT 1), 'supervision_urged', $4)",
+                 ORDER BY assigned_position DESC LIMIT 1), 'supervision_urged', $4, $5)",
             )
             .bind(position)
             .bind(target_unit.as_str())
             .bind(case_id.to_string())
             .bind(at)
+            .bind(&event_id)
             .execute(&mut *c)
             .await?;
         }
@@ -830,10 +837,31 @@ pub async fn apply(
             refresh_status(c, &id).await?;
         }
         E::MassIncidentDeclared { case_id, .. } => {
+            let id = case_id.to_string();
             sqlx::query("UPDATE rm_cases SET mass_incident = 1 WHERE case_id = $1")
-                .bind(case_id.to_string())
+                .bind(&id)
                 .execute(&mut *c)
                 .await?;
+            // The lead unit at the declaration carries the one-vote veto.
+            let lead: Option<String> =
+                sqlx::query("SELECT lead_unit FROM rm_cases WHERE case_id = $1")
+                    .bind(&id)
+                    .fetch_one(&mut *c)
+                    .await?
+                    .try_get(0)?;
+            if let Some(lead) = lead {
+                record_incident(
+                    c,
+                    position,
+                    &event_id,
+                    &id,
+                    "",
+                    Some(&lead),
+                    "mass_incident",
+                    at,
+                )
+                .await?;
+            }
         }
 
         E::PenaltyApplied {
@@ -849,8 +877,8 @@ pub async fn apply(
         } => {
             sqlx::query(
                 "INSERT INTO rm_assessment_entries (position, entry_id, unit_id, year, entry_kind, penalty_kind, points, \
-                 reason, person, case_ids, period_from, period_to, recorded_at, recorded_by) \
-                 VALUES ($1, $2, $3, $4, 'penalty', $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                 reason, person, case_ids, period_from, period_to, recorded_at, recorded_by, event_id) \
+                 VALUES ($1, $2, $3, $4, 'penalty', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .bind(position)
             .bind(penalty_id.to_string())
@@ -865,15 +893,20 @@ pub async fn apply(
             .bind(period.to.to_string())
             .bind(at)
             .bind(actor_name)
+            .bind(&event_id)
             .execute(&mut *c)
             .await?;
         }
         E::PenaltyRevoked {
             penalty_id, reason, ..
         } => {
-            sqlx::query("UPDATE rm_assessment_entries SET revoked_at = $1, revoke_reason = $2 WHERE entry_id = $3")
+            sqlx::query(
+                "UPDATE rm_assessment_entries SET revoked_at = $1, revoke_reason = $2, revoke_event_id = $3 \
+                 WHERE entry_id = $4",
+            )
                 .bind(at)
                 .bind(reason.as_str())
+                .bind(&event_id)
                 .bind(penalty_id.to_string())
                 .execute(&mut *c)
                 .await?;
@@ -888,8 +921,8 @@ pub async fn apply(
         } => {
             sqlx::query(
                 "INSERT INTO rm_assessment_entries (position, entry_id, unit_id, year, entry_kind, points, reason, \
-                 case_ids, period_from, period_to, recorded_at, recorded_by) \
-                 VALUES ($1, $2, $3, $4, 'commendation', $5, $6, '[]', $7, $8, $9, $10)",
+                 case_ids, period_from, period_to, recorded_at, recorded_by, event_id) \
+                 VALUES ($1, $2, $3, $4, 'commendation', $5, $6, '[]', $7, $8, $9, $10, $11)",
             )
             .bind(position)
             .bind(commendation_id.to_string())
@@ -901,6 +934,7 @@ pub async fn apply(
             .bind(period.to.to_string())
             .bind(at)
             .bind(actor_name)
+            .bind(&event_id)
             .execute(&mut *c)
             .await?;
         }
@@ -1086,9 +1120,11 @@ async fn settle_deadline(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn record_incident(
     c: &mut AnyConnection,
     position: i64,
+    event_id: &str,
     case_id: &str,
     assignment_id: &str,
     unit_id: Option<&str>,
@@ -1104,8 +1140,8 @@ async fn record_incident(
             .try_get(0)?,
     };
     sqlx::query(
-        "INSERT INTO rm_unit_incidents (position, unit_id, case_id, assignment_id, kind, recorded_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO rm_unit_incidents (position, unit_id, case_id, assignment_id, kind, recorded_at, event_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(position)
     .bind(unit)
@@ -1113,8 +1149,50 @@ async fn record_incident(
     .bind(if assignment_id.is_empty() { None } else { Some(assignment_id.to_owned()) })
     .bind(kind)
     .bind(at)
+    .bind(event_id)
     .execute(&mut *c)
     .await?;
+    Ok(())
+}
+
+/// Record that `unit` leads a 重大/特别重大 case, once per unit and case, at the event
+/// that completed the condition.
+async fn record_major_lead_once(
+    c: &mut AnyConnection,
+    recorded: &RecordedEvent,
+    case_id: &str,
+) -> Result<(), ProjectionError> {
+    let row = sqlx::query("SELECT lead_unit, level FROM rm_cases WHERE case_id = $1")
+        .bind(case_id)
+        .fetch_one(&mut *c)
+        .await?;
+    let lead: Option<String> = row.try_get(0)?;
+    let level: Option<String> = row.try_get(1)?;
+    let major = matches!(level.as_deref(), Some("major") | Some("extraordinary"));
+    let Some(lead) = lead.filter(|_| major) else {
+        return Ok(());
+    };
+    let seen: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM rm_unit_incidents WHERE case_id = $1 AND unit_id = $2 AND kind = 'major_lead'",
+    )
+    .bind(case_id)
+    .bind(&lead)
+    .fetch_one(&mut *c)
+    .await?
+    .try_get(0)?;
+    if seen == 0 {
+        record_incident(
+            c,
+            recorded.position,
+            &recorded.event_id.to_string(),
+            case_id,
+            "",
+            Some(&lead),
+            "major_lead",
+            to_micros(recorded.recorded_at),
+        )
+        .await?;
+    }
     Ok(())
 }
 

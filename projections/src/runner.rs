@@ -27,6 +27,17 @@ impl ProjectionName {
         }
     }
 
+    /// The version of this projection's code. Bump it when what the projection writes
+    /// changes: at start, a projection whose stored version differs is emptied and
+    /// rebuilt from the log.
+    pub fn version(self) -> i64 {
+        match self {
+            // v2: unit incidents carry their event id; major-case leads and mass incidents.
+            ProjectionName::CaseBoard => 2,
+            ProjectionName::Timeline => 1,
+        }
+    }
+
     /// The tables this projection owns (emptied on rebuild).
     pub fn tables(self) -> &'static [&'static str] {
         match self {
@@ -91,7 +102,10 @@ pub struct ProjectionRunner {
 }
 
 impl ProjectionRunner {
+    /// A runner over `store`; projections whose code version changed are emptied first
+    /// so they rebuild from the log.
     pub async fn new(store: EventStore, batch_size: i64) -> Result<Self, ProjectionError> {
+        reset_outdated(&store).await?;
         let runner = Self {
             store,
             batch_size: batch_size.max(1),
@@ -152,11 +166,12 @@ impl ProjectionRunner {
                 name.apply(&mut write.tx, event).await?;
             }
             sqlx::query(
-                "INSERT INTO projection_checkpoints (name, position) VALUES ($1, $2) \
-                 ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+                "INSERT INTO projection_checkpoints (name, position, version) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO UPDATE SET position = excluded.position, version = excluded.version",
             )
             .bind(name.as_str())
             .bind(last_position)
+            .bind(name.version())
             .execute(&mut *write.tx)
             .await?;
             write.commit().await?;
@@ -218,8 +233,15 @@ impl ProjectionRunner {
 
 /// Empty every read model and its checkpoint (in one transaction).
 pub async fn reset(store: &EventStore) -> Result<(), ProjectionError> {
+    reset_projections(store, &ProjectionName::ALL).await
+}
+
+async fn reset_projections(
+    store: &EventStore,
+    names: &[ProjectionName],
+) -> Result<(), ProjectionError> {
     let mut write = store.database().begin_write().await?;
-    for name in ProjectionName::ALL {
+    for name in names {
         for table in name.tables() {
             let sql = format!("DELETE FROM {table}");
             sqlx::query(&sql).execute(&mut *write.tx).await?;
@@ -230,6 +252,33 @@ pub async fn reset(store: &EventStore) -> Result<(), ProjectionError> {
             .await?;
     }
     write.commit().await?;
+    Ok(())
+}
+
+/// Empty the projections whose stored version is not this build's, so they rebuild.
+async fn reset_outdated(store: &EventStore) -> Result<(), ProjectionError> {
+    let mut outdated = Vec::new();
+    for name in ProjectionName::ALL {
+        let stored: Option<i64> =
+            sqlx::query("SELECT version FROM projection_checkpoints WHERE name = $1")
+                .bind(name.as_str())
+                .fetch_optional(store.database().pool())
+                .await?
+                .map(|row| row.try_get(0))
+                .transpose()?;
+        if let Some(stored) = stored.filter(|v| *v != name.version()) {
+            tracing::warn!(
+                projection = name.as_str(),
+                stored,
+                current = name.version(),
+                "projection changed: rebuilding it from the log"
+            );
+            outdated.push(name);
+        }
+    }
+    if !outdated.is_empty() {
+        reset_projections(store, &outdated).await?;
+    }
     Ok(())
 }
 
