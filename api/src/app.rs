@@ -15,7 +15,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use whistle_domain::UnitId;
-use whistle_domain::rules::DeadlineRules;
+use whistle_domain::rules::{AssessmentRules, DeadlineRules};
 use whistle_projections::ProjectionRunner;
 use whistle_store::{Clock, CommandHandler, Database, EventStore};
 
@@ -36,6 +36,7 @@ pub struct AppConfig {
     pub database_url: String,
     pub jwt_secret: JwtSecret,
     pub rules: DeadlineRules,
+    pub assessment_rules: AssessmentRules,
     pub clock: Arc<dyn Clock>,
     /// How often the deadline process runs; `None` leaves it to the caller (tests).
     pub deadline_interval: Option<Duration>,
@@ -80,6 +81,7 @@ impl Application {
         let state = AppState {
             handler,
             progress: runner.progress(),
+            assessment_rules: Arc::new(config.assessment_rules.clone()),
         };
         let schema = build_schema(state.clone());
         let http_state = HttpState {

@@ -44,6 +44,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 database_url: database.database_url,
                 jwt_secret,
                 rules: DeadlineRules::default(),
+                assessment_rules: whistle_domain::rules::AssessmentRules::default(),
                 clock: Arc::new(SystemClock),
                 deadline_interval: Some(std::time::Duration::from_secs(
                     deadline_interval_seconds.max(1),

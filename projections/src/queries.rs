@@ -1126,3 +1126,160 @@ mod tests {
         assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), Some(2.5));
     }
 }
+
+/// One deduction or addition of an assessment, with the event behind it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssessmentItem {
+    pub rule: AssessmentRule,
+    pub points: i64,
+    pub position: i64,
+    pub event_id: Option<String>,
+    pub case_id: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+    /// The penalty's or commendation's stated reason, when it has one.
+    pub reason: Option<String>,
+}
+
+/// A unit's annual assessment (DOMAIN.md §7).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitAssessment {
+    pub unit_id: String,
+    pub unit_name: String,
+    pub year: i32,
+    pub rules_version: String,
+    pub as_of: DateTime<Utc>,
+    pub score: i64,
+    pub grade: Grade,
+    pub veto: bool,
+    /// 1 for the best; units with equal score and veto share a rank; vetoed units rank last.
+    pub rank: i64,
+    pub items: Vec<AssessmentItem>,
+}
+
+/// The annual assessment of every unit for `year` (Asia/Shanghai), as of `as_of`: each
+/// fact counts in the year of the event that completed it, penalties and commendations in
+/// the year their stated period starts; a penalty revoked by `as_of` does not count.
+pub async fn annual_assessment(
+    pool: &AnyPool,
+    year: i32,
+    as_of: DateTime<Utc>,
+    rules: &whistle_domain::rules::AssessmentRules,
+) -> Result<Vec<UnitAssessment>, ProjectionError> {
+    let first_day =
+        NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(|| unreadable(format!("year {year}")))?;
+    let next_first_day = NaiveDate::from_ymd_opt(year + 1, 1, 1)
+        .ok_or_else(|| unreadable(format!("year {year}")))?;
+    let start = to_micros(start_of_shanghai_day(first_day));
+    let end = to_micros(start_of_shanghai_day(next_first_day));
+    let as_of_micros = to_micros(as_of);
+    let mut assessments = Vec::new();
+    for unit in units(pool).await? {
+        let mut items = Vec::new();
+        let incidents = sqlx::query(
+            "SELECT kind, position, event_id, case_id, recorded_at FROM rm_unit_incidents \
+             WHERE unit_id = $1 AND recorded_at >= $2 AND recorded_at < $3 AND recorded_at <= $4 \
+             AND (kind IN ('return_rejected', 'major_lead', 'mass_incident') \
+                  OR (kind = 'deadline_missed' AND assignment_id IS NOT NULL)) \
+             ORDER BY position",
+        )
+        .bind(&unit.unit_id)
+        .bind(start)
+        .bind(end)
+        .bind(as_of_micros)
+        .fetch_all(pool)
+        .await?;
+        for row in &incidents {
+            let kind: String = row.try_get("kind")?;
+            let rule = match kind.as_str() {
+                "deadline_missed" => AssessmentRule::MissedDeadline,
+                "return_rejected" => AssessmentRule::RejectedReturn,
+                "major_lead" => AssessmentRule::MajorCaseLead,
+                "mass_incident" => AssessmentRule::MassIncident,
+                other => return Err(unreadable(format!("unknown incident kind {other}"))),
+            };
+            items.push(AssessmentItem {
+                rule,
+                points: rules.points_for(rule, 0),
+                position: row.try_get("position")?,
+                event_id: row.try_get("event_id")?,
+                case_id: row.try_get("case_id")?,
+                recorded_at: time(row, "recorded_at")?,
+                reason: None,
+            });
+        }
+        let entries = sqlx::query(
+            "SELECT entry_kind, penalty_kind, points, position, event_id, case_ids, recorded_at, reason \
+             FROM rm_assessment_entries WHERE unit_id = $1 AND period_from >= $2 AND period_from < $3 \
+             AND recorded_at <= $4 AND (revoked_at IS NULL OR revoked_at > $4) ORDER BY position",
+        )
+        .bind(&unit.unit_id)
+        .bind(first_day.to_string())
+        .bind(next_first_day.to_string())
+        .bind(as_of_micros)
+        .fetch_all(pool)
+        .await?;
+        for row in &entries {
+            let entry_kind: String = row.try_get("entry_kind")?;
+            let penalty_kind: Option<String> = row.try_get("penalty_kind")?;
+            let stated: i64 = row.try_get("points")?;
+            let rule = match (entry_kind.as_str(), penalty_kind.as_deref()) {
+                ("commendation", _) => AssessmentRule::Commendation,
+                (_, Some("one_vote_veto")) => AssessmentRule::OneVoteVetoPenalty,
+                _ => AssessmentRule::Penalty,
+            };
+            // A one-vote veto fails the unit; any points it states are deducted too.
+            let points = match rule {
+                AssessmentRule::OneVoteVetoPenalty => -stated,
+                other => rules.points_for(other, stated),
+            };
+            let case_ids: String = row.try_get("case_ids")?;
+            let first_case = serde_json::from_str::<Vec<String>>(&case_ids)
+                .ok()
+                .and_then(|ids| ids.into_iter().next());
+            items.push(AssessmentItem {
+                rule,
+                points,
+                position: row.try_get("position")?,
+                event_id: row.try_get("event_id")?,
+                case_id: first_case,
+                recorded_at: time(row, "recorded_at")?,
+                reason: row.try_get("reason")?,
+            });
+        }
+        items.sort_by_key(|item| item.position);
+        let veto = items.iter().any(|i| {
+            matches!(
+                i.rule,
+                AssessmentRule::MassIncident | AssessmentRule::OneVoteVetoPenalty
+            )
+        });
+        let score_items: Vec<whistle_domain::rules::ScoreItem> = items
+            .iter()
+            .map(|i| whistle_domain::rules::ScoreItem {
+                rule: i.rule,
+                points: i.points,
+            })
+            .collect();
+        let (score, grade) = rules.score(&score_items, veto);
+        assessments.push(UnitAssessment {
+            unit_id: unit.unit_id,
+            unit_name: unit.name,
+            year,
+            rules_version: rules.version.clone(),
+            as_of,
+            score,
+            grade,
+            veto,
+            rank: 0,
+            items,
+        });
+    }
+    // Competition ranking: vetoed units after the others, then by score; ties share a rank.
+    let key = |a: &UnitAssessment| (a.veto, -a.score);
+    assessments.sort_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.unit_id.cmp(&b.unit_id)));
+    let keys: Vec<(bool, i64)> = assessments.iter().map(key).collect();
+    for (assessment, own) in assessments.iter_mut().zip(&keys) {
+        assessment.rank = keys.partition_point(|k| k < own) as i64 + 1;
+    }
+    Ok(assessments)
+}

@@ -52,6 +52,7 @@ pub async fn spawn_app() -> TestApp {
         database_url: database_url.clone(),
         jwt_secret: secret.clone(),
         rules: DeadlineRules::default(),
+        assessment_rules: whistle_domain::rules::AssessmentRules::default(),
         clock: Arc::new(clock.clone()),
         deadline_interval: None,
         system_unit: whistle_domain::UnitId::parse("city-cac").unwrap(),
@@ -96,6 +97,11 @@ impl TestApp {
                 .take()
                 .expect("the directory is held until stop"),
         )
+    }
+
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        use whistle_store::Clock;
+        self.clock.now()
     }
 
     pub fn store(&self) -> &EventStore {

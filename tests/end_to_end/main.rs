@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod assessment;
 mod authorization;
 mod case_lifecycle;
 mod deadlines;

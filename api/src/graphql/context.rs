@@ -35,6 +35,7 @@ pub const READS_EVERYTHING: &[Role] = &[
 pub struct AppState {
     pub handler: CommandHandler,
     pub progress: ProjectionProgress,
+    pub assessment_rules: Arc<whistle_domain::rules::AssessmentRules>,
 }
 
 impl AppState {

@@ -323,6 +323,50 @@ impl QueryRoot {
         Ok(cards.into_iter().map(Scorecard::from).collect())
     }
 
+    /// The annual assessment (年度考核) of every unit for a year, as of `asOf` (default
+    /// now), ranked; every deduction and addition lists the event behind it. Staff of a
+    /// unit see their own unit's only.
+    async fn annual_assessment(
+        &self,
+        ctx: &Context<'_>,
+        year: i32,
+        unit_id: Option<String>,
+        as_of: Option<DateTime<Utc>>,
+        wait_for_position: Option<i64>,
+    ) -> Result<Vec<UnitAssessment>> {
+        let actor = actor(ctx)?;
+        wait_until_projected(ctx, wait_for_position).await?;
+        if !(2000..=2100).contains(&year) {
+            return Err(error(
+                ErrorCode::Validation,
+                format!("year {year} is out of range"),
+            ));
+        }
+        let wanted = unit_id.as_deref().map(parse_unit).transpose()?;
+        let own_only = !READS_EVERYTHING.contains(&actor.role);
+        if own_only && wanted.as_ref().is_some_and(|u| *u != actor.unit) {
+            return Err(error(
+                ErrorCode::Forbidden,
+                "you may read your own unit's assessment only",
+            ));
+        }
+        let state = state(ctx)?;
+        let as_of = as_of.unwrap_or_else(|| state.clock().now());
+        let all = q::annual_assessment(state.pool(), year, as_of, &state.assessment_rules)
+            .await
+            .map_err(from_projection)?;
+        let filter = if own_only {
+            Some(actor.unit.clone())
+        } else {
+            wanted
+        };
+        Ok(all
+            .into_iter()
+            .filter(|a| filter.as_ref().is_none_or(|u| u.as_str() == a.unit_id))
+            .map(UnitAssessment::from)
+            .collect())
+    }
+
     /// Every registered unit.
     async fn units(&self, ctx: &Context<'_>, wait_for_position: Option<i64>) -> Result<Vec<Unit>> {
         actor(ctx)?;

@@ -750,3 +750,78 @@ pub struct EventNotice {
     pub actor_role: Role,
     pub actor_unit: String,
 }
+
+/// One deduction or addition, with its rule, its points and the event behind it.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct AssessmentItem {
+    pub rule: String,
+    pub rule_label: String,
+    /// Negative deducts, positive adds.
+    pub points: i64,
+    pub position: i64,
+    pub event_id: Option<ID>,
+    pub case_id: Option<ID>,
+    pub recorded_at: DateTime<Utc>,
+    pub reason: Option<String>,
+}
+
+/// A unit's annual assessment: score, rank, grade, veto, and every deduction and
+/// addition explained by its events.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct UnitAssessment {
+    pub unit_id: String,
+    pub unit_name: String,
+    pub year: i32,
+    /// The version of the assessment rules used.
+    pub rules_version: String,
+    pub as_of: DateTime<Utc>,
+    pub score: i64,
+    pub rank: i64,
+    pub grade: String,
+    pub grade_label: String,
+    /// One-vote veto (一票否决): graded 不合格 whatever the points.
+    pub veto: bool,
+    pub deductions: Vec<AssessmentItem>,
+    pub additions: Vec<AssessmentItem>,
+}
+
+impl From<q::UnitAssessment> for UnitAssessment {
+    fn from(v: q::UnitAssessment) -> Self {
+        let item = |i: &q::AssessmentItem| AssessmentItem {
+            rule: i.rule.key().to_owned(),
+            rule_label: i.rule.label_zh().to_owned(),
+            points: i.points,
+            position: i.position,
+            event_id: i.event_id.clone().map(ID),
+            case_id: i.case_id.clone().map(ID),
+            recorded_at: i.recorded_at,
+            reason: i.reason.clone(),
+        };
+        Self {
+            unit_id: v.unit_id,
+            unit_name: v.unit_name,
+            year: v.year,
+            rules_version: v.rules_version,
+            as_of: v.as_of,
+            score: v.score,
+            rank: v.rank,
+            grade: v.grade.key().to_owned(),
+            grade_label: v.grade.label_zh().to_owned(),
+            veto: v.veto,
+            deductions: v
+                .items
+                .iter()
+                .filter(|i| {
+                    i.points < 0
+                        || matches!(
+                            i.rule,
+                            whistle_domain::AssessmentRule::MassIncident
+                                | whistle_domain::AssessmentRule::OneVoteVetoPenalty
+                        )
+                })
+                .map(item)
+                .collect(),
+            additions: v.items.iter().filter(|i| i.points > 0).map(item).collect(),
+        }
+    }
+}
