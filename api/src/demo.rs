@@ -683,18 +683,19 @@ impl Simulation {
         let problem = &PROBLEMS[problem_index];
         let (town_unit, place) = self.township();
         let roll: f64 = self.rng.random();
+        // 重大 and above are rare: a few dozen a year in a prefecture-level city.
         let level = match (problem.emergency, roll) {
-            (true, r) if r < 0.05 => Level::Extraordinary,
-            (true, r) if r < 0.30 => Level::Major,
-            (true, r) if r < 0.60 => Level::Significant,
-            (false, r) if r < 0.005 => Level::Extraordinary,
-            (false, r) if r < 0.04 => Level::Major,
-            (false, r) if r < 0.22 => Level::Significant,
+            (true, r) if r < 0.005 => Level::Extraordinary,
+            (true, r) if r < 0.045 => Level::Major,
+            (true, r) if r < 0.35 => Level::Significant,
+            (false, r) if r < 0.0005 => Level::Extraordinary,
+            (false, r) if r < 0.005 => Level::Major,
+            (false, r) if r < 0.18 => Level::Significant,
             _ => Level::General,
         };
         let escalate_to = match level {
             Level::General if self.chance(0.04) => Some(Level::Significant),
-            Level::Significant if self.chance(0.05) => Some(Level::Major),
+            Level::Significant if self.chance(0.02) => Some(Level::Major),
             _ => None,
         };
         let mut categories = Vec::new();
