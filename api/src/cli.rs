@@ -44,6 +44,9 @@ pub enum Command {
         database: DatabaseArgs,
         #[command(flatten)]
         secret: SecretArgs,
+        /// The rule set (TOML); default: the shipped rules/default.toml.
+        #[arg(long, env = "WHISTLE_RULES")]
+        rules: Option<std::path::PathBuf>,
         /// Seconds between passes of the deadline process (warnings and misses).
         #[arg(long, env = "WHISTLE_DEADLINE_INTERVAL_SECONDS", default_value_t = 30)]
         deadline_interval_seconds: u64,

@@ -8,6 +8,7 @@ pub mod deadlines;
 pub mod demo;
 pub mod graphql;
 pub mod http;
+pub mod rules_file;
 pub mod telemetry;
 
 pub use app::{AppConfig, Application};

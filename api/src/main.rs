@@ -7,7 +7,6 @@ use clap::Parser;
 use whistle_api::auth::{JwtSecret, issue_token};
 use whistle_api::cli::{CalendarCommand, Cli, Command, ProjectionsCommand, SecretArgs};
 use whistle_api::{AppConfig, Application, demo, telemetry};
-use whistle_domain::rules::DeadlineRules;
 use whistle_store::{Database, EventStore, SystemClock};
 
 fn jwt_secret(args: &SecretArgs) -> anyhow::Result<JwtSecret> {
@@ -29,12 +28,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             database,
             secret,
+            rules,
             deadline_interval_seconds,
             system_unit,
             with_demo,
             seed,
         } => {
             let system_unit = whistle_domain::UnitId::parse(&system_unit)?;
+            let rule_set = match rules {
+                Some(path) => whistle_api::rules_file::RuleSet::load(&path)?,
+                None => whistle_api::rules_file::RuleSet::shipped(),
+            };
+            tracing::info!(version = %rule_set.deadlines.version, "rules loaded");
             let jwt_secret = jwt_secret(&secret)?;
             if with_demo {
                 demo::load_if_empty(&database.database_url, seed).await?;
@@ -43,8 +48,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 listen,
                 database_url: database.database_url,
                 jwt_secret,
-                rules: DeadlineRules::default(),
-                assessment_rules: whistle_domain::rules::AssessmentRules::default(),
+                rules: rule_set.deadlines,
+                assessment_rules: rule_set.assessment,
                 clock: Arc::new(SystemClock),
                 deadline_interval: Some(std::time::Duration::from_secs(
                     deadline_interval_seconds.max(1),

@@ -1,0 +1,230 @@
+//! The rule set file (TOML): deadline rules and assessment rules with one version label.
+//! `rules/default.toml` is compiled in as the default; `whistle serve --rules FILE` loads
+//! another. A file is checked before the service starts: unknown keys, impossible windows
+//! and unordered grade thresholds are refused with a message that names the key.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use thiserror::Error;
+use whistle_domain::rules::{AssessmentRules, DeadlineRules};
+
+/// The rule set shipped with Whistle.
+pub const DEFAULT_RULES_TOML: &str = include_str!("../../rules/default.toml");
+
+/// Deadline and assessment rules of one version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSet {
+    pub deadlines: DeadlineRules,
+    pub assessment: AssessmentRules,
+}
+
+#[derive(Debug, Error)]
+pub enum RulesError {
+    #[error("cannot read the rules file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the rules file is not valid: {0}")]
+    Syntax(String),
+    #[error("rules: `{key}` {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    version: String,
+    deadlines: DeadlineSection,
+    assessment: AssessmentSection,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeadlineSection {
+    feedback_hours_general: u32,
+    feedback_hours_major: u32,
+    public_response_hours: u32,
+    leader_instruction_working_days: u32,
+    warning_lead_minutes: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssessmentSection {
+    base: i64,
+    per_missed_deadline: i64,
+    per_rejected_return: i64,
+    per_major_case_lead: i64,
+    floor: i64,
+    excellent_from: i64,
+    good_from: i64,
+    pass_from: i64,
+}
+
+fn invalid(key: &'static str, reason: impl Into<String>) -> RulesError {
+    RulesError::Invalid {
+        key,
+        reason: reason.into(),
+    }
+}
+
+impl RuleSet {
+    /// The rule set shipped with Whistle (`rules/default.toml`).
+    pub fn shipped() -> Self {
+        Self::parse(DEFAULT_RULES_TOML).expect("the shipped rules file is valid")
+    }
+
+    pub fn load(path: &Path) -> Result<Self, RulesError> {
+        let text = std::fs::read_to_string(path).map_err(|source| RulesError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text)
+    }
+
+    pub fn parse(text: &str) -> Result<Self, RulesError> {
+        let file: RuleFile = toml::from_str(text).map_err(|e| RulesError::Syntax(e.to_string()))?;
+        let version = file.version.trim().to_owned();
+        if version.is_empty()
+            || version.len() > 32
+            || !version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            return Err(invalid(
+                "version",
+                "must be 1-32 letters, digits, '.', '_' or '-'",
+            ));
+        }
+        let d = file.deadlines;
+        for (key, hours) in [
+            ("deadlines.feedback_hours_general", d.feedback_hours_general),
+            ("deadlines.feedback_hours_major", d.feedback_hours_major),
+            ("deadlines.public_response_hours", d.public_response_hours),
+        ] {
+            if !(1..=720).contains(&hours) {
+                return Err(invalid(
+                    key,
+                    format!("must be between 1 and 720 hours, not {hours}"),
+                ));
+            }
+        }
+        if !(1..=30).contains(&d.leader_instruction_working_days) {
+            return Err(invalid(
+                "deadlines.leader_instruction_working_days",
+                "must be between 1 and 30",
+            ));
+        }
+        let shortest = d.feedback_hours_general.min(d.feedback_hours_major) * 60;
+        if d.warning_lead_minutes == 0 || d.warning_lead_minutes >= shortest {
+            return Err(invalid(
+                "deadlines.warning_lead_minutes",
+                format!(
+                    "must be more than 0 and less than the shortest feedback window ({shortest} minutes)"
+                ),
+            ));
+        }
+        let a = file.assessment;
+        for (key, points) in [
+            ("assessment.per_missed_deadline", a.per_missed_deadline),
+            ("assessment.per_rejected_return", a.per_rejected_return),
+            ("assessment.per_major_case_lead", a.per_major_case_lead),
+        ] {
+            if !(0..=100).contains(&points) {
+                return Err(invalid(
+                    key,
+                    format!("must be between 0 and 100 points deducted, not {points}"),
+                ));
+            }
+        }
+        if a.base <= a.floor {
+            return Err(invalid("assessment.base", "must be above the floor"));
+        }
+        if !(a.excellent_from >= a.good_from && a.good_from >= a.pass_from && a.pass_from > a.floor)
+        {
+            return Err(invalid(
+                "assessment.excellent_from",
+                "grade thresholds must satisfy excellent_from ≥ good_from ≥ pass_from > floor",
+            ));
+        }
+        Ok(Self {
+            deadlines: DeadlineRules {
+                version: version.clone(),
+                feedback_hours_general: d.feedback_hours_general,
+                feedback_hours_major: d.feedback_hours_major,
+                public_response_hours: d.public_response_hours,
+                leader_instruction_working_days: d.leader_instruction_working_days,
+                warning_lead_minutes: d.warning_lead_minutes,
+            },
+            assessment: AssessmentRules {
+                version,
+                base: a.base,
+                per_missed_deadline: a.per_missed_deadline,
+                per_rejected_return: a.per_rejected_return,
+                per_major_case_lead: a.per_major_case_lead,
+                floor: a.floor,
+                excellent_from: a.excellent_from,
+                good_from: a.good_from,
+                pass_from: a.pass_from,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_file_holds_the_defaults_of_the_domain() {
+        let shipped = RuleSet::shipped();
+        assert_eq!(shipped.deadlines, DeadlineRules::default());
+        assert_eq!(shipped.assessment, AssessmentRules::default());
+    }
+
+    #[test]
+    fn a_new_version_changes_the_rule_recorded_with_new_deadlines() {
+        let text = DEFAULT_RULES_TOML
+            .replace("version = \"v1\"", "version = \"v2-2027\"")
+            .replace("feedback_hours_general = 48", "feedback_hours_general = 36");
+        let rules = RuleSet::parse(&text).unwrap();
+        let at = "2027-03-01T00:00:00Z".parse().unwrap();
+        let deadline = rules
+            .deadlines
+            .feedback_deadline(whistle_domain::Level::General, at);
+        assert_eq!(deadline.rule, "feedback/v2-2027/general=36h");
+        assert_eq!(rules.assessment.version, "v2-2027");
+    }
+
+    #[test]
+    fn bad_files_are_refused_with_the_key_that_is_wrong() {
+        let check = |from: &str, to: &str, mentions: &str| {
+            let text = DEFAULT_RULES_TOML.replace(from, to);
+            let error = RuleSet::parse(&text).unwrap_err().to_string();
+            assert!(
+                error.contains(mentions),
+                "`{error}` should mention `{mentions}`"
+            );
+        };
+        check(
+            "feedback_hours_major = 24",
+            "feedback_hours_major = 0",
+            "feedback_hours_major",
+        );
+        check(
+            "warning_lead_minutes = 240",
+            "warning_lead_minutes = 5000",
+            "warning_lead_minutes",
+        );
+        check("good_from = 75", "good_from = 95", "excellent_from");
+        check("version = \"v1\"", "version = \"\"", "version");
+        check("floor = 0", "floor = 0\nbonus = 3", "bonus");
+        check("base = 100", "base = \"a hundred\"", "base");
+        assert!(matches!(
+            RuleSet::load(Path::new("/no/such/rules.toml")),
+            Err(RulesError::Read { .. })
+        ));
+    }
+}
