@@ -90,6 +90,21 @@ pub enum Command {
         #[command(subcommand)]
         command: ProjectionsCommand,
     },
+    /// Reports as CSV or XLSX: scorecards, the annual assessment, the case ledger (台账).
+    Export {
+        #[command(subcommand)]
+        report: ExportCommand,
+    },
+    /// The weekly bulletin (周通报) as Markdown.
+    Bulletin {
+        /// ISO week, e.g. 2026-W12.
+        #[arg(long)]
+        week: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// China's working-day calendar (statutory holidays and make-up working days).
     Calendar {
         #[command(subcommand)]
@@ -106,6 +121,50 @@ pub enum Command {
 pub enum ProjectionsCommand {
     /// Empty every read model and replay the whole log.
     Rebuild {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Unit scorecards for the period [--from, --to) in Asia/Shanghai dates.
+    Scorecards {
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        #[arg(long, value_enum)]
+        format: crate::exports::ExportFormat,
+        #[arg(long)]
+        out: std::path::PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// The annual assessment: summary and every deduction and addition.
+    Assessment {
+        #[arg(long)]
+        year: i32,
+        #[arg(long, value_enum)]
+        format: crate::exports::ExportFormat,
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// The rule set (TOML); default: the shipped rules/default.toml.
+        #[arg(long, env = "WHISTLE_RULES")]
+        rules: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// The case ledger (台账): cases flagged in [--from, --to).
+    Ledger {
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        #[arg(long, value_enum)]
+        format: crate::exports::ExportFormat,
+        #[arg(long)]
+        out: std::path::PathBuf,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -170,5 +229,61 @@ mod tests {
             })
         ));
         assert!(parse(&["whistle", "calendar", "add-working-days", "not-a-date", "3"]).is_err());
+        let export = |args: &[&str]| parse(&[&["whistle", "export"], args].concat());
+        assert!(
+            export(&[
+                "scorecards",
+                "--from",
+                "2026-01-01",
+                "--to",
+                "2026-04-01",
+                "--format",
+                "csv",
+                "--out",
+                "s.csv"
+            ])
+            .is_ok()
+        );
+        assert!(
+            export(&[
+                "assessment",
+                "--year",
+                "2026",
+                "--format",
+                "xlsx",
+                "--out",
+                "a.xlsx"
+            ])
+            .is_ok()
+        );
+        assert!(
+            export(&[
+                "ledger",
+                "--from",
+                "2026-01-01",
+                "--to",
+                "2026-02-01",
+                "--format",
+                "xlsx",
+                "--out",
+                "l.xlsx"
+            ])
+            .is_ok()
+        );
+        assert!(
+            export(&[
+                "ledger",
+                "--from",
+                "2026-01-01",
+                "--to",
+                "2026-02-01",
+                "--format",
+                "pdf",
+                "--out",
+                "l.pdf"
+            ])
+            .is_err()
+        );
+        assert!(parse(&["whistle", "bulletin", "--week", "2026-W12", "--out", "b.md"]).is_ok());
     }
 }

@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use clap::Parser;
 use whistle_api::auth::{JwtSecret, issue_token};
-use whistle_api::cli::{CalendarCommand, Cli, Command, ProjectionsCommand, SecretArgs};
+use whistle_api::cli::{
+    CalendarCommand, Cli, Command, ExportCommand, ProjectionsCommand, SecretArgs,
+};
+use whistle_api::exports;
 use whistle_api::{AppConfig, Application, demo, telemetry};
 use whistle_store::{Database, EventStore, SystemClock};
 
@@ -102,6 +105,76 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Export { report } => {
+            let (database, out, report) = match report {
+                ExportCommand::Scorecards {
+                    from,
+                    to,
+                    format,
+                    out,
+                    database,
+                } => {
+                    let store = caught_up_store(&database.database_url).await?;
+                    let report =
+                        exports::scorecards(store.database().pool(), from, to, chrono::Utc::now())
+                            .await?;
+                    (store, out, report.write(format)?)
+                }
+                ExportCommand::Assessment {
+                    year,
+                    format,
+                    out,
+                    rules,
+                    database,
+                } => {
+                    let rule_set = match rules {
+                        Some(path) => whistle_api::rules_file::RuleSet::load(&path)?,
+                        None => whistle_api::rules_file::RuleSet::shipped(),
+                    };
+                    let store = caught_up_store(&database.database_url).await?;
+                    let report = exports::assessment(
+                        store.database().pool(),
+                        year,
+                        chrono::Utc::now(),
+                        &rule_set.assessment,
+                    )
+                    .await?;
+                    (store, out, report.write(format)?)
+                }
+                ExportCommand::Ledger {
+                    from,
+                    to,
+                    format,
+                    out,
+                    database,
+                } => {
+                    let store = caught_up_store(&database.database_url).await?;
+                    let report = exports::ledger(store.database().pool(), from, to).await?;
+                    (store, out, report.write(format)?)
+                }
+            };
+            std::fs::write(&out, &report)
+                .map_err(|e| anyhow::anyhow!("writing {}: {e}", out.display()))?;
+            database.database().close().await;
+            eprintln!("wrote {} ({} bytes)", out.display(), report.len());
+            Ok(())
+        }
+        Command::Bulletin {
+            week,
+            out,
+            database,
+        } => {
+            let monday = exports::parse_iso_week(&week)?;
+            let store = caught_up_store(&database.database_url).await?;
+            let text =
+                exports::weekly_bulletin(store.database().pool(), monday, chrono::Utc::now())
+                    .await?;
+            std::fs::write(&out, text.as_bytes())
+                .map_err(|e| anyhow::anyhow!("writing {}: {e}", out.display()))?;
+            store.database().close().await;
+            eprintln!("wrote {}", out.display());
+            Ok(())
+        }
         Command::Calendar {
             command: CalendarCommand::AddWorkingDays { date, days },
         } => {
@@ -115,6 +188,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Open the store and bring every read model up to the end of the log, so a report
+/// reflects everything recorded.
+async fn caught_up_store(database_url: &str) -> anyhow::Result<EventStore> {
+    let store = EventStore::new(Database::connect(database_url).await?).await?;
+    whistle_projections::ProjectionRunner::new(store.clone(), whistle_api::app::PROJECTION_BATCH)
+        .await?
+        .catch_up()
+        .await?;
+    Ok(store)
 }
 
 #[tokio::main]
