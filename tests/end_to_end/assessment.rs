@@ -246,6 +246,45 @@ async fn the_annual_assessment_applies_every_rule_as_computed_by_hand() {
         "{housing_then:#}"
     );
 
+    // The exports say the same as the API.
+    let pool = app.store().database().pool();
+    let rules = whistle_domain::rules::AssessmentRules::default();
+    let report = whistle_api::exports::assessment(pool, 2026, app.clock_now(), &rules)
+        .await
+        .unwrap();
+    let csv = String::from_utf8(report.to_csv().unwrap()[3..].to_vec()).unwrap();
+    let housing_line = csv.lines().find(|l| l.contains(",city-housing,")).unwrap();
+    assert!(
+        housing_line.starts_with("6,city-housing,市住建局,93,优秀,否,-9,2,"),
+        "{housing_line}"
+    );
+    assert_eq!(
+        report.sheets[1]
+            .rows
+            .iter()
+            .filter(|r| r[0] == "city-housing".into())
+            .count(),
+        4,
+        "three deductions and one addition"
+    );
+    assert!(report.to_xlsx().unwrap().starts_with(b"PK"));
+    let ledger = whistle_api::exports::ledger(
+        pool,
+        "2026-03-01".parse().unwrap(),
+        "2026-04-01".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let titles: Vec<String> = ledger.sheets[0]
+        .rows
+        .iter()
+        .map(|r| format!("{:?}", r[3]))
+        .collect();
+    assert_eq!(
+        titles,
+        vec!["Text(\"事项A\")", "Text(\"事项B\")", "Text(\"事项C\")"]
+    );
+
     // A unit's own staff see their own assessment only.
     let own = app
         .ok(
