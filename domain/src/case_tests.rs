@@ -983,3 +983,36 @@ fn the_status_follows_the_lifecycle() {
     assert_eq!(Scenario::assigned().state().status(), CaseStatus::Assigned);
     assert_eq!(Scenario::accepted().state().status(), CaseStatus::Handling);
 }
+
+#[test]
+fn a_leader_instruction_before_national_day_is_due_on_the_make_up_saturday() {
+    // Tuesday 2025-09-30 16:00 Shanghai; Oct 1-8 are off, Thu 9 and Fri 10 are worked,
+    // Saturday 11 is a make-up working day: the third working day ends Saturday 24:00.
+    let before_holiday: DateTime<Utc> = "2025-09-30T08:00:00Z".parse().unwrap();
+    let memo = Scenario::triaged(Level::Major, vec![]).given(
+        dispatcher(),
+        CaseCommand::SendMemo {
+            memo_id: memo1(),
+            summary: text("请批示"),
+        },
+    );
+    let command = Command {
+        actor: person("l1", Role::Leader, "city-leadership"),
+        issued_at: before_holiday,
+        rules: DeadlineRules::default(),
+        body: CaseCommand::InstructOnMemo {
+            memo_id: memo1(),
+            instruction: text("节前部署"),
+            deadline: None,
+        },
+    };
+    match &decide(&memo.state(), &command).unwrap()[0] {
+        Event::LeaderInstructed { deadline, .. } => {
+            assert_eq!(
+                *deadline,
+                "2025-10-11T16:00:00Z".parse::<DateTime<Utc>>().unwrap()
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}

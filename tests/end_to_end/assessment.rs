@@ -285,6 +285,20 @@ async fn the_annual_assessment_applies_every_rule_as_computed_by_hand() {
         vec!["Text(\"事项A\")", "Text(\"事项B\")", "Text(\"事项C\")"]
     );
 
+    // Reproducible: after a rebuild from the log the assessment is the same, also as of
+    // the earlier instant.
+    whistle_projections::rebuild(app.store(), 7).await.unwrap();
+    let rebuilt = app.ok(&p.evaluator, QUERY, json!({ "p": head })).await;
+    assert_eq!(rebuilt, now);
+    let rebuilt_earlier = app
+        .ok(
+            &p.evaluator,
+            QUERY,
+            json!({ "p": head, "asOf": before_revocation.to_rfc3339() }),
+        )
+        .await;
+    assert_eq!(rebuilt_earlier, earlier);
+
     // A unit's own staff see their own assessment only.
     let own = app
         .ok(
