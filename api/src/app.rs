@@ -22,7 +22,7 @@ use whistle_store::{Clock, CommandHandler, Database, EventStore};
 use crate::auth::JwtSecret;
 use crate::deadlines::DeadlineProcess;
 use crate::graphql::{AppState, WhistleSchema, build_schema};
-use crate::http;
+use crate::{downloads, http};
 
 /// Largest request body accepted (bytes).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -157,6 +157,10 @@ fn router(state: HttpState) -> Router {
     Router::new()
         .route("/graphql", get(http::graphiql_or_get).post(http::graphql_post))
         .route("/graphql/ws", get(http::graphql_ws))
+        .route("/exports/scorecards", get(downloads::scorecards))
+        .route("/exports/assessment", get(downloads::assessment))
+        .route("/exports/ledger", get(downloads::ledger))
+        .route("/exports/bulletin", get(downloads::bulletin))
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(http::readyz))
         .with_state(state)

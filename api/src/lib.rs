@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod deadlines;
 pub mod demo;
+pub mod downloads;
 pub mod exports;
 pub mod graphql;
 pub mod http;

@@ -211,3 +211,96 @@ async fn oversized_bodies_deep_queries_and_huge_pages_are_refused() {
         .await;
     assert_eq!(code, "VALIDATION");
 }
+
+#[tokio::test]
+async fn reports_download_over_http_for_authorised_users_only() {
+    let app = spawn_app().await;
+    let p = standard_city(&app).await;
+    let (case, _) = flag(&app, &p.monitor, "https://weibo.com/report/1", "报表事项").await;
+    triage(&app, &p.dispatcher, &case, "GENERAL").await;
+    assign(&app, &p.dispatcher, &case, "city-housing", "LEAD").await;
+    let head = app.head().await;
+    app.ok(
+        &p.evaluator,
+        "query($p: Int) { logPosition(waitForPosition: $p) { head } }",
+        json!({ "p": head }),
+    )
+    .await;
+    let get = |path: &str, token: Option<&str>| {
+        let mut request = app.client.get(format!("{}{path}", app.address));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    let csv = get(
+        "/exports/ledger?from=2026-03-01&to=2026-04-01&format=csv",
+        Some(&p.evaluator),
+    )
+    .await
+    .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    assert!(
+        csv.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("ledger-2026-03-01-2026-04-01.csv")
+    );
+    let body = csv.bytes().await.unwrap();
+    let text = String::from_utf8(body[3..].to_vec()).unwrap();
+    assert!(text.lines().nth(1).unwrap().contains("报表事项"), "{text}");
+    let xlsx = get(
+        "/exports/assessment?year=2026&format=xlsx",
+        Some(&p.inspector),
+    )
+    .await
+    .unwrap();
+    assert_eq!(xlsx.status(), 200);
+    assert!(xlsx.bytes().await.unwrap().starts_with(b"PK"));
+    let bulletin = get("/exports/bulletin?week=2026-W10", Some(&p.leader))
+        .await
+        .unwrap();
+    assert_eq!(bulletin.status(), 200);
+    assert!(bulletin.text().await.unwrap().contains("本周吹哨 1 件"));
+    assert_eq!(
+        get(
+            "/exports/scorecards?from=2026-03-01&to=2026-04-01&format=csv",
+            None
+        )
+        .await
+        .unwrap()
+        .status(),
+        401
+    );
+    assert_eq!(
+        get(
+            "/exports/scorecards?from=2026-03-01&to=2026-04-01&format=csv",
+            Some(&p.housing_officer)
+        )
+        .await
+        .unwrap()
+        .status(),
+        403
+    );
+    assert_eq!(
+        get(
+            "/exports/scorecards?from=2026-04-01&to=2026-03-01&format=csv",
+            Some(&p.evaluator)
+        )
+        .await
+        .unwrap()
+        .status(),
+        400
+    );
+    assert_eq!(
+        get(
+            "/exports/scorecards?from=2026-03-01&to=2026-04-01&format=pdf",
+            Some(&p.evaluator)
+        )
+        .await
+        .unwrap()
+        .status(),
+        400
+    );
+}

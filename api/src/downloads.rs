@@ -1,0 +1,188 @@
+//! Report downloads over HTTP for authorised users: `GET /exports/scorecards`,
+//! `/exports/assessment`, `/exports/ledger` (`format=csv|xlsx`) and `/exports/bulletin`,
+//! with the same bearer token as GraphQL. Roles that read everything may download.
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use crate::app::HttpState;
+use crate::auth::verify_token;
+use crate::exports::{self, ExportError, ExportFormat};
+use crate::graphql::context::READS_EVERYTHING;
+
+#[derive(Debug, Deserialize)]
+pub struct PeriodParams {
+    from: NaiveDate,
+    to: NaiveDate,
+    format: ExportFormat,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct YearParams {
+    year: i32,
+    format: ExportFormat,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WeekParams {
+    week: String,
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        message.to_owned(),
+    )
+        .into_response()
+}
+
+/// Check the bearer token and the role; `Err` says which status and why.
+fn authorise(state: &HttpState, headers: &HeaderMap) -> Result<(), (StatusCode, String)> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            (
+                StatusCode::UNAUTHORIZED,
+                "send `Authorization: Bearer <token>`".to_owned(),
+            )
+        })?;
+    let actor = verify_token(&state.jwt_secret, token.trim())
+        .map_err(|e| (StatusCode::UNAUTHORIZED, e.to_string()))?;
+    if READS_EVERYTHING.contains(&actor.role) {
+        Ok(())
+    } else {
+        Err((
+            StatusCode::FORBIDDEN,
+            "reports are for the cyberspace office, leaders, supervisors, evaluators and inspectors".to_owned(),
+        ))
+    }
+}
+
+fn file(bytes: Vec<u8>, format: ExportFormat, stem: &str) -> Response {
+    let (content_type, extension) = match format {
+        ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
+        ExportFormat::Xlsx => (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        ),
+    };
+    attachment(bytes, content_type, &format!("{stem}.{extension}"))
+}
+
+fn attachment(bytes: Vec<u8>, content_type: &'static str, filename: &str) -> Response {
+    let mut response = (StatusCode::OK, bytes).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+fn failed(error: ExportError) -> Response {
+    match error {
+        ExportError::Input(message) => refuse(StatusCode::BAD_REQUEST, &message),
+        other => {
+            let reference = uuid::Uuid::now_v7();
+            tracing::error!(%reference, error = %other, "export failed");
+            refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("the export failed (reference {reference}); it has been logged"),
+            )
+        }
+    }
+}
+
+pub async fn scorecards(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Query(params): Query<PeriodParams>,
+) -> Response {
+    if let Err((status, message)) = authorise(&state, &headers) {
+        return refuse(status, &message);
+    }
+    let now = state.app.clock().now();
+    match exports::scorecards(state.app.pool(), params.from, params.to, now)
+        .await
+        .and_then(|r| r.write(params.format))
+    {
+        Ok(bytes) => file(
+            bytes,
+            params.format,
+            &format!("scorecards-{}-{}", params.from, params.to),
+        ),
+        Err(error) => failed(error),
+    }
+}
+
+pub async fn assessment(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Query(params): Query<YearParams>,
+) -> Response {
+    if let Err((status, message)) = authorise(&state, &headers) {
+        return refuse(status, &message);
+    }
+    let now = state.app.clock().now();
+    let rules = state.app.assessment_rules.clone();
+    match exports::assessment(state.app.pool(), params.year, now, &rules)
+        .await
+        .and_then(|r| r.write(params.format))
+    {
+        Ok(bytes) => file(bytes, params.format, &format!("assessment-{}", params.year)),
+        Err(error) => failed(error),
+    }
+}
+
+pub async fn ledger(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Query(params): Query<PeriodParams>,
+) -> Response {
+    if let Err((status, message)) = authorise(&state, &headers) {
+        return refuse(status, &message);
+    }
+    match exports::ledger(state.app.pool(), params.from, params.to)
+        .await
+        .and_then(|r| r.write(params.format))
+    {
+        Ok(bytes) => file(
+            bytes,
+            params.format,
+            &format!("ledger-{}-{}", params.from, params.to),
+        ),
+        Err(error) => failed(error),
+    }
+}
+
+pub async fn bulletin(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Query(params): Query<WeekParams>,
+) -> Response {
+    if let Err((status, message)) = authorise(&state, &headers) {
+        return refuse(status, &message);
+    }
+    let monday = match exports::parse_iso_week(&params.week) {
+        Ok(monday) => monday,
+        Err(error) => return failed(error),
+    };
+    let now = state.app.clock().now();
+    match exports::weekly_bulletin(state.app.pool(), monday, now).await {
+        Ok(text) => attachment(
+            text.into_bytes(),
+            "text/markdown; charset=utf-8",
+            &format!("bulletin-{}.md", params.week),
+        ),
+        Err(error) => failed(error),
+    }
+}
