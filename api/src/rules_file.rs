@@ -7,7 +7,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 use thiserror::Error;
-use whistle_domain::rules::{AssessmentRules, DeadlineRules};
+use whistle_domain::UnitId;
+use whistle_domain::rules::{AssessmentRules, DeadlineRules, SupervisionRules};
 
 /// The rule set shipped with Whistle.
 pub const DEFAULT_RULES_TOML: &str = include_str!("../../rules/default.toml");
@@ -38,6 +39,14 @@ struct RuleFile {
     version: String,
     deadlines: DeadlineSection,
     assessment: AssessmentSection,
+    supervision: SupervisionSection,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SupervisionSection {
+    general_unit: String,
+    significant_and_above_unit: String,
 }
 
 #[derive(Deserialize)]
@@ -149,6 +158,15 @@ impl RuleSet {
                 "grade thresholds must satisfy excellent_from ≥ good_from ≥ pass_from > floor",
             ));
         }
+        let unit =
+            |key: &'static str, raw: &str| UnitId::parse(raw).map_err(|e| invalid(key, e.reason));
+        let supervision = SupervisionRules {
+            general_unit: unit("supervision.general_unit", &file.supervision.general_unit)?,
+            significant_and_above_unit: unit(
+                "supervision.significant_and_above_unit",
+                &file.supervision.significant_and_above_unit,
+            )?,
+        };
         Ok(Self {
             deadlines: DeadlineRules {
                 version: version.clone(),
@@ -157,6 +175,7 @@ impl RuleSet {
                 public_response_hours: d.public_response_hours,
                 leader_instruction_working_days: d.leader_instruction_working_days,
                 warning_lead_minutes: d.warning_lead_minutes,
+                supervision,
             },
             assessment: AssessmentRules {
                 version,
@@ -222,6 +241,11 @@ mod tests {
         check("version = \"v1\"", "version = \"\"", "version");
         check("floor = 0", "floor = 0\nbonus = 3", "bonus");
         check("base = 100", "base = \"a hundred\"", "base");
+        check(
+            "general_unit = \"city-cac\"",
+            "general_unit = \"City CAC\"",
+            "supervision.general_unit",
+        );
         assert!(matches!(
             RuleSet::load(Path::new("/no/such/rules.toml")),
             Err(RulesError::Read { .. })

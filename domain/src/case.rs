@@ -868,6 +868,15 @@ pub fn decide(
         C::UrgeSupervision { target_unit, note } => {
             actor.require_role(&[Role::Supervisor], action)?;
             require_open()?;
+            let level = require_triaged()?.level;
+            let supervising = command.rules.supervision.supervising_unit(level);
+            if &actor.unit != supervising {
+                return Err(DomainError::forbidden(format!(
+                    "{} cases are supervised by unit `{supervising}`; you belong to `{}`",
+                    level.label_zh(),
+                    actor.unit
+                )));
+            }
             if !state
                 .assignments
                 .values()

@@ -739,7 +739,29 @@ fn each_command_is_refused_to_the_roles_that_may_not_issue_it() {
         ),
         "supervisor",
     );
-    let supervisor = person("s1", Role::Supervisor, "city-supervision");
+    // 一般 cases are supervised by the cyberspace office, not the supervision office.
+    forbidden(
+        Scenario::assigned().when(
+            person("s1", Role::Supervisor, "city-supervision"),
+            CaseCommand::UrgeSupervision {
+                target_unit: UnitId::parse("city-housing").unwrap(),
+                note: text("x"),
+            },
+        ),
+        "supervised by unit `city-cac`",
+    );
+    let supervisor = person("s-cac", Role::Supervisor, "city-cac");
+    assert!(
+        Scenario::assigned()
+            .when(
+                supervisor.clone(),
+                CaseCommand::UrgeSupervision {
+                    target_unit: UnitId::parse("city-housing").unwrap(),
+                    note: text("请尽快反馈")
+                },
+            )
+            .is_ok()
+    );
     refused_as_rule(
         Scenario::assigned().when(
             supervisor,

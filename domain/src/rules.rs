@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::{UnknownYear, WorkingDayCalendar};
+use crate::ids::UnitId;
 use crate::vocabulary::{Level, Vocabulary};
 
 /// One version of the deadline rules.
@@ -24,6 +25,45 @@ pub struct DeadlineRules {
     pub leader_instruction_working_days: u32,
     /// `DeadlineApproaching` is written this many minutes before a deadline.
     pub warning_lead_minutes: u32,
+    /// Which unit supervises (督办) cases of each level.
+    pub supervision: SupervisionRules,
+}
+
+/// The supervising unit by level (reference 003): 一般 cases by the cyberspace office,
+/// 较大 and above by the supervision office (督查室).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupervisionRules {
+    pub general_unit: UnitId,
+    pub significant_and_above_unit: UnitId,
+}
+
+impl SupervisionRules {
+    /// The unit that supervises cases of `level`.
+    pub fn supervising_unit(&self, level: Level) -> &UnitId {
+        if level == Level::General {
+            &self.general_unit
+        } else {
+            &self.significant_and_above_unit
+        }
+    }
+
+    /// The levels `unit` supervises.
+    pub fn levels_supervised_by(&self, unit: &UnitId) -> Vec<Level> {
+        Level::ALL
+            .iter()
+            .copied()
+            .filter(|level| self.supervising_unit(*level) == unit)
+            .collect()
+    }
+}
+
+impl Default for SupervisionRules {
+    fn default() -> Self {
+        Self {
+            general_unit: UnitId::parse("city-cac").expect("valid unit code"),
+            significant_and_above_unit: UnitId::parse("city-supervision").expect("valid unit code"),
+        }
+    }
 }
 
 impl Default for DeadlineRules {
@@ -36,6 +76,7 @@ impl Default for DeadlineRules {
             public_response_hours: 24,
             leader_instruction_working_days: 3,
             warning_lead_minutes: 240,
+            supervision: SupervisionRules::default(),
         }
     }
 }

@@ -1283,3 +1283,52 @@ pub async fn annual_assessment(
     }
     Ok(assessments)
 }
+
+/// An open deadline that is past due or inside its warning window, with its case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupervisionItem {
+    pub deadline: DeadlineView,
+    pub case_title: String,
+    pub case_level: Level,
+    pub unit_name: Option<String>,
+    pub overdue: bool,
+}
+
+/// Open deadlines of open cases at `levels` that are past due, or due before `horizon`:
+/// a supervisor's queue, most overdue first.
+pub async fn supervision_queue(
+    pool: &AnyPool,
+    levels: &[Level],
+    now: DateTime<Utc>,
+    horizon: DateTime<Utc>,
+) -> Result<Vec<SupervisionItem>, ProjectionError> {
+    if levels.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut conditions = Conditions::default();
+    let level_placeholders: Vec<String> = levels.iter().map(|l| conditions.text(l.key())).collect();
+    conditions.push(format!("c.level IN ({})", level_placeholders.join(", ")));
+    conditions.push("d.settled = 0".to_owned());
+    conditions.push("c.status <> 'closed'".to_owned());
+    let p = conditions.int(to_micros(horizon));
+    conditions.push(format!("d.due_at <= {p}"));
+    let sql = format!(
+        "SELECT d.*, c.title AS case_title, c.level AS case_level, u.name AS unit_name FROM rm_deadlines d \
+         JOIN rm_cases c ON c.case_id = d.case_id LEFT JOIN rm_units u ON u.unit_id = d.unit_id {} \
+         ORDER BY d.due_at, d.case_id, d.deadline_id LIMIT 500",
+        conditions.where_sql()
+    );
+    let rows = conditions.fetch_all(pool, &sql).await?;
+    rows.iter()
+        .map(|row| {
+            let deadline = deadline_view(row)?;
+            Ok(SupervisionItem {
+                overdue: deadline.due_at <= now,
+                case_title: row.try_get("case_title")?,
+                case_level: key(row, "case_level")?,
+                unit_name: row.try_get("unit_name")?,
+                deadline,
+            })
+        })
+        .collect()
+}

@@ -144,3 +144,72 @@ async fn two_processes_racing_on_one_database_write_each_deadline_event_once() {
     // Inside the window both deadlines were already past, so no warnings were due.
     assert_eq!(count_events(&app, "DeadlineApproaching").await, 0);
 }
+
+#[tokio::test]
+async fn supervisors_see_and_urge_the_cases_of_the_levels_their_unit_supervises() {
+    let app = spawn_app().await;
+    let p = standard_city(&app).await;
+    let cac_supervisor = app.token("s-cac", "林督办", "supervisor", "city-cac");
+    let (general, _) = flag(
+        &app,
+        &p.monitor,
+        "https://weibo.com/supervise/g",
+        "一般事项",
+    )
+    .await;
+    triage(&app, &p.dispatcher, &general, "GENERAL").await;
+    assign(&app, &p.dispatcher, &general, "city-housing", "LEAD").await;
+    let (significant, _) = flag(
+        &app,
+        &p.monitor,
+        "https://weibo.com/supervise/s",
+        "较大事项",
+    )
+    .await;
+    triage(&app, &p.dispatcher, &significant, "SIGNIFICANT").await;
+    assign(&app, &p.dispatcher, &significant, "city-transport", "LEAD").await;
+
+    let queue = "query($p: Int) { supervisionQueue(waitForPosition: $p) { caseTitle caseLevelLabel unitName overdue deadline { kindLabel } } }";
+    app.clock.advance(Duration::hours(10));
+    let head = app.head().await;
+    let empty = app.ok(&cac_supervisor, queue, json!({ "p": head })).await;
+    assert_eq!(
+        empty["supervisionQueue"],
+        json!([]),
+        "nothing due within 24 h yet"
+    );
+    app.clock.advance(Duration::hours(39));
+    let mine = app.ok(&cac_supervisor, queue, json!({ "p": head })).await;
+    assert_eq!(
+        mine["supervisionQueue"],
+        json!([{ "caseTitle": "一般事项", "caseLevelLabel": "一般", "unitName": "市住建局", "overdue": true, "deadline": { "kindLabel": "反馈时限" } }])
+    );
+    let office = app.ok(&p.supervisor, queue, json!({ "p": head })).await;
+    assert_eq!(office["supervisionQueue"][0]["caseTitle"], "较大事项");
+    assert_eq!(office["supervisionQueue"].as_array().unwrap().len(), 1);
+
+    let urge = "mutation($c: ID!, $u: String!) { urgeSupervision(caseId: $c, unitId: $u, note: \"请立即反馈\") { position } }";
+    let (code, message) = app
+        .error_code(
+            &cac_supervisor,
+            urge,
+            json!({ "c": significant, "u": "city-transport" }),
+        )
+        .await;
+    assert_eq!(code, "FORBIDDEN");
+    assert!(message.contains("city-supervision"), "{message}");
+    app.ok(
+        &p.supervisor,
+        urge,
+        json!({ "c": significant, "u": "city-transport" }),
+    )
+    .await;
+    app.ok(
+        &cac_supervisor,
+        urge,
+        json!({ "c": general, "u": "city-housing" }),
+    )
+    .await;
+    let (code, _) = app.error_code(&p.dispatcher, queue, json!({})).await;
+    assert_eq!(code, "FORBIDDEN");
+}

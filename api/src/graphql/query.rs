@@ -367,6 +367,34 @@ impl QueryRoot {
             .collect())
     }
 
+    /// A supervisor's queue (督办): open deadlines past due or due within 24 hours on the
+    /// cases their unit supervises (一般 → the cyberspace office, 较大 and above → the
+    /// supervision office, per the rules in force).
+    async fn supervision_queue(
+        &self,
+        ctx: &Context<'_>,
+        wait_for_position: Option<i64>,
+    ) -> Result<Vec<SupervisionItem>> {
+        let actor = require_role(ctx, &[Role::Supervisor], "supervisionQueue")?;
+        wait_until_projected(ctx, wait_for_position).await?;
+        let state = state(ctx)?;
+        let levels = state
+            .handler
+            .rules()
+            .supervision
+            .levels_supervised_by(&actor.unit);
+        let now = state.clock().now();
+        let items = q::supervision_queue(
+            state.pool(),
+            &levels,
+            now,
+            now + chrono::Duration::hours(24),
+        )
+        .await
+        .map_err(from_projection)?;
+        Ok(items.into_iter().map(SupervisionItem::from).collect())
+    }
+
     /// Every registered unit.
     async fn units(&self, ctx: &Context<'_>, wait_for_position: Option<i64>) -> Result<Vec<Unit>> {
         actor(ctx)?;

@@ -825,3 +825,28 @@ impl From<q::UnitAssessment> for UnitAssessment {
         }
     }
 }
+
+/// A deadline a supervisor should act on.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct SupervisionItem {
+    pub deadline: Deadline,
+    pub case_title: String,
+    pub case_level: Level,
+    pub case_level_label: String,
+    pub unit_name: Option<String>,
+    /// Past due (otherwise due within the next 24 hours).
+    pub overdue: bool,
+}
+
+impl From<q::SupervisionItem> for SupervisionItem {
+    fn from(v: q::SupervisionItem) -> Self {
+        Self {
+            deadline: Deadline::from(v.deadline),
+            case_title: v.case_title,
+            case_level: v.case_level.into(),
+            case_level_label: v.case_level.label_zh().to_owned(),
+            unit_name: v.unit_name,
+            overdue: v.overdue,
+        }
+    }
+}
