@@ -794,13 +794,33 @@ pub fn decide(
                     (computed.due_at, computed.rule)
                 }
             };
-            vec![Event::LeaderInstructed {
+            let mut events = vec![Event::LeaderInstructed {
                 case_id,
                 memo_id: *memo_id,
                 instruction: instruction.clone(),
                 deadline: due_at,
-                deadline_rule: rule,
-            }]
+                deadline_rule: rule.clone(),
+            }];
+            // The instruction's deadline binds the units too: open feedback deadlines that
+            // fall later are brought forward to it.
+            for (deadline_id, deadline) in &state.deadlines {
+                if deadline.settled
+                    || deadline.kind != DeadlineKind::Feedback
+                    || deadline.due_at <= due_at
+                {
+                    continue;
+                }
+                events.push(Event::DeadlineRescheduled {
+                    case_id,
+                    deadline_id: deadline_id.clone(),
+                    kind: DeadlineKind::Feedback,
+                    assignment_id: deadline.assignment_id,
+                    previous_due_at: deadline.due_at,
+                    due_at,
+                    deadline_rule: rule.clone(),
+                });
+            }
+            events
         }
 
         C::RecordDeadlineApproaching { deadline_id } | C::RecordDeadlineMissed { deadline_id } => {

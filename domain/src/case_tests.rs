@@ -1038,3 +1038,55 @@ fn a_leader_instruction_before_national_day_is_due_on_the_make_up_saturday() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_leader_instruction_brings_later_feedback_deadlines_forward_as_events() {
+    // Assigned Friday 2025-11-14 10:00 Shanghai as 一般 (due Sunday 10:00); instructed with
+    // an explicit deadline of Saturday 18:00: the feedback deadline moves to it.
+    let friday: DateTime<Utc> = "2025-11-14T02:00:00Z".parse().unwrap();
+    let mut scenario = Scenario::triaged(Level::General, vec![]);
+    scenario.now = friday;
+    let scenario = scenario
+        .given(
+            dispatcher(),
+            CaseCommand::AssignCase {
+                assignment_id: a1(),
+                unit: unit("city-housing", UnitKind::Department, true),
+                role: AssignmentRole::Lead,
+                instruction: None,
+            },
+        )
+        .given(
+            dispatcher(),
+            CaseCommand::SendMemo {
+                memo_id: memo1(),
+                summary: text("请批示"),
+            },
+        );
+    let saturday_evening: DateTime<Utc> = "2025-11-15T10:00:00Z".parse().unwrap();
+    let command = Command {
+        actor: person("l1", Role::Leader, "city-leadership"),
+        issued_at: friday + Duration::hours(1),
+        rules: DeadlineRules::default(),
+        body: CaseCommand::InstructOnMemo {
+            memo_id: memo1(),
+            instruction: text("周六前反馈"),
+            deadline: Some(saturday_evening),
+        },
+    };
+    let events = decide(&scenario.state(), &command).unwrap();
+    assert_eq!(events.len(), 2, "{events:?}");
+    match &events[1] {
+        Event::DeadlineRescheduled {
+            deadline_id,
+            previous_due_at,
+            due_at,
+            ..
+        } => {
+            assert_eq!(deadline_id, &deadline_ids::feedback(a1()));
+            assert_eq!(*previous_due_at, friday + Duration::hours(48));
+            assert_eq!(*due_at, saturday_evening);
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -168,6 +168,8 @@ pub struct AssessmentRules {
     /// Points deducted once per 重大/特别重大 case the unit leads.
     pub per_major_case_lead: i64,
     pub floor: i64,
+    /// A mass incident (群体性事件) on a case the unit leads fails it whatever its points.
+    pub mass_incident_veto: bool,
     pub excellent_from: i64,
     pub good_from: i64,
     pub pass_from: i64,
@@ -182,6 +184,7 @@ impl Default for AssessmentRules {
             per_rejected_return: 2,
             per_major_case_lead: 5,
             floor: 0,
+            mass_incident_veto: true,
             excellent_from: 90,
             good_from: 75,
             pass_from: 60,

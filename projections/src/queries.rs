@@ -1247,11 +1247,10 @@ pub async fn annual_assessment(
             });
         }
         items.sort_by_key(|item| item.position);
-        let veto = items.iter().any(|i| {
-            matches!(
-                i.rule,
-                AssessmentRule::MassIncident | AssessmentRule::OneVoteVetoPenalty
-            )
+        let veto = items.iter().any(|i| match i.rule {
+            AssessmentRule::MassIncident => rules.mass_incident_veto,
+            AssessmentRule::OneVoteVetoPenalty => true,
+            _ => false,
         });
         let score_items: Vec<whistle_domain::rules::ScoreItem> = items
             .iter()

@@ -34,7 +34,8 @@ impl ProjectionName {
         match self {
             // v2: unit incidents carry their event id; major-case leads and mass incidents.
             ProjectionName::CaseBoard => 2,
-            ProjectionName::Timeline => 1,
+            // v2: a rescheduled deadline's sentence names the rule that moved it.
+            ProjectionName::Timeline => 2,
         }
     }
 

@@ -195,9 +195,10 @@ pub fn describe(event: &Event, actor: &str, unit_name: &dyn Fn(&UnitId) -> Strin
             kind,
             previous_due_at,
             due_at,
+            deadline_rule,
             ..
         } => format!(
-            "{actor}按调整后的等级重新计算{}:由{}改为{}",
+            "{actor}重新计算{}:由{}改为{}(依据{deadline_rule})",
             kind.label_zh(),
             shanghai_minute(*previous_due_at),
             shanghai_minute(*due_at)

@@ -131,6 +131,9 @@ async fn the_annual_assessment_applies_every_rule_as_computed_by_hand() {
     .await;
     app.clock.advance(Duration::hours(1));
     let before_revocation = app.clock_now();
+    // What the evaluator saw live at that instant.
+    let head_then = app.head().await;
+    let live_then = app.ok(&p.evaluator, QUERY, json!({ "p": head_then })).await;
     app.clock.advance(Duration::hours(1));
     app.ok(&p.evaluator, "mutation($id: ID!) { revokePenalty(unitId: \"city-housing\", year: 2026, penaltyId: $id, reason: \"经复核撤销\") { position } }", json!({ "id": revoked })).await;
     app.ok(&p.evaluator, "mutation { awardCommendation(unitId: \"city-housing\", points: 2, reason: \"整改到位\", periodFrom: \"2026-01-01\", periodTo: \"2027-01-01\") { position } }", json!({})).await;
@@ -236,6 +239,10 @@ async fn the_annual_assessment_applies_every_rule_as_computed_by_hand() {
             json!({ "p": head, "asOf": before_revocation.to_rfc3339() }),
         )
         .await;
+    assert_eq!(
+        earlier, live_then,
+        "the as-of assessment equals the one computed live at that instant"
+    );
     let housing_then = unit(&earlier, "city-housing");
     assert_eq!(
         (
