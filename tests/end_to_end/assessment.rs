@@ -306,6 +306,26 @@ async fn the_annual_assessment_applies_every_rule_as_computed_by_hand() {
         .await;
     assert_eq!(rebuilt_earlier, earlier);
 
+    // A one-vote-veto penalty fails a unit whatever its points, and ranks it with the vetoed.
+    app.ok(&p.evaluator, "mutation { applyPenalty(unitId: \"city-leadership\", kind: ONE_VOTE_VETO, points: 0, reason: \"重大失误\", periodFrom: \"2026-01-01\", periodTo: \"2027-01-01\") { position } }", json!({})).await;
+    let head = app.head().await;
+    let vetoed = app.ok(&p.evaluator, QUERY, json!({ "p": head })).await;
+    let leadership = unit(&vetoed, "city-leadership");
+    assert_eq!(
+        (
+            leadership["score"].as_i64(),
+            leadership["grade"].as_str(),
+            leadership["veto"].as_bool()
+        ),
+        (Some(100), Some("fail"), Some(true)),
+        "{leadership:#}"
+    );
+    assert_eq!(leadership["deductions"][0]["rule"], "one_vote_veto_penalty");
+    assert_eq!(
+        leadership["rank"], 7,
+        "vetoed units rank after every unit that is not"
+    );
+
     // A unit's own staff see their own assessment only.
     let own = app
         .ok(
