@@ -433,8 +433,9 @@ pub async fn assignments_of_case(
     rows.iter().map(assignment_view).collect()
 }
 
-/// A unit's inbox: its open assignments and its promised, unfinished rectifications,
-/// soonest deadline first.
+/// A unit's inbox: its open assignments (awaiting signature, in hand, or returned and
+/// waiting for the dispatcher), each with its deadline and any promised rectification
+/// (an assignment cannot complete while its rectification is unfinished), oldest first.
 pub async fn inbox(
     pool: &AnyPool,
     unit_id: &UnitId,
@@ -443,8 +444,7 @@ pub async fn inbox(
 ) -> Result<Page<AssignmentView>, ProjectionError> {
     let sql = format!(
         "{ASSIGNMENT_SELECT} WHERE a.unit_id = $1 AND a.assigned_position > $2 AND \
-         (a.status IN ('awaiting_signature', 'accepted', 'returned') \
-          OR (a.rectification_due_at IS NOT NULL AND a.rectification_completed_at IS NULL AND a.status = 'completed')) \
+         a.status IN ('awaiting_signature', 'accepted', 'returned') \
          ORDER BY a.assigned_position LIMIT $3"
     );
     let rows = sqlx::query(&sql)

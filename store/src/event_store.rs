@@ -137,10 +137,7 @@ impl EventStore {
     #[tracing::instrument(skip_all, fields(stream = %request.stream_id, events = request.events.len(), command_id = %request.metadata.command_id))]
     pub async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
         if request.events.is_empty() {
-            return Err(StoreError::Corrupt {
-                position: 0,
-                reason: "an append needs at least one event".into(),
-            });
+            return Err(StoreError::EmptyAppend);
         }
         let mut write = self.db.begin_write().await?;
         let tx = &mut write.tx;

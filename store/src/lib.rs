@@ -42,6 +42,8 @@ pub enum StoreError {
         key: String,
         owner: String,
     },
+    #[error("an append needs at least one event")]
+    EmptyAppend,
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
     #[error("stored event at position {position} is unreadable: {reason}")]
