@@ -83,7 +83,9 @@ async fn an_append_with_a_stale_expected_version_is_refused_and_writes_nothing()
     assert!(matches!(conflict, Err(StoreError::VersionConflict { .. })));
     assert_eq!(store.read_stream("case-a").await.unwrap().len(), 1);
     assert_eq!(store.head_position().await.unwrap(), 1);
-    let empty = store.append(request("case-a", ExpectedVersion::Exact(1), vec![])).await;
+    let empty = store
+        .append(request("case-a", ExpectedVersion::Exact(1), vec![]))
+        .await;
     assert!(matches!(empty, Err(StoreError::EmptyAppend)), "{empty:?}");
 }
 
