@@ -144,12 +144,14 @@ async fn unit_staff_act_and_read_only_within_their_own_unit() {
         .await;
     assert_eq!(code, "FORBIDDEN");
 
-    // Officers see only cases assigned to their unit, and never post authors.
+    // Officers see only cases assigned to their unit, and never post authors. Reads wait
+    // for the read models to include every write so far, as clients do.
+    let head = app.head().await;
     let listed = app
         .ok(
             &p.housing_officer,
-            "{ cases { edges { node { id } } } }",
-            json!({}),
+            "query($p: Int) { cases(waitForPosition: $p) { edges { node { id } } } }",
+            json!({ "p": head }),
         )
         .await;
     let ids: Vec<&str> = listed["cases"]["edges"]
@@ -186,8 +188,8 @@ async fn unit_staff_act_and_read_only_within_their_own_unit() {
     let inbox = app
         .ok(
             &p.housing_officer,
-            "{ inbox { edges { node { id statusLabel caseTitle } } } }",
-            json!({}),
+            "query($p: Int) { inbox(waitForPosition: $p) { edges { node { id statusLabel caseTitle } } } }",
+            json!({ "p": head }),
         )
         .await;
     assert_eq!(

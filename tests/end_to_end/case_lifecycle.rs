@@ -332,12 +332,12 @@ async fn a_subscriber_receives_new_events_of_the_case_it_follows() {
     assert!(ack.to_text().unwrap().contains("connection_ack"), "{ack:?}");
     socket
         .send(send(json!({ "id": "1", "type": "subscribe", "payload": {
-            "query": "subscription($c: ID!, $p: Int) { caseEvents(caseId: $c, waitForPosition: $p) { position eventType actorName caseId } }",
+            "query": "subscription($c: ID!, $p: Int) { caseEvents(caseId: $c, waitForPosition: $p, afterPosition: $p) { position eventType actorName caseId } }",
             "variables": { "c": case, "p": flagged_at } } })))
         .await
         .unwrap();
-    // Give the subscription a moment to register its starting position, then write.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The subscription starts after the flag, so the triage below reaches it whenever
+    // the server gets to registering it.
     let position = triage(&app, &p.dispatcher, &case, "MAJOR").await;
     let message = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
         .await
