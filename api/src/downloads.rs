@@ -88,6 +88,14 @@ fn attachment(bytes: Vec<u8>, content_type: &'static str, filename: &str) -> Res
     response
 }
 
+/// The report as a download, or why it could not be made.
+fn respond(result: Result<Vec<u8>, ExportError>, format: ExportFormat, stem: &str) -> Response {
+    match result {
+        Ok(bytes) => file(bytes, format, stem),
+        Err(error) => failed(error),
+    }
+}
+
 fn failed(error: ExportError) -> Response {
     match error {
         ExportError::Input(message) => refuse(StatusCode::BAD_REQUEST, &message),
@@ -111,17 +119,13 @@ pub async fn scorecards(
         return refuse(status, &message);
     }
     let now = state.app.clock().now();
-    match exports::scorecards(state.app.pool(), params.from, params.to, now)
-        .await
-        .and_then(|r| r.write(params.format))
-    {
-        Ok(bytes) => file(
-            bytes,
-            params.format,
-            &format!("scorecards-{}-{}", params.from, params.to),
-        ),
-        Err(error) => failed(error),
-    }
+    respond(
+        exports::scorecards(state.app.pool(), params.from, params.to, now)
+            .await
+            .and_then(|r| r.write(params.format)),
+        params.format,
+        &format!("scorecards-{}-{}", params.from, params.to),
+    )
 }
 
 pub async fn assessment(
@@ -134,13 +138,13 @@ pub async fn assessment(
     }
     let now = state.app.clock().now();
     let rules = state.app.assessment_rules.clone();
-    match exports::assessment(state.app.pool(), params.year, now, &rules)
-        .await
-        .and_then(|r| r.write(params.format))
-    {
-        Ok(bytes) => file(bytes, params.format, &format!("assessment-{}", params.year)),
-        Err(error) => failed(error),
-    }
+    respond(
+        exports::assessment(state.app.pool(), params.year, now, &rules)
+            .await
+            .and_then(|r| r.write(params.format)),
+        params.format,
+        &format!("assessment-{}", params.year),
+    )
 }
 
 pub async fn ledger(
@@ -151,17 +155,13 @@ pub async fn ledger(
     if let Err((status, message)) = authorise(&state, &headers) {
         return refuse(status, &message);
     }
-    match exports::ledger(state.app.pool(), params.from, params.to)
-        .await
-        .and_then(|r| r.write(params.format))
-    {
-        Ok(bytes) => file(
-            bytes,
-            params.format,
-            &format!("ledger-{}-{}", params.from, params.to),
-        ),
-        Err(error) => failed(error),
-    }
+    respond(
+        exports::ledger(state.app.pool(), params.from, params.to)
+            .await
+            .and_then(|r| r.write(params.format)),
+        params.format,
+        &format!("ledger-{}-{}", params.from, params.to),
+    )
 }
 
 pub async fn bulletin(

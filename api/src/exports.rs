@@ -336,9 +336,7 @@ pub async fn ledger(pool: &AnyPool, from: NaiveDate, to: NaiveDate) -> Result<Re
     let mut after = None;
     loop {
         let page = q::list_cases(pool, &CaseScope::All, &filter, 200, after).await?;
-        let mut cases = page.items;
-        // The ledger reads oldest first.
-        for case in &cases {
+        for case in &page.items {
             let assignments = q::assignments_of_case(pool, case.case_id).await?;
             let units: Vec<String> = assignments
                 .iter()
@@ -374,13 +372,12 @@ pub async fn ledger(pool: &AnyPool, from: NaiveDate, to: NaiveDate) -> Result<Re
                 ],
             ));
         }
-        after = cases.last().map(|c| c.cursor);
-        let more = page.has_next_page;
-        cases.clear();
-        if !more {
+        after = page.items.last().map(|c| c.cursor);
+        if !page.has_next_page {
             break;
         }
     }
+    // The case list pages newest first; the ledger reads oldest first.
     rows.sort_by_key(|(cursor, _)| *cursor);
     Ok(Report {
         sheets: vec![Sheet {

@@ -414,11 +414,6 @@ pub enum EventRecordError {
 }
 
 impl Event {
-    /// The stored type name of this event (its variant name).
-    pub fn event_type(&self) -> &'static str {
-        type_name_of(&serde_json::to_value(self).expect("events always serialise"))
-    }
-
     /// Split into (type name, schema version, payload) for storage.
     pub fn to_record(&self) -> (&'static str, u32, serde_json::Value) {
         let mut value = serde_json::to_value(self).expect("events always serialise");

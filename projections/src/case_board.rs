@@ -319,7 +319,7 @@ pub async fn apply(
                 position,
                 &event_id,
                 &case_id.to_string(),
-                &assignment_id.to_string(),
+                Some(&assignment_id.to_string()),
                 None,
                 "return_rejected",
                 at,
@@ -707,7 +707,7 @@ pub async fn apply(
                     position,
                     &event_id,
                     &case_id.to_string(),
-                    &assignment_id.map(|a| a.to_string()).unwrap_or_default(),
+                    assignment_id.map(|a| a.to_string()).as_deref(),
                     Some(unit_id.as_str()),
                     "deadline_missed",
                     at,
@@ -855,7 +855,7 @@ pub async fn apply(
                     position,
                     &event_id,
                     &id,
-                    "",
+                    None,
                     Some(&lead),
                     "mass_incident",
                     at,
@@ -1126,18 +1126,27 @@ async fn record_incident(
     position: i64,
     event_id: &str,
     case_id: &str,
-    assignment_id: &str,
+    assignment_id: Option<&str>,
     unit_id: Option<&str>,
     kind: &str,
     at: i64,
 ) -> Result<(), ProjectionError> {
-    let unit = match unit_id {
-        Some(unit) => unit.to_owned(),
-        None => sqlx::query("SELECT unit_id FROM rm_assignments WHERE assignment_id = $1")
-            .bind(assignment_id)
-            .fetch_one(&mut *c)
-            .await?
-            .try_get(0)?,
+    // The unit is named, or it is the unit of the assignment.
+    let unit = match (unit_id, assignment_id) {
+        (Some(unit), _) => unit.to_owned(),
+        (None, Some(assignment_id)) => {
+            sqlx::query("SELECT unit_id FROM rm_assignments WHERE assignment_id = $1")
+                .bind(assignment_id)
+                .fetch_one(&mut *c)
+                .await?
+                .try_get(0)?
+        }
+        (None, None) => {
+            return Err(ProjectionError::Unreadable {
+                position,
+                reason: format!("a {kind} incident names neither a unit nor an assignment"),
+            });
+        }
     };
     sqlx::query(
         "INSERT INTO rm_unit_incidents (position, unit_id, case_id, assignment_id, kind, recorded_at, event_id) \
@@ -1146,7 +1155,7 @@ async fn record_incident(
     .bind(position)
     .bind(unit)
     .bind(case_id)
-    .bind(if assignment_id.is_empty() { None } else { Some(assignment_id.to_owned()) })
+    .bind(assignment_id.map(str::to_owned))
     .bind(kind)
     .bind(at)
     .bind(event_id)
@@ -1186,7 +1195,7 @@ async fn record_major_lead_once(
             recorded.position,
             &recorded.event_id.to_string(),
             case_id,
-            "",
+            None,
             Some(&lead),
             "major_lead",
             to_micros(recorded.recorded_at),

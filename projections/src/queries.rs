@@ -1,6 +1,8 @@
 //! The read side: queries over the read-model tables for the case list and detail, the
 //! timeline, unit inboxes, the dashboard and unit scorecards. Nothing here writes.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
@@ -167,16 +169,57 @@ const CASE_COLUMNS: &str = "c.case_id, c.flagged_position, c.status, c.level, c.
      c.title, c.platform, c.first_url, c.flagged_at, c.flagged_by, c.note, c.lead_unit, c.post_count, c.heat_total, \
      c.mass_incident, c.reopen_count, c.closed_at, c.outcome, c.last_event_at, c.last_position";
 
-async fn categories_of(pool: &AnyPool, case_id: &str) -> Result<Vec<KeyCategory>, ProjectionError> {
-    let rows =
-        sqlx::query("SELECT category FROM rm_case_categories WHERE case_id = $1 ORDER BY category")
-            .bind(case_id)
-            .fetch_all(pool)
-            .await?;
-    rows.iter().map(|row| key(row, "category")).collect()
+/// The key categories of each of `case_ids`, in one query.
+async fn categories_of(
+    pool: &AnyPool,
+    case_ids: &[String],
+) -> Result<HashMap<String, Vec<KeyCategory>>, ProjectionError> {
+    let mut categories: HashMap<String, Vec<KeyCategory>> = HashMap::new();
+    if case_ids.is_empty() {
+        return Ok(categories);
+    }
+    let mut conditions = Conditions::default();
+    let placeholders: Vec<String> = case_ids
+        .iter()
+        .map(|id| conditions.text(id.clone()))
+        .collect();
+    conditions.push(format!("case_id IN ({})", placeholders.join(", ")));
+    let sql = format!(
+        "SELECT case_id, category FROM rm_case_categories {} ORDER BY case_id, category",
+        conditions.where_sql()
+    );
+    for row in conditions.fetch_all(pool, &sql).await? {
+        categories
+            .entry(row.try_get("case_id")?)
+            .or_default()
+            .push(key(&row, "category")?);
+    }
+    Ok(categories)
 }
 
-async fn case_summary(pool: &AnyPool, row: &AnyRow) -> Result<CaseSummary, ProjectionError> {
+/// Case summaries of `rows` (rows of `CASE_COLUMNS`), with their categories.
+async fn case_summaries(
+    pool: &AnyPool,
+    rows: &[AnyRow],
+) -> Result<Vec<CaseSummary>, ProjectionError> {
+    let ids = rows
+        .iter()
+        .map(|row| row.try_get("case_id"))
+        .collect::<Result<Vec<String>, _>>()?;
+    let mut categories = categories_of(pool, &ids).await?;
+    rows.iter()
+        .map(|row| {
+            let id: String = row.try_get("case_id")?;
+            let categories = categories.remove(&id).unwrap_or_default();
+            case_summary(row, categories)
+        })
+        .collect()
+}
+
+fn case_summary(
+    row: &AnyRow,
+    categories: Vec<KeyCategory>,
+) -> Result<CaseSummary, ProjectionError> {
     let id: String = row.try_get("case_id")?;
     Ok(CaseSummary {
         case_id: CaseId::parse(&id).map_err(unreadable)?,
@@ -200,7 +243,7 @@ async fn case_summary(pool: &AnyPool, row: &AnyRow) -> Result<CaseSummary, Proje
         outcome: row.try_get("outcome")?,
         last_event_at: time(row, "last_event_at")?,
         last_position: row.try_get("last_position")?,
-        categories: categories_of(pool, &id).await?,
+        categories,
     })
 }
 
@@ -276,10 +319,7 @@ pub async fn list_cases(
     );
     let rows = conditions.fetch_all(pool, &sql).await?;
     let has_next_page = rows.len() as i64 > first;
-    let mut items = Vec::with_capacity(rows.len());
-    for row in rows.iter().take(first as usize) {
-        items.push(case_summary(pool, row).await?);
-    }
+    let items = case_summaries(pool, &rows[..rows.len().min(first as usize)]).await?;
     Ok(Page {
         items,
         has_next_page,
@@ -301,10 +341,7 @@ pub async fn case_by_id(
         conditions.where_sql()
     );
     let rows = conditions.fetch_all(pool, &sql).await?;
-    match rows.first() {
-        Some(row) => Ok(Some(case_summary(pool, row).await?)),
-        None => Ok(None),
-    }
+    Ok(case_summaries(pool, &rows).await?.into_iter().next())
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -1008,36 +1045,86 @@ pub async fn scorecards(
     let start = to_micros(start_of_shanghai_day(from));
     let end = to_micros(start_of_shanghai_day(to));
     let as_of_micros = to_micros(as_of);
-    let units = units(pool).await?;
+
+    // Counted assignments: made to the unit in the period (and by `as_of`), neither
+    // withdrawn nor returned-with-the-return-accepted by `as_of`.
+    let mut counted = Conditions::default();
+    let (p_start, p_end, p_as_of) = (
+        counted.int(start),
+        counted.int(end),
+        counted.int(as_of_micros),
+    );
+    counted.push(format!(
+        "assigned_at >= {p_start} AND assigned_at < {p_end} AND assigned_at <= {p_as_of}"
+    ));
+    counted.push(format!(
+        "(withdrawn_at IS NULL OR withdrawn_at > {p_as_of})"
+    ));
+    counted.push(format!(
+        "(return_accepted_at IS NULL OR return_accepted_at > {p_as_of})"
+    ));
+    if let Some(unit) = unit {
+        let p = counted.text(unit.as_str());
+        counted.push(format!("unit_id = {p}"));
+    }
+    let sql = format!(
+        "SELECT unit_id, assigned_at, first_approved_reply_at, deadline_at_first_approval, completed_at \
+         FROM rm_assignments {}",
+        counted.where_sql()
+    );
+    let mut assignments: HashMap<String, Vec<AnyRow>> = HashMap::new();
+    for row in counted.fetch_all(pool, &sql).await? {
+        assignments
+            .entry(row.try_get("unit_id")?)
+            .or_default()
+            .push(row);
+    }
+
+    // Missed deadlines and rejected returns on the unit's assignments, and urgings,
+    // recorded in the period by `as_of`.
+    let mut recorded = Conditions::default();
+    let (p_start, p_end, p_as_of) = (
+        recorded.int(start),
+        recorded.int(end),
+        recorded.int(as_of_micros),
+    );
+    recorded.push(format!(
+        "recorded_at >= {p_start} AND recorded_at < {p_end} AND recorded_at <= {p_as_of}"
+    ));
+    recorded.push(
+        "(kind = 'supervision_urged' OR (kind IN ('deadline_missed', 'return_rejected') AND assignment_id IS NOT NULL))"
+            .to_owned(),
+    );
+    if let Some(unit) = unit {
+        let p = recorded.text(unit.as_str());
+        recorded.push(format!("unit_id = {p}"));
+    }
+    let sql = format!(
+        "SELECT unit_id, kind, COUNT(*) FROM rm_unit_incidents {} GROUP BY unit_id, kind",
+        recorded.where_sql()
+    );
+    let mut incidents: HashMap<(String, String), i64> = HashMap::new();
+    for row in recorded.fetch_all(pool, &sql).await? {
+        incidents.insert((row.try_get(0)?, row.try_get(1)?), row.try_get(2)?);
+    }
+
     let mut cards = Vec::new();
-    for unit_view in units
+    for unit_view in units(pool)
+        .await?
         .into_iter()
         .filter(|u| unit.is_none_or(|wanted| wanted.as_str() == u.unit_id))
     {
-        // Counted assignments: made to the unit in the period (and by `as_of`), neither
-        // withdrawn nor returned-with-the-return-accepted by `as_of`.
-        let rows = sqlx::query(
-            "SELECT assigned_at, first_approved_reply_at, deadline_at_first_approval, completed_at \
-             FROM rm_assignments WHERE unit_id = $1 AND assigned_at >= $2 AND assigned_at < $3 AND assigned_at <= $4 \
-             AND (withdrawn_at IS NULL OR withdrawn_at > $4) \
-             AND (return_accepted_at IS NULL OR return_accepted_at > $4)",
-        )
-        .bind(&unit_view.unit_id)
-        .bind(start)
-        .bind(end)
-        .bind(as_of_micros)
-        .fetch_all(pool)
-        .await?;
+        let rows = assignments.remove(&unit_view.unit_id).unwrap_or_default();
         let counted = rows.len() as i64;
         let mut with_feedback = 0;
         let mut on_time = 0;
         let mut completed = 0;
         let mut response_hours = Vec::new();
         for row in &rows {
-            let assigned_at: i64 = row.try_get(0)?;
-            let approved: Option<i64> = row.try_get(1)?;
-            let deadline: Option<i64> = row.try_get(2)?;
-            let completed_at: Option<i64> = row.try_get(3)?;
+            let assigned_at: i64 = row.try_get("assigned_at")?;
+            let approved: Option<i64> = row.try_get("first_approved_reply_at")?;
+            let deadline: Option<i64> = row.try_get("deadline_at_first_approval")?;
+            let completed_at: Option<i64> = row.try_get("completed_at")?;
             if let Some(approved) = approved.filter(|a| *a <= as_of_micros) {
                 with_feedback += 1;
                 if deadline.is_some_and(|d| approved <= d) {
@@ -1049,24 +1136,11 @@ pub async fn scorecards(
                 completed += 1;
             }
         }
-        let incidents = |kind: &'static str| {
-            let unit_id = unit_view.unit_id.clone();
-            async move {
-                let count: i64 = sqlx::query(
-                    "SELECT COUNT(*) FROM rm_unit_incidents WHERE unit_id = $1 AND kind = $2 \
-                     AND recorded_at >= $3 AND recorded_at < $4 AND recorded_at <= $5 \
-                     AND (kind = 'supervision_urged' OR assignment_id IS NOT NULL)",
-                )
-                .bind(unit_id)
-                .bind(kind)
-                .bind(start)
-                .bind(end)
-                .bind(as_of_micros)
-                .fetch_one(pool)
-                .await?
-                .try_get(0)?;
-                Ok::<i64, ProjectionError>(count)
-            }
+        let incidents_of = |kind: &str| {
+            incidents
+                .get(&(unit_view.unit_id.clone(), kind.to_owned()))
+                .copied()
+                .unwrap_or(0)
         };
         let rate = |part: i64| {
             if counted == 0 {
@@ -1094,9 +1168,9 @@ pub async fn scorecards(
             } else {
                 Some(response_hours.iter().sum::<f64>() / response_hours.len() as f64)
             },
-            overdue_count: incidents("deadline_missed").await?,
-            buck_passing_count: incidents("return_rejected").await?,
-            urging_count: incidents("supervision_urged").await?,
+            overdue_count: incidents_of("deadline_missed"),
+            buck_passing_count: incidents_of("return_rejected"),
+            urging_count: incidents_of("supervision_urged"),
         });
     }
     Ok(cards)

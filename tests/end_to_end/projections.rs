@@ -68,15 +68,22 @@ async fn wait_until_projected(app: &TestApp) {
     .await;
 }
 
-#[tokio::test]
-async fn a_rebuild_from_the_log_equals_the_incrementally_built_read_models() {
+/// A busy day recorded and projected by the server, which is then stopped; the store
+/// reopened on its database file.
+async fn busy_day_then_stopped() -> (EventStore, tempfile::TempDir) {
     let app = spawn_app().await;
     busy_day(&app).await;
     wait_until_projected(&app).await;
-    let (url, _dir) = app.stop().await;
+    let (url, dir) = app.stop().await;
     let store = EventStore::new(Database::connect(&url).await.unwrap())
         .await
         .unwrap();
+    (store, dir)
+}
+
+#[tokio::test]
+async fn a_rebuild_from_the_log_equals_the_incrementally_built_read_models() {
+    let (store, _dir) = busy_day_then_stopped().await;
     let incremental = dump_read_models(&store).await.unwrap();
     assert!(
         incremental["rm_cases"].len() == 6
@@ -94,13 +101,7 @@ async fn a_rebuild_from_the_log_equals_the_incrementally_built_read_models() {
 
 #[tokio::test]
 async fn a_runner_stopped_between_batches_resumes_without_losing_or_repeating_events() {
-    let app = spawn_app().await;
-    busy_day(&app).await;
-    wait_until_projected(&app).await;
-    let (url, _dir) = app.stop().await;
-    let store = EventStore::new(Database::connect(&url).await.unwrap())
-        .await
-        .unwrap();
+    let (store, _dir) = busy_day_then_stopped().await;
     let incremental = dump_read_models(&store).await.unwrap();
 
     reset(&store).await.unwrap();
