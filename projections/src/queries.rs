@@ -1246,32 +1246,33 @@ pub async fn annual_assessment(
     let start = to_micros(start_of_shanghai_day(first_day));
     let end = to_micros(start_of_shanghai_day(next_first_day));
     let as_of_micros = to_micros(as_of);
-    let mut assessments = Vec::new();
-    for unit in units(pool).await? {
-        let mut items = Vec::new();
-        let incidents = sqlx::query(
-            "SELECT kind, position, event_id, case_id, recorded_at FROM rm_unit_incidents \
-             WHERE unit_id = $1 AND recorded_at >= $2 AND recorded_at < $3 AND recorded_at <= $4 \
+    // Every unit's facts of the year, in two queries, grouped by unit.
+    let mut items_by_unit: HashMap<String, Vec<AssessmentItem>> = HashMap::new();
+    let incidents = sqlx::query(
+        "SELECT unit_id, kind, position, event_id, case_id, recorded_at FROM rm_unit_incidents \
+             WHERE recorded_at >= $1 AND recorded_at < $2 AND recorded_at <= $3 \
              AND (kind IN ('return_rejected', 'major_lead', 'mass_incident') \
                   OR (kind = 'deadline_missed' AND assignment_id IS NOT NULL)) \
              ORDER BY position",
-        )
-        .bind(&unit.unit_id)
-        .bind(start)
-        .bind(end)
-        .bind(as_of_micros)
-        .fetch_all(pool)
-        .await?;
-        for row in &incidents {
-            let kind: String = row.try_get("kind")?;
-            let rule = match kind.as_str() {
-                "deadline_missed" => AssessmentRule::MissedDeadline,
-                "return_rejected" => AssessmentRule::RejectedReturn,
-                "major_lead" => AssessmentRule::MajorCaseLead,
-                "mass_incident" => AssessmentRule::MassIncident,
-                other => return Err(unreadable(format!("unknown incident kind {other}"))),
-            };
-            items.push(AssessmentItem {
+    )
+    .bind(start)
+    .bind(end)
+    .bind(as_of_micros)
+    .fetch_all(pool)
+    .await?;
+    for row in &incidents {
+        let kind: String = row.try_get("kind")?;
+        let rule = match kind.as_str() {
+            "deadline_missed" => AssessmentRule::MissedDeadline,
+            "return_rejected" => AssessmentRule::RejectedReturn,
+            "major_lead" => AssessmentRule::MajorCaseLead,
+            "mass_incident" => AssessmentRule::MassIncident,
+            other => return Err(unreadable(format!("unknown incident kind {other}"))),
+        };
+        items_by_unit
+            .entry(row.try_get("unit_id")?)
+            .or_default()
+            .push(AssessmentItem {
                 rule,
                 points: rules.points_for(rule, 0),
                 position: row.try_get("position")?,
@@ -1280,37 +1281,40 @@ pub async fn annual_assessment(
                 recorded_at: time(row, "recorded_at")?,
                 reason: None,
             });
-        }
-        let entries = sqlx::query(
-            "SELECT entry_kind, penalty_kind, points, position, event_id, case_ids, recorded_at, reason \
-             FROM rm_assessment_entries WHERE unit_id = $1 AND period_from >= $2 AND period_from < $3 \
-             AND recorded_at <= $4 AND (revoked_at IS NULL OR revoked_at > $4) ORDER BY position",
+    }
+    let entries = sqlx::query(
+            "SELECT unit_id, entry_kind, penalty_kind, points, position, event_id, case_ids, recorded_at, reason \
+             FROM rm_assessment_entries WHERE period_from >= $1 AND period_from < $2 \
+             AND recorded_at <= $3 AND (revoked_at IS NULL OR revoked_at > $3) ORDER BY position",
         )
-        .bind(&unit.unit_id)
         .bind(first_day.to_string())
         .bind(next_first_day.to_string())
         .bind(as_of_micros)
         .fetch_all(pool)
         .await?;
-        for row in &entries {
-            let entry_kind: String = row.try_get("entry_kind")?;
-            let penalty_kind: Option<String> = row.try_get("penalty_kind")?;
-            let stated: i64 = row.try_get("points")?;
-            let rule = match (entry_kind.as_str(), penalty_kind.as_deref()) {
-                ("commendation", _) => AssessmentRule::Commendation,
-                (_, Some("one_vote_veto")) => AssessmentRule::OneVoteVetoPenalty,
-                _ => AssessmentRule::Penalty,
-            };
-            // A one-vote veto fails the unit; any points it states are deducted too.
-            let points = match rule {
-                AssessmentRule::OneVoteVetoPenalty => -stated,
-                other => rules.points_for(other, stated),
-            };
-            let case_ids: String = row.try_get("case_ids")?;
-            let first_case = serde_json::from_str::<Vec<String>>(&case_ids)
-                .ok()
-                .and_then(|ids| ids.into_iter().next());
-            items.push(AssessmentItem {
+    for row in &entries {
+        let entry_kind: String = row.try_get("entry_kind")?;
+        let penalty_kind: Option<String> = row.try_get("penalty_kind")?;
+        let stated: i64 = row.try_get("points")?;
+        let rule = match (entry_kind.as_str(), penalty_kind.as_deref()) {
+            ("commendation", _) => AssessmentRule::Commendation,
+            (_, Some("one_vote_veto")) => AssessmentRule::OneVoteVetoPenalty,
+            _ => AssessmentRule::Penalty,
+        };
+        // A one-vote veto fails the unit; any points it states are deducted too.
+        let points = match rule {
+            AssessmentRule::OneVoteVetoPenalty => -stated,
+            other => rules.points_for(other, stated),
+        };
+        let case_ids: String = row.try_get("case_ids")?;
+        let first_case = serde_json::from_str::<Vec<String>>(&case_ids)
+            .map_err(unreadable)?
+            .into_iter()
+            .next();
+        items_by_unit
+            .entry(row.try_get("unit_id")?)
+            .or_default()
+            .push(AssessmentItem {
                 rule,
                 points,
                 position: row.try_get("position")?,
@@ -1319,7 +1323,10 @@ pub async fn annual_assessment(
                 recorded_at: time(row, "recorded_at")?,
                 reason: row.try_get("reason")?,
             });
-        }
+    }
+    let mut assessments = Vec::new();
+    for unit in units(pool).await? {
+        let mut items = items_by_unit.remove(&unit.unit_id).unwrap_or_default();
         items.sort_by_key(|item| item.position);
         let veto = items.iter().any(|i| match i.rule {
             AssessmentRule::MassIncident => rules.mass_incident_veto,
