@@ -124,7 +124,9 @@ impl Application {
         self.shutdown.clone()
     }
 
-    /// Serve until the shutdown handle fires (or Ctrl-C when `stop_on_ctrl_c`).
+    /// Serve until the shutdown handle fires (or Ctrl-C or SIGTERM when
+    /// `stop_on_ctrl_c`). On the way out the projection lease is released, so another
+    /// process takes the projections over at once.
     pub async fn run_until_stopped(self, stop_on_ctrl_c: bool) -> anyhow::Result<()> {
         let mut stop = self.shutdown.subscribe();
         let runner_stop = self.shutdown.subscribe();
@@ -135,10 +137,26 @@ impl Application {
         let shutdown = self.shutdown.clone();
         if stop_on_ctrl_c {
             tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    tracing::info!("Ctrl-C: shutting down");
-                    let _ = shutdown.send(true);
+                let terminate = async {
+                    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    {
+                        Ok(mut signal) => {
+                            signal.recv().await;
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "cannot listen for SIGTERM");
+                            std::future::pending::<()>().await;
+                        }
+                    }
+                };
+                tokio::select! {
+                    interrupted = tokio::signal::ctrl_c() => {
+                        if interrupted.is_err() { return; }
+                        tracing::info!("Ctrl-C: shutting down");
+                    }
+                    _ = terminate => tracing::info!("SIGTERM: shutting down"),
                 }
+                let _ = shutdown.send(true);
             });
         }
         axum::serve(self.listener, self.router)

@@ -115,6 +115,30 @@ pub enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Benchmarks (release build; they write events, so they need an empty database).
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Durable appends per second at each number of concurrent clients; prints a
+    /// Markdown table.
+    Append {
+        /// Numbers of concurrent clients, one run each, e.g. 1,8,32.
+        #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
+        clients: Vec<usize>,
+        /// Appends per run (split over its clients).
+        #[arg(long, default_value_t = 8_000)]
+        appends: usize,
+        /// Events in each append (1: one event per command; more: batched appends).
+        #[arg(long, default_value_t = 1)]
+        events_per_append: usize,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -344,7 +344,14 @@ pub async fn readyz(State(state): State<HttpState>) -> Response {
     match state.app.store().head_position().await {
         Ok(head) => {
             let read_models = state.app.progress.current();
-            let body = serde_json::json!({ "status": "ready", "head": head, "readModels": read_models, "lag": head - read_models });
+            let body = serde_json::json!({
+                "status": "ready",
+                "backend": format!("{:?}", state.app.store().database().backend()).to_lowercase(),
+                "head": head,
+                "readModels": read_models,
+                "lag": head - read_models,
+                "runsProjections": state.app.progress.runs_projections(),
+            });
             (StatusCode::OK, axum::Json(body)).into_response()
         }
         Err(error) => {

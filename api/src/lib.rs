@@ -3,10 +3,12 @@
 
 pub mod app;
 pub mod auth;
+pub mod bench;
 pub mod cli;
 pub mod deadlines;
 pub mod demo;
 pub mod downloads;
+pub mod entry;
 pub mod exports;
 pub mod graphql;
 pub mod http;

@@ -1026,7 +1026,8 @@ async fn insert_post(
 /// the domain uses.
 async fn refresh_status(c: &mut AnyConnection, case_id: &str) -> Result<(), ProjectionError> {
     let case = sqlx::query(
-        "SELECT closed_at IS NOT NULL, level IS NOT NULL FROM rm_cases WHERE case_id = $1",
+        "SELECT CASE WHEN closed_at IS NULL THEN 0 ELSE 1 END, CASE WHEN level IS NULL THEN 0 ELSE 1 END \
+         FROM rm_cases WHERE case_id = $1",
     )
     .bind(case_id)
     .fetch_one(&mut *c)

@@ -7,14 +7,20 @@
 //! transaction that moves its checkpoint, so a crash never loses or double-counts an
 //! event. Every table can be emptied and rebuilt from the log with identical results.
 //!
+//! When several service processes share a PostgreSQL database, one of them at a time
+//! holds the [`ProjectionLease`] and runs the projections; the others follow the
+//! checkpoints (told by NOTIFY) so read-your-writes works on every process.
+//!
 //! Only this crate writes `rm_*` tables; [`queries`] is the read side over them.
 
 mod case_board;
+mod lease;
 pub mod queries;
 mod runner;
 pub mod sentences;
 mod timeline;
 
+pub use lease::{PROJECTION_LEASE_KEY, ProjectionLease};
 pub use runner::{
     ProjectionName, ProjectionProgress, ProjectionRunner, dump_read_models, rebuild, reset,
 };

@@ -1,14 +1,19 @@
 //! The projection runner: reads the log after each projection's checkpoint in batches
-//! and applies each batch, with the checkpoint update, in one write transaction.
+//! and applies each batch, with the checkpoint update, in one write transaction that
+//! first locks the projection's checkpoint. In a service, the runner applies batches only
+//! while its process holds the [`ProjectionLease`]; otherwise it follows the checkpoints
+//! written by the process that does.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sqlx::{AnyConnection, Column, Row, ValueRef};
 use tokio::sync::watch;
-use whistle_store::{EventStore, Position, RecordedEvent};
+use whistle_store::{Backend, EventStore, PROJECTIONS_CHANNEL, Position, RecordedEvent};
 
-use crate::{ProjectionError, case_board, timeline};
+use crate::{ProjectionError, ProjectionLease, case_board, timeline};
 
 /// The projections Whistle runs, in the order they are applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,9 +72,15 @@ impl ProjectionName {
 #[derive(Clone, Debug)]
 pub struct ProjectionProgress {
     receiver: watch::Receiver<Position>,
+    leading: Arc<AtomicBool>,
 }
 
 impl ProjectionProgress {
+    /// Whether this process's runner holds the projection lease (runs the projections).
+    pub fn runs_projections(&self) -> bool {
+        self.leading.load(Ordering::Relaxed)
+    }
+
     pub fn current(&self) -> Position {
         *self.receiver.borrow()
     }
@@ -100,6 +111,7 @@ pub struct ProjectionRunner {
     store: EventStore,
     batch_size: i64,
     progress: watch::Sender<Position>,
+    leading: Arc<AtomicBool>,
 }
 
 impl ProjectionRunner {
@@ -111,6 +123,7 @@ impl ProjectionRunner {
             store,
             batch_size: batch_size.max(1),
             progress: watch::channel(0).0,
+            leading: Arc::new(AtomicBool::new(false)),
         };
         let reached = runner.min_checkpoint().await?;
         runner.progress.send_replace(reached);
@@ -120,6 +133,7 @@ impl ProjectionRunner {
     pub fn progress(&self) -> ProjectionProgress {
         ProjectionProgress {
             receiver: self.progress.subscribe(),
+            leading: self.leading.clone(),
         }
     }
 
@@ -148,18 +162,11 @@ impl ProjectionRunner {
     /// database (a rebuild beside the live runner, or two processes) never apply the
     /// same event twice: the second one sees the first one's checkpoint.
     pub async fn run_one_batch(&self) -> Result<usize, ProjectionError> {
+        let database = self.store.database();
         let mut applied = 0;
         for name in ProjectionName::ALL {
-            let mut write = self.store.database().begin_write().await?;
-            let after: Position =
-                match sqlx::query("SELECT position FROM projection_checkpoints WHERE name = $1")
-                    .bind(name.as_str())
-                    .fetch_optional(&mut *write.tx)
-                    .await?
-                {
-                    Some(row) => row.try_get(0)?,
-                    None => 0,
-                };
+            let mut write = database.begin_read_model_write().await?;
+            let after = lock_checkpoint(&mut write.tx, database.backend(), name).await?;
             let events = self.store.read_all(after, self.batch_size).await?;
             let Some(last) = events.last() else { continue };
             let last_position = last.position;
@@ -175,16 +182,28 @@ impl ProjectionRunner {
             .bind(name.version())
             .execute(&mut *write.tx)
             .await?;
+            if database.backend() == Backend::Postgres {
+                // Followers in other processes learn the new checkpoint at commit.
+                sqlx::query("NOTIFY whistle_projections")
+                    .execute(&mut *write.tx)
+                    .await?;
+            }
             write.commit().await?;
             applied += events.len();
         }
+        self.publish_progress().await?;
+        Ok(applied)
+    }
+
+    /// Read every checkpoint and tell waiting readers how far the read models are.
+    async fn publish_progress(&self) -> Result<Position, ProjectionError> {
         let reached = self.min_checkpoint().await?;
         self.progress.send_if_modified(|current| {
             let moved = *current != reached;
             *current = reached;
             moved
         });
-        Ok(applied)
+        Ok(reached)
     }
 
     /// Apply batches until every projection has reached the head of the log.
@@ -199,37 +218,133 @@ impl ProjectionRunner {
         }
     }
 
-    /// Run until `shutdown` fires: catch up, then wait for new events. Errors are logged
-    /// and retried after a pause; the checkpoint guarantees nothing is applied twice.
+    /// Run until `shutdown` fires. While this process holds the projection lease:
+    /// catch up, then wait for new events. Otherwise: follow the checkpoints that the
+    /// holder writes, and ask for the lease every second. Errors are logged and retried
+    /// after a pause; the checkpoint guarantees nothing is applied twice.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let database = self.store.database().clone();
+        let mut lease = ProjectionLease::new(database.clone());
+        let mut leading = false;
+        let mut checkpoints = None;
         loop {
             if *shutdown.borrow() {
+                self.leading.store(false, Ordering::Relaxed);
+                lease.release().await;
                 return;
             }
-            match self.catch_up().await {
-                Ok(applied) if applied > 0 => tracing::debug!(applied, "projections advanced"),
-                Ok(_) => {}
+            let holds = match lease.hold().await {
+                Ok(holds) => holds,
                 Err(error) => {
-                    tracing::error!(%error, "projection batch failed; retrying in 1 s");
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        _ = shutdown.changed() => return,
-                    }
-                    continue;
+                    tracing::error!(%error, "the projection lease could not be checked");
+                    false
+                }
+            };
+            if holds != leading {
+                leading = holds;
+                self.leading.store(leading, Ordering::Relaxed);
+                if leading {
+                    tracing::info!(
+                        "this process holds the projection lease: running the projections"
+                    );
+                } else {
+                    tracing::info!(
+                        "another process runs the projections: following its checkpoints"
+                    );
                 }
             }
-            let reached = self.progress.borrow().to_owned();
-            tokio::select! {
-                waited = self.store.wait_for_events_after(reached, Duration::from_secs(5)) => {
-                    if let Err(error) = waited {
-                        tracing::error!(%error, "waiting for new events failed");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
+            if leading {
+                match self.catch_up().await {
+                    Ok(applied) if applied > 0 => tracing::debug!(applied, "projections advanced"),
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::error!(%error, "projection batch failed; retrying in 1 s");
+                        tokio::select! {
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                            stopped = shutdown.changed() => if stopped.is_err() { lease.release().await; return; }
+                        }
+                        continue;
                     }
                 }
-                _ = shutdown.changed() => return,
+                let reached = self.progress.borrow().to_owned();
+                tokio::select! {
+                    waited = self.store.wait_for_events_after(reached, Duration::from_secs(1)) => {
+                        if let Err(error) = waited {
+                            tracing::error!(%error, "waiting for new events failed");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
+                    }
+                    stopped = shutdown.changed() => if stopped.is_err() { lease.release().await; return; }
+                }
+            } else {
+                if let Err(error) = self.publish_progress().await {
+                    tracing::error!(%error, "reading the projection checkpoints failed");
+                }
+                if checkpoints.is_none() {
+                    checkpoints = match database.listen(&[PROJECTIONS_CHANNEL]).await {
+                        Ok(listener) => listener,
+                        Err(error) => {
+                            tracing::warn!(%error, "cannot listen for checkpoint notifications; polling");
+                            None
+                        }
+                    };
+                }
+                // Wake on a checkpoint notification, or after a second at the latest to
+                // ask for the lease again (and to poll, should a notification be lost).
+                let notified = async {
+                    match checkpoints.as_mut() {
+                        Some(listener) => {
+                            if let Err(error) = listener.recv().await {
+                                tracing::warn!(%error, "checkpoint notifications interrupted");
+                                tokio::time::sleep(Duration::from_secs(1)).await;
+                            }
+                        }
+                        None => tokio::time::sleep(Duration::from_millis(200)).await,
+                    }
+                };
+                tokio::select! {
+                    _ = notified => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    stopped = shutdown.changed() => if stopped.is_err() { lease.release().await; return; }
+                }
             }
         }
     }
+}
+
+/// Lock `name`'s checkpoint for this transaction and return it. On SQLite the write
+/// transaction already holds the database's write lock; on PostgreSQL the checkpoint row
+/// is created if missing and locked `FOR UPDATE`, so a second runner waits and then sees
+/// the first one's new checkpoint.
+async fn lock_checkpoint(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    name: ProjectionName,
+) -> Result<Position, ProjectionError> {
+    let select = match backend {
+        Backend::Sqlite => "SELECT position FROM projection_checkpoints WHERE name = $1",
+        Backend::Postgres => {
+            sqlx::query(
+                "INSERT INTO projection_checkpoints (name, position, version) VALUES ($1, 0, $2) \
+                 ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(name.as_str())
+            .bind(name.version())
+            .execute(&mut *tx)
+            .await?;
+            "SELECT position FROM projection_checkpoints WHERE name = $1 FOR UPDATE"
+        }
+    };
+    Ok(
+        match sqlx::query(select)
+            .bind(name.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+        {
+            Some(row) => row.try_get(0)?,
+            None => 0,
+        },
+    )
 }
 
 /// Empty every read model and its checkpoint (in one transaction).
@@ -242,6 +357,13 @@ async fn reset_projections(
     names: &[ProjectionName],
 ) -> Result<(), ProjectionError> {
     let mut write = store.database().begin_write().await?;
+    if store.database().backend() == Backend::Postgres {
+        // Wait for any batch in flight (it holds a checkpoint row) and keep new ones out
+        // until the tables and checkpoints are empty together.
+        sqlx::query("LOCK TABLE projection_checkpoints IN EXCLUSIVE MODE")
+            .execute(&mut *write.tx)
+            .await?;
+    }
     for name in names {
         for table in name.tables() {
             let sql = format!("DELETE FROM {table}");

@@ -1,7 +1,13 @@
-//! The database handle: chooses the backend from the URL, opens the pool with the
-//! backend's settings, applies the backend's migrations, and hands out write
-//! transactions. SQLite allows one writer at a time, so writers in this process queue
-//! on an async gate instead of spinning on SQLite's busy handler.
+//! The database handle: chooses the backend from the URL (`sqlite://…` or
+//! `postgres://…`), opens the pool with the backend's settings, applies the backend's
+//! migrations, and hands out write transactions.
+//!
+//! Appends in this process queue on an async gate, and every append transaction starts by
+//! locking the log's head row. On SQLite that takes the database's single write lock; on
+//! PostgreSQL the row lock is held until commit, so positions are handed out in commit
+//! order across every process writing to the server (see ARCHITECTURE.md, "Global
+//! order"). Read-model writes on PostgreSQL do not take that lock: projections lock their
+//! own checkpoint row instead, so they never hold up appends.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -17,7 +23,10 @@ use crate::StoreError;
 /// Which SQL backend a [`Database`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
+    /// An embedded SQLite file: zero set-up, one machine.
     Sqlite,
+    /// A PostgreSQL server: several service processes on one database.
+    Postgres,
 }
 
 /// A connection pool plus what is needed to write safely to it.
@@ -27,6 +36,8 @@ pub struct Database {
     backend: Backend,
     write_gate: Arc<Mutex<()>>,
     url_for_display: String,
+    /// The URL as connected (with credentials), for PostgreSQL's LISTEN connections.
+    connect_url: Arc<str>,
 }
 
 impl std::fmt::Debug for Database {
@@ -38,10 +49,11 @@ impl std::fmt::Debug for Database {
     }
 }
 
-/// A write transaction; it holds the process's write gate until committed or dropped.
+/// A write transaction; it holds the process's write gate (if it took one) until
+/// committed or dropped.
 pub struct WriteTransaction {
     pub tx: Transaction<'static, sqlx::Any>,
-    _gate: OwnedMutexGuard<()>,
+    _gate: Option<OwnedMutexGuard<()>>,
 }
 
 impl WriteTransaction {
@@ -52,6 +64,12 @@ impl WriteTransaction {
 }
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// The PostgreSQL channel told about every append (delivered at commit).
+pub const LOG_CHANNEL: &str = "whistle_log";
+/// The PostgreSQL channel told whenever a projection checkpoint moves.
+pub const PROJECTIONS_CHANNEL: &str = "whistle_projections";
 
 impl Database {
     /// Open the database at `url`, creating a SQLite file (and its folder) if needed, and
@@ -87,20 +105,68 @@ impl Database {
                     .connect_with(options)
                     .await?
             }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .min_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|connection, _meta| {
+                        Box::pin(async move {
+                            // A transaction left open (a hung client holding the log's
+                            // head lock) is ended by the server instead of stalling
+                            // every writer. Commits wait for the WAL flush (the default,
+                            // stated here so a server-wide setting cannot weaken it).
+                            connection
+                                .execute("SET idle_in_transaction_session_timeout = '30s'")
+                                .await?;
+                            connection.execute("SET synchronous_commit = on").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
         };
         Ok(Self {
             pool,
             backend,
             write_gate: Arc::new(Mutex::new(())),
             url_for_display: redact(url),
+            connect_url: Arc::from(normalised.as_str()),
         })
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
+        // Both migrators take a lock first (PostgreSQL: an advisory lock), so several
+        // processes starting together apply each migration once.
         match self.backend {
             Backend::Sqlite => SQLITE_MIGRATOR.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATOR.run(&self.pool).await?,
         }
         Ok(())
+    }
+
+    /// A PostgreSQL listener on `channels` (None on SQLite, which has no notifications:
+    /// its readers poll).
+    pub async fn listen(
+        &self,
+        channels: &[&str],
+    ) -> Result<Option<sqlx::postgres::PgListener>, StoreError> {
+        match self.backend {
+            Backend::Sqlite => Ok(None),
+            Backend::Postgres => {
+                let mut listener = sqlx::postgres::PgListener::connect(&self.connect_url).await?;
+                listener.listen_all(channels.iter().copied()).await?;
+                Ok(Some(listener))
+            }
+        }
+    }
+
+    /// A connection of its own, outside the pool, for a session-level lock that must
+    /// live exactly as long as the connection (the projection lease).
+    pub async fn dedicated_connection(&self) -> Result<sqlx::AnyConnection, StoreError> {
+        use sqlx::Connection;
+        Ok(sqlx::AnyConnection::connect(&self.connect_url).await?)
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -116,16 +182,32 @@ impl Database {
         &self.url_for_display
     }
 
-    /// Begin a write transaction. Its first statement takes the backend's write lock, so
-    /// a reader inside it always sees the latest committed state.
+    /// Begin an append transaction. Its first statement locks the log's head row (on
+    /// SQLite: the database's write lock), so a reader inside it sees the latest
+    /// committed state and no other append commits until this one has.
     pub async fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
         let gate = self.write_gate.clone().lock_owned().await;
         let mut tx = self.pool.begin().await?;
-        // Updating the head row takes SQLite's write lock before anything is read.
         sqlx::query("UPDATE log_head SET position = position WHERE id = 1")
             .execute(&mut *tx)
             .await?;
-        Ok(WriteTransaction { tx, _gate: gate })
+        Ok(WriteTransaction {
+            tx,
+            _gate: Some(gate),
+        })
+    }
+
+    /// Begin a read-model write. On SQLite this is an ordinary write transaction (there
+    /// is one writer); on PostgreSQL it takes no log lock, and the caller locks what it
+    /// writes (a projection locks its checkpoint row first).
+    pub async fn begin_read_model_write(&self) -> Result<WriteTransaction, StoreError> {
+        match self.backend {
+            Backend::Sqlite => self.begin_write().await,
+            Backend::Postgres => Ok(WriteTransaction {
+                tx: self.pool.begin().await?,
+                _gate: None,
+            }),
+        }
     }
 
     pub async fn close(&self) {
@@ -157,6 +239,9 @@ fn normalise_url(url: &str) -> Result<(Backend, String), StoreError> {
         };
         return Ok((Backend::Sqlite, with_mode));
     }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url.to_owned()));
+    }
     Err(StoreError::UnsupportedUrl(redact(url)))
 }
 
@@ -187,6 +272,10 @@ mod tests {
         assert!(dir.exists());
         assert!(normalise_url("sqlite::memory:").is_err());
         assert!(normalise_url("mysql://x").is_err());
+        let (backend, _) = normalise_url("postgres://whistle@127.0.0.1/whistle").unwrap();
+        assert_eq!(backend, Backend::Postgres);
+        let (backend, _) = normalise_url("postgresql://127.0.0.1:5433/w").unwrap();
+        assert_eq!(backend, Backend::Postgres);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use whistle_domain::{Actor, CommandId, Event, EventRecordError, Role, UnitId, UserId, Vocabulary};
 
 use crate::StoreError;
-use crate::database::Database;
+use crate::database::{Backend, Database, LOG_CHANNEL};
 use crate::time::{from_micros, to_micros};
 
 /// Global position of an event in the log: 1, 2, 3, ... with no gaps. 0 means "before
@@ -122,9 +122,15 @@ macro_rules! select_events {
 
 impl EventStore {
     /// Open the store; the head watch starts at the current end of the log.
+    ///
+    /// On PostgreSQL a listener task follows appends made by every process on the
+    /// database (NOTIFY at commit), until the pool is closed.
     pub async fn new(db: Database) -> Result<Self, StoreError> {
         let head = read_head(&db).await?;
         let (sender, _) = watch::channel(head);
+        if let Some(listener) = db.listen(&[LOG_CHANNEL]).await? {
+            tokio::spawn(follow_notifications(db.clone(), listener, sender.clone()));
+        }
         Ok(Self { db, head: sender })
     }
 
@@ -252,6 +258,10 @@ impl EventStore {
         .bind(recorded_at)
         .execute(&mut **tx)
         .await?;
+        if self.db.backend() == Backend::Postgres {
+            // Delivered to every listening process when (and only if) this commits.
+            sqlx::query("NOTIFY whistle_log").execute(&mut **tx).await?;
+        }
         write.commit().await?;
         self.head.send_if_modified(|current| {
             if position > *current {
@@ -345,6 +355,43 @@ impl EventStore {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Move `head` whenever another process (or this one) commits an append on PostgreSQL.
+/// Notifications lost while reconnecting only delay readers: they also poll.
+async fn follow_notifications(
+    db: Database,
+    mut listener: sqlx::postgres::PgListener,
+    head: watch::Sender<Position>,
+) {
+    loop {
+        if db.pool().is_closed() {
+            return;
+        }
+        match tokio::time::timeout(Duration::from_secs(1), listener.recv()).await {
+            Err(_elapsed) => continue,
+            Ok(Err(error)) => {
+                if db.pool().is_closed() {
+                    return;
+                }
+                tracing::warn!(%error, "log notifications interrupted; reconnecting in 1 s");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Ok(Ok(_notification)) => match read_head(&db).await {
+                Ok(position) => {
+                    head.send_if_modified(|current| {
+                        if position > *current {
+                            *current = position;
+                            true
+                        } else {
+                            false
+                        }
+                    });
+                }
+                Err(error) => tracing::warn!(%error, "reading the log head failed"),
+            },
         }
     }
 }

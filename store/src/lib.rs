@@ -18,7 +18,7 @@ pub mod handler;
 mod time;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use database::{Backend, Database, WriteTransaction};
+pub use database::{Backend, Database, LOG_CHANNEL, PROJECTIONS_CHANNEL, WriteTransaction};
 pub use event_store::*;
 pub use handler::{CommandError, CommandHandler, CommandReceipt, Issue};
 pub use time::{from_micros, to_micros};

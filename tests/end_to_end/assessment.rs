@@ -29,9 +29,8 @@ fn unit(assessments: &Value, unit_id: &str) -> Value {
         .clone()
 }
 
-#[tokio::test]
-async fn the_annual_assessment_applies_every_rule_as_computed_by_hand() {
-    let app = spawn_app().await;
+async fn the_annual_assessment_applies_every_rule_as_computed_by_hand(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
     let p = standard_city(&app).await;
     let ret = "mutation($c: ID!, $a: ID!) { returnAssignment(caseId: $c, assignmentId: $a, reason: \"非本单位职责\") { position } }";
     let reject = "mutation($c: ID!, $a: ID!) { rejectReturn(caseId: $c, assignmentId: $a, note: \"属于职责\") { position } }";
@@ -339,3 +338,5 @@ async fn the_annual_assessment_applies_every_rule_as_computed_by_hand() {
         json!([{ "unitId": "city-housing", "score": 93 }])
     );
 }
+
+on_both_backends!(the_annual_assessment_applies_every_rule_as_computed_by_hand,);

@@ -5,9 +5,8 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-#[tokio::test]
-async fn requests_without_a_valid_token_are_unauthenticated() {
-    let app = spawn_app().await;
+async fn requests_without_a_valid_token_are_unauthenticated(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
     let (code, message) = app.error_code("", "{ me { name } }", json!({})).await;
     assert_eq!(code, "UNAUTHENTICATED");
     assert!(message.contains("Bearer"), "{message}");
@@ -35,9 +34,8 @@ async fn requests_without_a_valid_token_are_unauthenticated() {
     assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
 }
 
-#[tokio::test]
-async fn each_role_is_refused_what_it_may_not_do_and_nothing_is_written() {
-    let app = spawn_app().await;
+async fn each_role_is_refused_what_it_may_not_do_and_nothing_is_written(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
     let p = standard_city(&app).await;
     let (case, _) = flag(&app, &p.monitor, "https://weibo.com/roles", "角色").await;
     let head = app.head().await;
@@ -110,9 +108,8 @@ async fn each_role_is_refused_what_it_may_not_do_and_nothing_is_written() {
     assert_eq!(code, "FORBIDDEN");
 }
 
-#[tokio::test]
-async fn unit_staff_act_and_read_only_within_their_own_unit() {
-    let app = spawn_app().await;
+async fn unit_staff_act_and_read_only_within_their_own_unit(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
     let p = standard_city(&app).await;
     let (case, _) = flag(&app, &p.monitor, "https://weibo.com/scope", "范围").await;
     triage(&app, &p.dispatcher, &case, "GENERAL").await;
@@ -199,9 +196,8 @@ async fn unit_staff_act_and_read_only_within_their_own_unit() {
     assert_eq!(inbox["inbox"]["edges"][0]["node"]["statusLabel"], "办理中");
 }
 
-#[tokio::test]
-async fn bad_input_gets_a_clear_validation_error_and_changes_nothing() {
-    let app = spawn_app().await;
+async fn bad_input_gets_a_clear_validation_error_and_changes_nothing(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
     let p = standard_city(&app).await;
     let (case, _) = flag(&app, &p.monitor, "https://weibo.com/bad", "坏输入").await;
     triage(&app, &p.dispatcher, &case, "GENERAL").await;
@@ -270,3 +266,10 @@ async fn bad_input_gets_a_clear_validation_error_and_changes_nothing() {
     assert!(message.contains(&case), "{message}");
     assert_eq!(app.head().await, head, "nothing was written");
 }
+
+on_both_backends!(
+    requests_without_a_valid_token_are_unauthenticated,
+    each_role_is_refused_what_it_may_not_do_and_nothing_is_written,
+    unit_staff_act_and_read_only_within_their_own_unit,
+    bad_input_gets_a_clear_validation_error_and_changes_nothing,
+);

@@ -24,9 +24,8 @@ const CASE_DETAIL: &str = "query($c: ID!, $p: Int) { case(id: $c, waitForPositio
     timeline(first: 200) { edges { node { position eventType actorName actorRoleLabel actorUnitName summary } } }
 } }";
 
-#[tokio::test]
-async fn a_case_walks_every_branch_from_flag_to_reopened_and_closed_again() {
-    let app = spawn_app().await;
+async fn a_case_walks_every_branch_from_flag_to_reopened_and_closed_again(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
     let p = standard_city(&app).await;
     let hour = || app.clock.advance(Duration::hours(1));
 
@@ -254,9 +253,10 @@ async fn a_case_walks_every_branch_from_flag_to_reopened_and_closed_again() {
     assert_eq!(transport["feedbackRate"], 1.0);
 }
 
-#[tokio::test]
-async fn a_mutation_returns_its_position_and_a_query_waiting_for_it_sees_the_write() {
-    let app = spawn_app().await;
+async fn a_mutation_returns_its_position_and_a_query_waiting_for_it_sees_the_write(
+    backend: TestBackend,
+) {
+    let app = spawn_app_on(backend).await;
     let p = standard_city(&app).await;
     for i in 0..5 {
         let (case, position) = flag(
@@ -280,10 +280,10 @@ async fn a_mutation_returns_its_position_and_a_query_waiting_for_it_sees_the_wri
     }
 }
 
-#[tokio::test]
-async fn retrying_a_mutation_with_the_same_command_id_returns_the_first_result_and_writes_nothing()
-{
-    let app = spawn_app().await;
+async fn retrying_a_mutation_with_the_same_command_id_returns_the_first_result_and_writes_nothing(
+    backend: TestBackend,
+) {
+    let app = spawn_app_on(backend).await;
     let p = standard_city(&app).await;
     let command_id = uuid::Uuid::now_v7().to_string();
     let query = "mutation($id: ID!) { flagPost(post: { platform: WEIBO, url: \"https://weibo.com/retry\", title: \"重试\" }, commandId: $id) { caseId position replayed } }";
@@ -296,9 +296,8 @@ async fn retrying_a_mutation_with_the_same_command_id_returns_the_first_result_a
     assert_eq!(app.head().await, head);
 }
 
-#[tokio::test]
-async fn a_stale_expected_version_is_a_conflict_and_changes_nothing() {
-    let app = spawn_app().await;
+async fn a_stale_expected_version_is_a_conflict_and_changes_nothing(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
     let p = standard_city(&app).await;
     let (case, _) = flag(&app, &p.monitor, "https://weibo.com/conflict", "并发").await;
     let head = app.head().await;
@@ -310,9 +309,8 @@ async fn a_stale_expected_version_is_a_conflict_and_changes_nothing() {
     app.ok(&p.dispatcher, "mutation($c: ID!) { triageCase(caseId: $c, level: GENERAL, problemClass: \"x\", expectedVersion: 1) { position } }", json!({ "c": case })).await;
 }
 
-#[tokio::test]
-async fn a_subscriber_receives_new_events_of_the_case_it_follows() {
-    let app = spawn_app().await;
+async fn a_subscriber_receives_new_events_of_the_case_it_follows(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
     let p = standard_city(&app).await;
     let (case, flagged_at) = flag(&app, &p.monitor, "https://weibo.com/live", "实时推送").await;
 
@@ -353,3 +351,11 @@ async fn a_subscriber_receives_new_events_of_the_case_it_follows() {
     assert_eq!(notice["caseId"], case.as_str());
     assert_eq!(notice["actorName"], "王研判");
 }
+
+on_both_backends!(
+    retrying_a_mutation_with_the_same_command_id_returns_the_first_result_and_writes_nothing,
+    a_case_walks_every_branch_from_flag_to_reopened_and_closed_again,
+    a_mutation_returns_its_position_and_a_query_waiting_for_it_sees_the_write,
+    a_stale_expected_version_is_a_conflict_and_changes_nothing,
+    a_subscriber_receives_new_events_of_the_case_it_follows,
+);

@@ -35,9 +35,10 @@ async fn pass(app: &TestApp) -> DeadlinePass {
     app.deadlines.run_once().await.unwrap()
 }
 
-#[tokio::test]
-async fn a_missed_feedback_deadline_is_warned_and_recorded_once_across_passes_and_restarts() {
-    let app = spawn_app().await;
+async fn a_missed_feedback_deadline_is_warned_and_recorded_once_across_passes_and_restarts(
+    backend: TestBackend,
+) {
+    let app = spawn_app_on(backend).await;
     let p = standard_city(&app).await;
     let (case, _) = flag(&app, &p.monitor, "https://weibo.com/deadline/1", "超期").await;
     triage(&app, &p.dispatcher, &case, "GENERAL").await;
@@ -102,9 +103,8 @@ async fn a_missed_feedback_deadline_is_warned_and_recorded_once_across_passes_an
     );
 }
 
-#[tokio::test]
-async fn feedback_approved_in_time_gets_no_missed_deadline() {
-    let app = spawn_app().await;
+async fn feedback_approved_in_time_gets_no_missed_deadline(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
     let p = standard_city(&app).await;
     let (case, _) = flag(&app, &p.monitor, "https://weibo.com/deadline/2", "按时").await;
     triage(&app, &p.dispatcher, &case, "MAJOR").await;
@@ -118,9 +118,8 @@ async fn feedback_approved_in_time_gets_no_missed_deadline() {
     assert_eq!(count_events(&app, "DeadlineMissed").await, 0);
 }
 
-#[tokio::test]
-async fn two_processes_racing_on_one_database_write_each_deadline_event_once() {
-    let app = spawn_app().await;
+async fn two_processes_racing_on_one_database_write_each_deadline_event_once(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
     let p = standard_city(&app).await;
     for i in 0..4 {
         let (case, _) = flag(
@@ -145,9 +144,10 @@ async fn two_processes_racing_on_one_database_write_each_deadline_event_once() {
     assert_eq!(count_events(&app, "DeadlineApproaching").await, 0);
 }
 
-#[tokio::test]
-async fn supervisors_see_and_urge_the_cases_of_the_levels_their_unit_supervises() {
-    let app = spawn_app().await;
+async fn supervisors_see_and_urge_the_cases_of_the_levels_their_unit_supervises(
+    backend: TestBackend,
+) {
+    let app = spawn_app_on(backend).await;
     let p = standard_city(&app).await;
     let cac_supervisor = app.token("s-cac", "林督办", "supervisor", "city-cac");
     let (general, _) = flag(
@@ -213,3 +213,10 @@ async fn supervisors_see_and_urge_the_cases_of_the_levels_their_unit_supervises(
     let (code, _) = app.error_code(&p.dispatcher, queue, json!({})).await;
     assert_eq!(code, "FORBIDDEN");
 }
+
+on_both_backends!(
+    a_missed_feedback_deadline_is_warned_and_recorded_once_across_passes_and_restarts,
+    feedback_approved_in_time_gets_no_missed_deadline,
+    two_processes_racing_on_one_database_write_each_deadline_event_once,
+    supervisors_see_and_urge_the_cases_of_the_levels_their_unit_supervises,
+);

@@ -3,18 +3,17 @@
 
 use std::collections::BTreeMap;
 
-use whistle_store::{Database, EventStore};
+use crate::helpers::{TestBackend, TestDatabase, on_both_backends};
 
-async fn history(seed: u64) -> (Vec<(String, i64, String, String)>, BTreeMap<String, usize>) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/demo.sqlite", dir.path().display());
-    let report = whistle_api::demo::load_days(&url, seed, 12)
+type History = (Vec<(String, i64, String, String)>, BTreeMap<String, usize>);
+
+async fn history(backend: TestBackend, seed: u64) -> History {
+    let database = TestDatabase::new(backend).await;
+    let report = whistle_api::demo::load_days(&database.url, seed, 12)
         .await
         .expect("the demo loads without a refusal");
     assert!(report.cases > 50, "{report}");
-    let store = EventStore::new(Database::connect(&url).await.unwrap())
-        .await
-        .unwrap();
+    let store = database.store().await;
     let events = store.read_all(0, 1_000_000).await.unwrap();
     assert_eq!(events.len() as i64, report.events);
     let mut counts = BTreeMap::new();
@@ -31,12 +30,11 @@ async fn history(seed: u64) -> (Vec<(String, i64, String, String)>, BTreeMap<Str
     (sequence, counts)
 }
 
-#[tokio::test]
-async fn the_demo_is_deterministic_for_a_seed_and_walks_the_lifecycle() {
-    let (first, counts) = history(7).await;
-    let (second, _) = history(7).await;
+async fn the_demo_is_deterministic_for_a_seed_and_walks_the_lifecycle(backend: TestBackend) {
+    let (first, counts) = history(backend, 7).await;
+    let (second, _) = history(backend, 7).await;
     assert_eq!(first, second, "the same seed gives the same history");
-    let (other, _) = history(8).await;
+    let (other, _) = history(backend, 8).await;
     assert_ne!(first, other, "another seed gives another history");
     for event_type in [
         "UnitRegistered",
@@ -60,3 +58,5 @@ async fn the_demo_is_deterministic_for_a_seed_and_walks_the_lifecycle() {
         );
     }
 }
+
+on_both_backends!(the_demo_is_deterministic_for_a_seed_and_walks_the_lifecycle,);

@@ -5,9 +5,10 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-#[tokio::test]
-async fn the_endpoint_negotiates_media_types_and_refuses_what_the_spec_refuses() {
-    let app = spawn_app().await;
+async fn the_endpoint_negotiates_media_types_and_refuses_what_the_spec_refuses(
+    backend: TestBackend,
+) {
+    let app = spawn_app_on(backend).await;
     let p = standard_city(&app).await;
     let url = format!("{}/graphql", app.address);
     let post = |accept: &'static str, content_type: &'static str, body: String| {
@@ -110,9 +111,8 @@ async fn the_endpoint_negotiates_media_types_and_refuses_what_the_spec_refuses()
     assert_eq!(app.head().await, head);
 }
 
-#[tokio::test]
-async fn graphiql_health_readiness_and_vocabularies_answer() {
-    let app = spawn_app().await;
+async fn graphiql_health_readiness_and_vocabularies_answer(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
     let p = standard_city(&app).await;
     let page = app
         .client
@@ -166,9 +166,8 @@ async fn graphiql_health_readiness_and_vocabularies_answer() {
     );
 }
 
-#[tokio::test]
-async fn oversized_bodies_deep_queries_and_huge_pages_are_refused() {
-    let app = spawn_app().await;
+async fn oversized_bodies_deep_queries_and_huge_pages_are_refused(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
     let p = standard_city(&app).await;
     let big = "x".repeat(whistle_api::app::MAX_BODY_BYTES + 10);
     let response = app
@@ -212,9 +211,8 @@ async fn oversized_bodies_deep_queries_and_huge_pages_are_refused() {
     assert_eq!(code, "VALIDATION");
 }
 
-#[tokio::test]
-async fn reports_download_over_http_for_authorised_users_only() {
-    let app = spawn_app().await;
+async fn reports_download_over_http_for_authorised_users_only(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
     let p = standard_city(&app).await;
     let (case, _) = flag(&app, &p.monitor, "https://weibo.com/report/1", "报表事项").await;
     triage(&app, &p.dispatcher, &case, "GENERAL").await;
@@ -304,3 +302,10 @@ async fn reports_download_over_http_for_authorised_users_only() {
         400
     );
 }
+
+on_both_backends!(
+    the_endpoint_negotiates_media_types_and_refuses_what_the_spec_refuses,
+    graphiql_health_readiness_and_vocabularies_answer,
+    oversized_bodies_deep_queries_and_huge_pages_are_refused,
+    reports_download_over_http_for_authorised_users_only,
+);

@@ -18,18 +18,105 @@ pub fn start_of_tests() -> DateTime<Utc> {
     "2026-03-02T01:00:00Z".parse().unwrap()
 }
 
-pub struct TestApp {
+/// The two SQL backends every store, projection and end-to-end test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestBackend {
+    Sqlite,
+    Postgres,
+}
+
+/// `on_both_backends!(a, b)`: for each `async fn a(backend: TestBackend)` in the
+/// module, the tests `a::sqlite` and `a::postgres`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name($crate::helpers::TestBackend::Sqlite).await
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    super::$name($crate::helpers::TestBackend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+pub(crate) use on_both_backends;
+
+/// A fresh, empty database of one backend: a SQLite file in a temp dir, or a new
+/// database on the suite's PostgreSQL server.
+pub struct TestDatabase {
+    pub url: String,
+    _directory: Option<TempDir>,
+}
+
+impl TestDatabase {
+    pub async fn new(backend: TestBackend) -> Self {
+        match backend {
+            TestBackend::Sqlite => {
+                let directory = tempfile::tempdir().expect("temp dir");
+                TestDatabase {
+                    url: format!("sqlite://{}/whistle.sqlite", directory.path().display()),
+                    _directory: Some(directory),
+                }
+            }
+            TestBackend::Postgres => {
+                use sqlx::Connection;
+                let server = crate::postgres_server::server();
+                let name = format!("whistle_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = sqlx::PgConnection::connect(&server.url_of("postgres"))
+                    .await
+                    .expect("the suite's PostgreSQL server accepts connections");
+                sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str())
+                    .await
+                    .expect("a test database is created");
+                admin.close().await.ok();
+                TestDatabase {
+                    url: server.url_of(&name),
+                    _directory: None,
+                }
+            }
+        }
+    }
+
+    /// The event store on this database (migrations applied).
+    pub async fn store(&self) -> EventStore {
+        EventStore::new(
+            whistle_store::Database::connect(&self.url)
+                .await
+                .expect("the test database opens"),
+        )
+        .await
+        .expect("the event store opens")
+    }
+}
+
+/// Talks GraphQL to a running Whistle (in this process or another one).
+pub struct GraphqlClient {
     pub address: String,
+    pub client: reqwest::Client,
+    secret: JwtSecret,
+}
+
+pub struct TestApp {
+    pub api: GraphqlClient,
     pub port: u16,
     pub clock: ManualClock,
-    pub client: reqwest::Client,
     pub handler: CommandHandler,
     pub deadlines: whistle_api::deadlines::DeadlineProcess,
-    pub database_url: String,
-    secret: JwtSecret,
+    pub database: Option<TestDatabase>,
     shutdown: watch::Sender<bool>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    directory: Option<TempDir>,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = GraphqlClient;
+
+    fn deref(&self) -> &GraphqlClient {
+        &self.api
+    }
 }
 
 impl Drop for TestApp {
@@ -38,13 +125,19 @@ impl Drop for TestApp {
     }
 }
 
-/// Start the real server on 127.0.0.1:0 with a fresh SQLite file and a manual clock.
-pub async fn spawn_app() -> TestApp {
+/// Start the real server on 127.0.0.1:0 with a fresh database of `backend` and a manual
+/// clock.
+pub async fn spawn_app_on(backend: TestBackend) -> TestApp {
+    let database = TestDatabase::new(backend).await;
+    spawn_app_with(database).await
+}
+
+/// Start the real server on an existing test database.
+pub async fn spawn_app_with(database: TestDatabase) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         whistle_api::telemetry::init("info,sqlx=warn");
     }
-    let directory = tempfile::tempdir().expect("temp dir");
-    let database_url = format!("sqlite://{}/whistle.sqlite", directory.path().display());
+    let database_url = database.url.clone();
     let clock = ManualClock::starting_at(start_of_tests());
     let secret = JwtSecret::new(TEST_SECRET.to_owned()).unwrap();
     let config = AppConfig {
@@ -66,24 +159,21 @@ pub async fn spawn_app() -> TestApp {
     let shutdown = app.shutdown_handle();
     let server = tokio::spawn(app.run_until_stopped(false));
     TestApp {
-        address: format!("http://127.0.0.1:{port}"),
+        api: GraphqlClient::new(format!("http://127.0.0.1:{port}")),
         port,
         clock,
-        client: reqwest::Client::new(),
         handler,
         deadlines,
-        database_url,
-        secret,
+        database: Some(database),
         shutdown,
         server: Some(server),
-        directory: Some(directory),
     }
 }
 
 impl TestApp {
-    /// Stop the server and wait until it has closed the database; the database file
-    /// lives on in the returned directory.
-    pub async fn stop(mut self) -> (String, TempDir) {
+    /// Stop the server and wait until it has closed the database; the database lives on
+    /// in the returned handle.
+    pub async fn stop(mut self) -> TestDatabase {
         let _ = self.shutdown.send(true);
         if let Some(server) = self.server.take() {
             server
@@ -91,12 +181,9 @@ impl TestApp {
                 .expect("the server task ends")
                 .expect("the server stops cleanly");
         }
-        (
-            self.database_url.clone(),
-            self.directory
-                .take()
-                .expect("the directory is held until stop"),
-        )
+        self.database
+            .take()
+            .expect("the database is held until stop")
     }
 
     pub fn clock_now(&self) -> DateTime<Utc> {
@@ -106,6 +193,20 @@ impl TestApp {
 
     pub fn store(&self) -> &EventStore {
         self.handler.store()
+    }
+
+    pub async fn head(&self) -> i64 {
+        self.store().head_position().await.unwrap()
+    }
+}
+
+impl GraphqlClient {
+    pub fn new(address: String) -> Self {
+        GraphqlClient {
+            address,
+            client: reqwest::Client::new(),
+            secret: JwtSecret::new(TEST_SECRET.to_owned()).unwrap(),
+        }
     }
 
     pub fn token(&self, user: &str, name: &str, role: &str, unit: &str) -> String {
@@ -123,6 +224,18 @@ impl TestApp {
 
     /// POST a GraphQL request; the whole JSON response.
     pub async fn graphql(&self, token: &str, query: &str, variables: Value) -> Value {
+        self.try_graphql(token, query, variables)
+            .await
+            .expect("the server answers with JSON")
+    }
+
+    /// POST a GraphQL request; an error when the server does not answer with JSON.
+    pub async fn try_graphql(
+        &self,
+        token: &str,
+        query: &str,
+        variables: Value,
+    ) -> Result<Value, reqwest::Error> {
         let mut request = self
             .client
             .post(format!("{}/graphql", self.address))
@@ -132,8 +245,7 @@ impl TestApp {
         if !token.is_empty() {
             request = request.bearer_auth(token);
         }
-        let response = request.send().await.expect("the server answers");
-        response.json().await.expect("a JSON body")
+        request.send().await?.json().await
     }
 
     /// The `data` of a request that must succeed.
@@ -162,10 +274,6 @@ impl TestApp {
                 .to_owned(),
             error["message"].as_str().unwrap_or_default().to_owned(),
         )
-    }
-
-    pub async fn head(&self) -> i64 {
-        self.store().head_position().await.unwrap()
     }
 }
 
@@ -198,7 +306,7 @@ pub const UNITS: &[(&str, &str, &str)] = &[
 ];
 
 /// Register the standard units and issue a token for each role.
-pub async fn standard_city(app: &TestApp) -> People {
+pub async fn standard_city(app: &GraphqlClient) -> People {
     let people = People {
         admin: app.token("admin1", "系统管理员", "admin", "city-cac"),
         monitor: app.token("m1", "李监测", "monitor", "city-cac"),
@@ -226,7 +334,7 @@ pub async fn standard_city(app: &TestApp) -> People {
 }
 
 /// Flag a post and return the new case id and the position written.
-pub async fn flag(app: &TestApp, token: &str, url: &str, title: &str) -> (String, i64) {
+pub async fn flag(app: &GraphqlClient, token: &str, url: &str, title: &str) -> (String, i64) {
     let data = app
         .ok(
             token,
@@ -240,7 +348,7 @@ pub async fn flag(app: &TestApp, token: &str, url: &str, title: &str) -> (String
     )
 }
 
-pub async fn triage(app: &TestApp, token: &str, case_id: &str, level: &str) -> i64 {
+pub async fn triage(app: &GraphqlClient, token: &str, case_id: &str, level: &str) -> i64 {
     let data = app
         .ok(
             token,
@@ -252,7 +360,13 @@ pub async fn triage(app: &TestApp, token: &str, case_id: &str, level: &str) -> i
 }
 
 /// Assign and return the assignment id.
-pub async fn assign(app: &TestApp, token: &str, case_id: &str, unit: &str, role: &str) -> String {
+pub async fn assign(
+    app: &GraphqlClient,
+    token: &str,
+    case_id: &str,
+    unit: &str,
+    role: &str,
+) -> String {
     let data = app
         .ok(
             token,
@@ -263,7 +377,7 @@ pub async fn assign(app: &TestApp, token: &str, case_id: &str, unit: &str, role:
     data["assignCase"]["createdId"].as_str().unwrap().to_owned()
 }
 
-pub async fn accept(app: &TestApp, token: &str, case_id: &str, assignment: &str) {
+pub async fn accept(app: &GraphqlClient, token: &str, case_id: &str, assignment: &str) {
     app.ok(
         token,
         "mutation($c: ID!, $a: ID!) { acceptAssignment(caseId: $c, assignmentId: $a) { position } }",
@@ -273,7 +387,12 @@ pub async fn accept(app: &TestApp, token: &str, case_id: &str, assignment: &str)
 }
 
 /// Submit a reply and return its id.
-pub async fn submit_reply(app: &TestApp, token: &str, case_id: &str, assignment: &str) -> String {
+pub async fn submit_reply(
+    app: &GraphqlClient,
+    token: &str,
+    case_id: &str,
+    assignment: &str,
+) -> String {
     let data = app
         .ok(
             token,
@@ -287,7 +406,7 @@ pub async fn submit_reply(app: &TestApp, token: &str, case_id: &str, assignment:
         .to_owned()
 }
 
-pub async fn approve(app: &TestApp, token: &str, case_id: &str, reply: &str) -> i64 {
+pub async fn approve(app: &GraphqlClient, token: &str, case_id: &str, reply: &str) -> i64 {
     let data = app
         .ok(
             token,
@@ -298,7 +417,7 @@ pub async fn approve(app: &TestApp, token: &str, case_id: &str, reply: &str) -> 
     data["approveReply"]["position"].as_i64().unwrap()
 }
 
-pub async fn complete(app: &TestApp, token: &str, case_id: &str, assignment: &str) -> i64 {
+pub async fn complete(app: &GraphqlClient, token: &str, case_id: &str, assignment: &str) -> i64 {
     let data = app
         .ok(
             token,

@@ -10,5 +10,7 @@ mod deadlines;
 mod demo;
 mod graphql_http;
 mod measures;
+mod postgres_server;
+mod processes;
 mod projections;
 mod store_contract;

@@ -24,9 +24,10 @@ async fn at_hour(app: &TestApp, hour: i64) {
     app.clock.set(start_of_tests() + Duration::hours(hour));
 }
 
-#[tokio::test]
-async fn scorecard_measures_match_the_hand_computed_values_now_and_as_of_an_earlier_instant() {
-    let app = spawn_app().await;
+async fn scorecard_measures_match_the_hand_computed_values_now_and_as_of_an_earlier_instant(
+    backend: TestBackend,
+) {
+    let app = spawn_app_on(backend).await;
     let p = standard_city(&app).await;
     let mut cases = Vec::new();
     let mut assignments = Vec::new();
@@ -145,3 +146,7 @@ async fn scorecard_measures_match_the_hand_computed_values_now_and_as_of_an_earl
         .await;
     assert_eq!(code, "FORBIDDEN");
 }
+
+on_both_backends!(
+    scorecard_measures_match_the_hand_computed_values_now_and_as_of_an_earlier_instant,
+);

@@ -3,12 +3,12 @@
 
 use serde_json::json;
 use whistle_projections::{ProjectionRunner, dump_read_models, rebuild, reset};
-use whistle_store::{Database, EventStore};
+use whistle_store::EventStore;
 
 use crate::helpers::*;
 
 /// A few cases through assignment, return, rejection, replies and closing.
-async fn busy_day(app: &TestApp) {
+pub async fn busy_day(app: &TestApp) {
     let p = standard_city(app).await;
     for i in 0..6 {
         let (case, _) = flag(
@@ -57,7 +57,7 @@ async fn busy_day(app: &TestApp) {
     app.ok(&p.evaluator, "mutation { applyPenalty(unitId: \"city-transport\", kind: PUBLIC_CRITICISM, points: 3, reason: \"推诿扯皮\", periodFrom: \"2026-01-01\", periodTo: \"2027-01-01\") { position } }", json!({})).await;
 }
 
-async fn wait_until_projected(app: &TestApp) {
+pub async fn wait_until_projected(app: &TestApp) {
     let head = app.head().await;
     let token = app.token("i9", "核查", "inspector", "city-discipline");
     app.ok(
@@ -69,21 +69,17 @@ async fn wait_until_projected(app: &TestApp) {
 }
 
 /// A busy day recorded and projected by the server, which is then stopped; the store
-/// reopened on its database file.
-async fn busy_day_then_stopped() -> (EventStore, tempfile::TempDir) {
-    let app = spawn_app().await;
+/// reopened on its database.
+async fn busy_day_then_stopped(backend: TestBackend) -> (EventStore, TestDatabase) {
+    let app = spawn_app_on(backend).await;
     busy_day(&app).await;
     wait_until_projected(&app).await;
-    let (url, dir) = app.stop().await;
-    let store = EventStore::new(Database::connect(&url).await.unwrap())
-        .await
-        .unwrap();
-    (store, dir)
+    let database = app.stop().await;
+    (database.store().await, database)
 }
 
-#[tokio::test]
-async fn a_rebuild_from_the_log_equals_the_incrementally_built_read_models() {
-    let (store, _dir) = busy_day_then_stopped().await;
+async fn a_rebuild_from_the_log_equals_the_incrementally_built_read_models(backend: TestBackend) {
+    let (store, _dir) = busy_day_then_stopped(backend).await;
     let incremental = dump_read_models(&store).await.unwrap();
     assert!(
         incremental["rm_cases"].len() == 6
@@ -99,9 +95,10 @@ async fn a_rebuild_from_the_log_equals_the_incrementally_built_read_models() {
     }
 }
 
-#[tokio::test]
-async fn a_runner_stopped_between_batches_resumes_without_losing_or_repeating_events() {
-    let (store, _dir) = busy_day_then_stopped().await;
+async fn a_runner_stopped_between_batches_resumes_without_losing_or_repeating_events(
+    backend: TestBackend,
+) {
+    let (store, _dir) = busy_day_then_stopped(backend).await;
     let incremental = dump_read_models(&store).await.unwrap();
 
     reset(&store).await.unwrap();
@@ -129,9 +126,8 @@ async fn a_runner_stopped_between_batches_resumes_without_losing_or_repeating_ev
     }
 }
 
-#[tokio::test]
-async fn a_rebuild_beside_a_live_runner_applies_each_event_once() {
-    let app = spawn_app().await;
+async fn a_rebuild_beside_a_live_runner_applies_each_event_once(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
     busy_day(&app).await;
     wait_until_projected(&app).await;
     let incremental = dump_read_models(app.store()).await.unwrap();
@@ -146,3 +142,9 @@ async fn a_rebuild_beside_a_live_runner_applies_each_event_once() {
         );
     }
 }
+
+on_both_backends!(
+    a_rebuild_from_the_log_equals_the_incrementally_built_read_models,
+    a_runner_stopped_between_batches_resumes_without_losing_or_repeating_events,
+    a_rebuild_beside_a_live_runner_applies_each_event_once,
+);

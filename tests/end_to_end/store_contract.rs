@@ -1,20 +1,17 @@
-//! The event store's contract, on a real SQLite file.
+//! The event store's contract, on a real SQLite file and a real PostgreSQL database.
 
+use crate::helpers::{TestBackend, TestDatabase, on_both_backends};
 use chrono::Utc;
 use uuid::Uuid;
 use whistle_domain::text::RequiredText;
 use whistle_domain::{Actor, CaseId, CommandId, Event, Role, UnitId, UserId};
 use whistle_store::{
-    AppendRequest, CommandMetadata, Database, EventStore, ExpectedVersion, StoreError, UniqueClaim,
+    AppendRequest, CommandMetadata, EventStore, ExpectedVersion, StoreError, UniqueClaim,
 };
 
-async fn fresh_store() -> (EventStore, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/store.sqlite", dir.path().display());
-    let store = EventStore::new(Database::connect(&url).await.unwrap())
-        .await
-        .unwrap();
-    (store, dir)
+async fn fresh_store(backend: TestBackend) -> (EventStore, TestDatabase) {
+    let database = TestDatabase::new(backend).await;
+    (database.store().await, database)
 }
 
 fn metadata() -> CommandMetadata {
@@ -50,9 +47,10 @@ fn request(stream: &str, expected: ExpectedVersion, events: Vec<Event>) -> Appen
     }
 }
 
-#[tokio::test]
-async fn an_append_with_a_stale_expected_version_is_refused_and_writes_nothing() {
-    let (store, _dir) = fresh_store().await;
+async fn an_append_with_a_stale_expected_version_is_refused_and_writes_nothing(
+    backend: TestBackend,
+) {
+    let (store, _dir) = fresh_store(backend).await;
     let case = CaseId::from_uuid(Uuid::now_v7());
     store
         .append(request(
@@ -89,9 +87,10 @@ async fn an_append_with_a_stale_expected_version_is_refused_and_writes_nothing()
     assert!(matches!(empty, Err(StoreError::EmptyAppend)), "{empty:?}");
 }
 
-#[tokio::test]
-async fn several_events_append_atomically_with_consecutive_positions_and_versions() {
-    let (store, _dir) = fresh_store().await;
+async fn several_events_append_atomically_with_consecutive_positions_and_versions(
+    backend: TestBackend,
+) {
+    let (store, _dir) = fresh_store(backend).await;
     let case = CaseId::from_uuid(Uuid::now_v7());
     let events = vec![
         reopened(case, "一"),
@@ -125,9 +124,8 @@ async fn several_events_append_atomically_with_consecutive_positions_and_version
     assert_eq!(store.read_all(0, 100).await.unwrap().len(), 3);
 }
 
-#[tokio::test]
-async fn a_retried_command_id_returns_the_first_outcome_and_appends_nothing() {
-    let (store, _dir) = fresh_store().await;
+async fn a_retried_command_id_returns_the_first_outcome_and_appends_nothing(backend: TestBackend) {
+    let (store, _dir) = fresh_store(backend).await;
     let case = CaseId::from_uuid(Uuid::now_v7());
     let first = request(
         "case-c",
@@ -151,9 +149,10 @@ async fn a_retried_command_id_returns_the_first_outcome_and_appends_nothing() {
     assert_eq!(store.head_position().await.unwrap(), 1);
 }
 
-#[tokio::test]
-async fn global_positions_have_no_gaps_across_streams_and_read_in_batches_from_any_position() {
-    let (store, _dir) = fresh_store().await;
+async fn global_positions_have_no_gaps_across_streams_and_read_in_batches_from_any_position(
+    backend: TestBackend,
+) {
+    let (store, _dir) = fresh_store(backend).await;
     let case = CaseId::from_uuid(Uuid::now_v7());
     for i in 0..25 {
         let stream = format!("case-s{}", i % 4);
@@ -194,9 +193,10 @@ async fn global_positions_have_no_gaps_across_streams_and_read_in_batches_from_a
     assert_eq!(from_middle, vec![21, 22, 23, 24, 25]);
 }
 
-#[tokio::test]
-async fn a_unique_key_claimed_by_one_stream_is_refused_to_another_and_nothing_is_written() {
-    let (store, _dir) = fresh_store().await;
+async fn a_unique_key_claimed_by_one_stream_is_refused_to_another_and_nothing_is_written(
+    backend: TestBackend,
+) {
+    let (store, _dir) = fresh_store(backend).await;
     let case = CaseId::from_uuid(Uuid::now_v7());
     let claim = UniqueClaim {
         namespace: "post_url".into(),
@@ -223,9 +223,8 @@ async fn a_unique_key_claimed_by_one_stream_is_refused_to_another_and_nothing_is
     assert!(store.read_stream("case-y").await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn stored_events_keep_their_metadata_and_cannot_be_updated_or_deleted() {
-    let (store, _dir) = fresh_store().await;
+async fn stored_events_keep_their_metadata_and_cannot_be_updated_or_deleted(backend: TestBackend) {
+    let (store, _dir) = fresh_store(backend).await;
     let case = CaseId::from_uuid(Uuid::now_v7());
     let req = request(
         "case-m",
@@ -253,11 +252,15 @@ async fn stored_events_keep_their_metadata_and_cannot_be_updated_or_deleted() {
         .execute(pool)
         .await;
     assert!(delete.unwrap_err().to_string().contains("append-only"));
+    if backend == TestBackend::Postgres {
+        let truncate = sqlx::query("TRUNCATE events").execute(pool).await;
+        assert!(truncate.unwrap_err().to_string().contains("append-only"));
+    }
+    assert_eq!(store.read_all(0, 10).await.unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn concurrent_writers_to_one_stream_never_interleave_versions() {
-    let (store, _dir) = fresh_store().await;
+async fn concurrent_writers_to_one_stream_never_interleave_versions(backend: TestBackend) {
+    let (store, _dir) = fresh_store(backend).await;
     let case = CaseId::from_uuid(Uuid::now_v7());
     store
         .append(request(
@@ -291,3 +294,167 @@ async fn concurrent_writers_to_one_stream_never_interleave_versions() {
     assert_eq!(won, 1, "exactly one writer wins version 2");
     assert_eq!(store.read_stream("case-race").await.unwrap().len(), 2);
 }
+
+/// Eight writers, each with its own connection pool (as separate processes would be),
+/// append to their own streams and to three shared ones while a tailer follows the
+/// global log in small batches.
+async fn a_tailer_sees_every_committed_event_once_in_one_order_under_eight_writers(
+    backend: TestBackend,
+) {
+    use std::collections::{BTreeMap, HashSet};
+
+    const WRITERS: usize = 8;
+    const APPENDS: usize = 150;
+    let database = TestDatabase::new(backend).await;
+    let tail_store = database.store().await;
+    let shared = ["case-shared-0", "case-shared-1", "case-shared-2"];
+    let case = CaseId::from_uuid(Uuid::now_v7());
+
+    // Told the final head once every writer is done; until then it keeps tailing.
+    let (writers_done, done) = tokio::sync::watch::channel(None::<i64>);
+    let tailer = {
+        let store = tail_store.clone();
+        tokio::spawn(async move {
+            let mut seen = Vec::new();
+            let mut after = 0;
+            loop {
+                let batch = store.read_all(after, 37).await.unwrap();
+                if batch.is_empty() {
+                    if done.borrow().is_some_and(|head| after >= head) {
+                        return seen;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                    continue;
+                }
+                for event in batch {
+                    after = event.position;
+                    seen.push((event.position, event.event_id));
+                }
+            }
+        })
+    };
+
+    let mut writers = Vec::new();
+    for writer in 0..WRITERS {
+        let store = database.store().await;
+        writers.push(tokio::spawn(async move {
+            let own = [format!("case-w{writer}-a"), format!("case-w{writer}-b")];
+            let mut known: BTreeMap<String, i64> = BTreeMap::new();
+            let mut committed = Vec::new();
+            let mut refused = Vec::new();
+            for i in 0..APPENDS {
+                let stream = if i % 3 == 0 {
+                    shared[(i / 3 + writer) % shared.len()].to_owned()
+                } else {
+                    own[i % 2].clone()
+                };
+                let size = 1 + (i + writer) % 3;
+                let markers: Vec<String> =
+                    (0..size).map(|k| format!("w{writer}-{i}-{k}")).collect();
+                let events = markers.iter().map(|m| reopened(case, m)).collect();
+                let expected = match known.get(&stream) {
+                    None | Some(0) => ExpectedVersion::NoStream,
+                    Some(v) => ExpectedVersion::Exact(*v),
+                };
+                match store.append(request(&stream, expected, events)).await {
+                    Ok(outcome) => {
+                        known.insert(stream.clone(), outcome.stream_version);
+                        committed.push((stream, outcome, markers));
+                    }
+                    Err(StoreError::VersionConflict { actual, .. }) => {
+                        known.insert(stream.clone(), actual);
+                        refused.push(markers);
+                    }
+                    Err(other) => panic!("writer {writer}: unexpected error {other}"),
+                }
+            }
+            (committed, refused)
+        }));
+    }
+    let mut committed = Vec::new();
+    let mut refused = Vec::new();
+    for writer in writers {
+        let (c, r) = writer.await.unwrap();
+        committed.extend(c);
+        refused.extend(r);
+    }
+    let head = tail_store.head_position().await.unwrap();
+    writers_done.send_replace(Some(head));
+    let seen = tailer.await.unwrap();
+    let log = tail_store.read_all(0, 1_000_000).await.unwrap();
+
+    // The tailer saw 1, 2, 3, ... head: every event once, none skipped, none repeated,
+    // and exactly the order that the log still has.
+    assert_eq!(log.len() as i64, head);
+    let positions: Vec<i64> = seen.iter().map(|(p, _)| *p).collect();
+    assert_eq!(
+        positions,
+        (1..=head).collect::<Vec<_>>(),
+        "the tailer skipped or repeated"
+    );
+    let final_order: Vec<(i64, Uuid)> = log.iter().map(|e| (e.position, e.event_id)).collect();
+    assert_eq!(seen, final_order, "an order the tailer read has changed");
+
+    // Every committed append is in the log whole and contiguous; every refused one is
+    // absent entirely; shared streams really did conflict.
+    let text_at: BTreeMap<i64, String> = log
+        .iter()
+        .map(|e| {
+            (
+                e.position,
+                e.payload["reason"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let mut expected_events = 0;
+    for (stream, outcome, markers) in &committed {
+        expected_events += markers.len() as i64;
+        assert_eq!(
+            outcome.last_position - outcome.first_position + 1,
+            markers.len() as i64
+        );
+        for (offset, marker) in markers.iter().enumerate() {
+            let position = outcome.first_position + offset as i64;
+            assert_eq!(
+                &text_at[&position], marker,
+                "{stream}: append not whole at {position}"
+            );
+        }
+    }
+    assert_eq!(
+        expected_events, head,
+        "only committed appends are in the log"
+    );
+    let all_texts: HashSet<&String> = text_at.values().collect();
+    assert!(!refused.is_empty(), "the shared streams produced conflicts");
+    for markers in &refused {
+        for marker in markers {
+            assert!(
+                !all_texts.contains(marker),
+                "refused append half-written: {marker}"
+            );
+        }
+    }
+    // Versions within each stream are 1..n in log order.
+    let mut versions: BTreeMap<&str, i64> = BTreeMap::new();
+    for event in &log {
+        let next = versions.entry(event.stream_id.as_str()).or_insert(0);
+        *next += 1;
+        assert_eq!(
+            event.stream_version, *next,
+            "stream {} out of order",
+            event.stream_id
+        );
+    }
+}
+
+on_both_backends!(
+    a_tailer_sees_every_committed_event_once_in_one_order_under_eight_writers,
+    an_append_with_a_stale_expected_version_is_refused_and_writes_nothing,
+    several_events_append_atomically_with_consecutive_positions_and_versions,
+    a_retried_command_id_returns_the_first_outcome_and_appends_nothing,
+    global_positions_have_no_gaps_across_streams_and_read_in_batches_from_any_position,
+    a_unique_key_claimed_by_one_stream_is_refused_to_another_and_nothing_is_written,
+    stored_events_keep_their_metadata_and_cannot_be_updated_or_deleted,
+    concurrent_writers_to_one_stream_never_interleave_versions,
+);
