@@ -1,13 +1,14 @@
 //! The event store port: append with an expected version, read a stream, read the global
 //! log in batches, and watch the head of the log move.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 use whistle_domain::{Actor, CommandId, Event, EventRecordError, Role, UnitId, UserId, Vocabulary};
 
@@ -106,6 +107,17 @@ impl RecordedEvent {
 pub struct EventStore {
     db: Database,
     head: watch::Sender<Position>,
+    appender: mpsc::Sender<PendingAppend>,
+}
+
+/// The most appends committed in one transaction.
+const MAX_APPENDS_PER_COMMIT: usize = 256;
+
+/// An append waiting for the appender task, with where to send its outcome.
+#[derive(Debug)]
+struct PendingAppend {
+    request: AppendRequest,
+    reply: oneshot::Sender<Result<AppendOutcome, StoreError>>,
 }
 
 /// `SELECT <every event column> FROM events <tail>` as one static string.
@@ -131,7 +143,13 @@ impl EventStore {
         if let Some(listener) = db.listen(&[LOG_CHANNEL]).await? {
             tokio::spawn(follow_notifications(db.clone(), listener, sender.clone()));
         }
-        Ok(Self { db, head: sender })
+        let (appender, pending) = mpsc::channel(4 * MAX_APPENDS_PER_COMMIT);
+        tokio::spawn(run_appender(db.clone(), sender.clone(), pending));
+        Ok(Self {
+            db,
+            head: sender,
+            appender,
+        })
     }
 
     pub fn database(&self) -> &Database {
@@ -139,139 +157,23 @@ impl EventStore {
     }
 
     /// Append events to one stream, checking its version, recording the command id and
-    /// claiming unique keys, all in one transaction.
+    /// claiming unique keys, atomically: all of this append or none of it.
+    ///
+    /// Appends from concurrent callers in this process are committed together (group
+    /// commit): one transaction, one lock on the log head and one durable commit for a
+    /// batch of appends, each still checked against its own expected version. A refused
+    /// append writes nothing and does not affect the others in its batch.
     #[tracing::instrument(skip_all, fields(stream = %request.stream_id, events = request.events.len(), command_id = %request.metadata.command_id))]
     pub async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
         if request.events.is_empty() {
             return Err(StoreError::EmptyAppend);
         }
-        let mut write = self.db.begin_write().await?;
-        let tx = &mut write.tx;
-
-        if let Some(outcome) = command_outcome_in(tx, request.metadata.command_id).await? {
-            return Ok(outcome);
-        }
-
-        let actual: i64 =
-            sqlx::query("SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = $1")
-                .bind(&request.stream_id)
-                .fetch_one(&mut **tx)
-                .await?
-                .try_get(0)?;
-        let matches = match request.expected_version {
-            ExpectedVersion::NoStream => actual == 0,
-            ExpectedVersion::Exact(expected) => actual == expected,
-        };
-        if !matches {
-            return Err(StoreError::VersionConflict {
-                stream_id: request.stream_id.clone(),
-                expected: request.expected_version.to_string(),
-                actual,
-            });
-        }
-
-        for claim in &request.claims {
-            let owner: Option<String> = sqlx::query(
-                "SELECT stream_id FROM unique_claims WHERE namespace = $1 AND claim_key = $2",
-            )
-            .bind(&claim.namespace)
-            .bind(&claim.key)
-            .fetch_optional(&mut **tx)
-            .await?
-            .map(|row| row.try_get(0))
-            .transpose()?;
-            match owner {
-                Some(owner) if owner != request.stream_id => {
-                    return Err(StoreError::ClaimTaken {
-                        namespace: claim.namespace.clone(),
-                        key: claim.key.clone(),
-                        owner,
-                    });
-                }
-                Some(_) => {}
-                None => {
-                    sqlx::query("INSERT INTO unique_claims (namespace, claim_key, stream_id) VALUES ($1, $2, $3)")
-                        .bind(&claim.namespace)
-                        .bind(&claim.key)
-                        .bind(&request.stream_id)
-                        .execute(&mut **tx)
-                        .await?;
-                }
-            }
-        }
-
-        let head: i64 = sqlx::query("SELECT position FROM log_head WHERE id = 1")
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get(0)?;
-        let metadata = &request.metadata;
-        let recorded_at = to_micros(metadata.recorded_at);
-        let mut position = head;
-        let mut version = actual;
-        for event in &request.events {
-            position += 1;
-            version += 1;
-            let (event_type, schema_version, payload) = event.to_record();
-            sqlx::query(
-                "INSERT INTO events (position, event_id, stream_id, stream_version, event_type, schema_version, \
-                 payload, recorded_at, actor_id, actor_name, actor_role, actor_unit, command_id, correlation_id, \
-                 causation_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-            )
-            .bind(position)
-            .bind(Uuid::now_v7().to_string())
-            .bind(&request.stream_id)
-            .bind(version)
-            .bind(event_type)
-            .bind(i64::from(schema_version))
-            .bind(payload.to_string())
-            .bind(recorded_at)
-            .bind(metadata.actor.user_id.as_str())
-            .bind(&metadata.actor.name)
-            .bind(metadata.actor.role.key())
-            .bind(metadata.actor.unit.as_str())
-            .bind(metadata.command_id.to_string())
-            .bind(metadata.correlation_id.to_string())
-            .bind(metadata.causation_id.map(|id| id.to_string()))
-            .execute(&mut **tx)
-            .await?;
-        }
-        sqlx::query("UPDATE log_head SET position = $1 WHERE id = 1")
-            .bind(position)
-            .execute(&mut **tx)
-            .await?;
-        let outcome = AppendOutcome {
-            stream_id: request.stream_id.clone(),
-            first_position: head + 1,
-            last_position: position,
-            stream_version: version,
-            replayed: false,
-        };
-        sqlx::query(
-            "INSERT INTO commands (command_id, stream_id, first_position, last_position, stream_version, recorded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(metadata.command_id.to_string())
-        .bind(&request.stream_id)
-        .bind(outcome.first_position)
-        .bind(outcome.last_position)
-        .bind(outcome.stream_version)
-        .bind(recorded_at)
-        .execute(&mut **tx)
-        .await?;
-        if self.db.backend() == Backend::Postgres {
-            // Delivered to every listening process when (and only if) this commits.
-            sqlx::query("NOTIFY whistle_log").execute(&mut **tx).await?;
-        }
-        write.commit().await?;
-        self.head.send_if_modified(|current| {
-            if position > *current {
-                *current = position;
-                true
-            } else {
-                false
-            }
-        });
-        Ok(outcome)
+        let (reply, answer) = oneshot::channel();
+        self.appender
+            .send(PendingAppend { request, reply })
+            .await
+            .map_err(|_| StoreError::AppenderStopped)?;
+        answer.await.map_err(|_| StoreError::AppenderStopped)?
     }
 
     /// The first outcome of a command id, if that command was already handled.
@@ -357,6 +259,324 @@ impl EventStore {
             }
         }
     }
+}
+
+/// The appender task: takes every append waiting, up to [`MAX_APPENDS_PER_COMMIT`],
+/// commits them in one transaction, answers each, and repeats. It ends when every
+/// [`EventStore`] handle is gone.
+async fn run_appender(
+    db: Database,
+    head: watch::Sender<Position>,
+    mut pending: mpsc::Receiver<PendingAppend>,
+) {
+    let mut batch = Vec::with_capacity(MAX_APPENDS_PER_COMMIT);
+    while pending.recv_many(&mut batch, MAX_APPENDS_PER_COMMIT).await > 0 {
+        let requests: Vec<&AppendRequest> = batch.iter().map(|p| &p.request).collect();
+        let results = match append_batch(&db, &requests).await {
+            Ok(results) => results,
+            Err(error) if batch.len() == 1 => vec![Err(error)],
+            Err(error) => {
+                // The batch's transaction failed as a whole (nothing of it is
+                // committed, or — if the commit's answer was lost — all of it is, and the
+                // command ids make a retry return that outcome). Retry each append on
+                // its own so one append's failure is reported to that caller only.
+                tracing::warn!(%error, appends = batch.len(), "a group commit failed; retrying its appends one by one");
+                let mut results = Vec::with_capacity(batch.len());
+                for request in &requests {
+                    results.push(match append_batch(&db, &[request]).await {
+                        Ok(mut one) => one.remove(0),
+                        Err(error) => Err(error),
+                    });
+                }
+                results
+            }
+        };
+        let last = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .map(|o| o.last_position)
+            .max();
+        if let Some(last) = last {
+            head.send_if_modified(|current| {
+                if last > *current {
+                    *current = last;
+                    true
+                } else {
+                    false
+                }
+            });
+        }
+        for (pending, result) in batch.drain(..).zip(results) {
+            // A caller that gave up waiting has dropped its receiver; its append stands.
+            let _ = pending.reply.send(result);
+        }
+    }
+}
+
+/// Rows per multi-row INSERT (15 parameters each: within SQLite's and PostgreSQL's
+/// limits on bound parameters).
+const ROWS_PER_INSERT: usize = 500;
+
+/// Commit `requests` in one transaction. The outer error means the transaction failed;
+/// each inner result is one append's outcome or its refusal (a refused append writes
+/// nothing). Requests are decided in order, each seeing the ones before it.
+async fn append_batch(
+    db: &Database,
+    requests: &[&AppendRequest],
+) -> Result<Vec<Result<AppendOutcome, StoreError>>, StoreError> {
+    let mut write = db.begin_write().await?;
+    let tx = &mut write.tx;
+
+    // What the database knows of these commands, streams and claims, in three reads.
+    let mut outcomes_by_command: HashMap<String, AppendOutcome> = HashMap::new();
+    let command_ids: Vec<String> = requests
+        .iter()
+        .map(|r| r.metadata.command_id.to_string())
+        .collect();
+    for row in fetch_in(
+        tx,
+        "SELECT command_id, first_position, last_position, stream_version, stream_id FROM commands WHERE command_id IN",
+        &command_ids,
+        "",
+    )
+    .await?
+    {
+        outcomes_by_command.insert(
+            row.try_get(0)?,
+            AppendOutcome {
+                stream_id: row.try_get(4)?,
+                first_position: row.try_get(1)?,
+                last_position: row.try_get(2)?,
+                stream_version: row.try_get(3)?,
+                replayed: true,
+            },
+        );
+    }
+    let mut stream_ids: Vec<String> = requests.iter().map(|r| r.stream_id.clone()).collect();
+    stream_ids.sort();
+    stream_ids.dedup();
+    let mut versions: HashMap<String, i64> = HashMap::new();
+    for row in fetch_in(
+        tx,
+        "SELECT stream_id, MAX(stream_version) FROM events WHERE stream_id IN",
+        &stream_ids,
+        "GROUP BY stream_id",
+    )
+    .await?
+    {
+        versions.insert(row.try_get(0)?, row.try_get(1)?);
+    }
+    let mut claim_owners: HashMap<(String, String), String> = HashMap::new();
+    for request in requests {
+        for claim in &request.claims {
+            let owner: Option<String> = sqlx::query(
+                "SELECT stream_id FROM unique_claims WHERE namespace = $1 AND claim_key = $2",
+            )
+            .bind(&claim.namespace)
+            .bind(&claim.key)
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|row| row.try_get(0))
+            .transpose()?;
+            if let Some(owner) = owner {
+                claim_owners.insert((claim.namespace.clone(), claim.key.clone()), owner);
+            }
+        }
+    }
+
+    let head: i64 = sqlx::query("SELECT position FROM log_head WHERE id = 1")
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
+    let mut position = head;
+    let mut results = Vec::with_capacity(requests.len());
+    let mut new_claims: Vec<(&str, &str, &str)> = Vec::new();
+    let mut new_events: Vec<(Position, i64, &AppendRequest, &Event)> = Vec::new();
+    let mut new_commands: Vec<&AppendRequest> = Vec::new();
+    let mut new_outcomes: Vec<AppendOutcome> = Vec::new();
+    for request in requests {
+        let command_id = request.metadata.command_id.to_string();
+        if let Some(outcome) = outcomes_by_command.get(&command_id) {
+            let mut replay = outcome.clone();
+            replay.replayed = true;
+            results.push(Ok(replay));
+            continue;
+        }
+        let actual = versions.get(&request.stream_id).copied().unwrap_or(0);
+        let matches = match request.expected_version {
+            ExpectedVersion::NoStream => actual == 0,
+            ExpectedVersion::Exact(expected) => actual == expected,
+        };
+        if !matches {
+            results.push(Err(StoreError::VersionConflict {
+                stream_id: request.stream_id.clone(),
+                expected: request.expected_version.to_string(),
+                actual,
+            }));
+            continue;
+        }
+        let taken = request.claims.iter().find_map(|claim| {
+            claim_owners
+                .get(&(claim.namespace.clone(), claim.key.clone()))
+                .filter(|owner| **owner != request.stream_id)
+                .map(|owner| StoreError::ClaimTaken {
+                    namespace: claim.namespace.clone(),
+                    key: claim.key.clone(),
+                    owner: owner.clone(),
+                })
+        });
+        if let Some(refusal) = taken {
+            results.push(Err(refusal));
+            continue;
+        }
+        // Accepted: what follows in this batch sees it.
+        for claim in &request.claims {
+            let key = (claim.namespace.clone(), claim.key.clone());
+            if let std::collections::hash_map::Entry::Vacant(vacant) = claim_owners.entry(key) {
+                vacant.insert(request.stream_id.clone());
+                new_claims.push((&claim.namespace, &claim.key, &request.stream_id));
+            }
+        }
+        let first_position = position + 1;
+        let mut version = actual;
+        for event in &request.events {
+            position += 1;
+            version += 1;
+            new_events.push((position, version, request, event));
+        }
+        versions.insert(request.stream_id.clone(), version);
+        let outcome = AppendOutcome {
+            stream_id: request.stream_id.clone(),
+            first_position,
+            last_position: position,
+            stream_version: version,
+            replayed: false,
+        };
+        outcomes_by_command.insert(command_id, outcome.clone());
+        new_commands.push(request);
+        new_outcomes.push(outcome.clone());
+        results.push(Ok(outcome));
+    }
+    if new_events.is_empty() {
+        // Nothing to write: every append was refused or replayed.
+        write.tx.rollback().await?;
+        return Ok(results);
+    }
+
+    for chunk in new_claims.chunks(ROWS_PER_INSERT) {
+        let sql = multi_row_insert(
+            "INSERT INTO unique_claims (namespace, claim_key, stream_id)",
+            3,
+            chunk.len(),
+        );
+        let mut query = sqlx::query(&sql);
+        for (namespace, key, stream) in chunk {
+            query = query.bind(*namespace).bind(*key).bind(*stream);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    for chunk in new_events.chunks(ROWS_PER_INSERT) {
+        let sql = multi_row_insert(
+            "INSERT INTO events (position, event_id, stream_id, stream_version, event_type, schema_version, \
+             payload, recorded_at, actor_id, actor_name, actor_role, actor_unit, command_id, correlation_id, \
+             causation_id)",
+            15,
+            chunk.len(),
+        );
+        let mut query = sqlx::query(&sql);
+        for (position, version, request, event) in chunk {
+            let metadata = &request.metadata;
+            let (event_type, schema_version, payload) = event.to_record();
+            query = query
+                .bind(*position)
+                .bind(Uuid::now_v7().to_string())
+                .bind(&request.stream_id)
+                .bind(*version)
+                .bind(event_type)
+                .bind(i64::from(schema_version))
+                .bind(payload.to_string())
+                .bind(to_micros(metadata.recorded_at))
+                .bind(metadata.actor.user_id.as_str())
+                .bind(&metadata.actor.name)
+                .bind(metadata.actor.role.key())
+                .bind(metadata.actor.unit.as_str())
+                .bind(metadata.command_id.to_string())
+                .bind(metadata.correlation_id.to_string())
+                .bind(metadata.causation_id.map(|id| id.to_string()));
+        }
+        query.execute(&mut **tx).await?;
+    }
+    let commands: Vec<(&AppendRequest, &AppendOutcome)> =
+        new_commands.into_iter().zip(new_outcomes.iter()).collect();
+    for chunk in commands.chunks(ROWS_PER_INSERT) {
+        let sql = multi_row_insert(
+            "INSERT INTO commands (command_id, stream_id, first_position, last_position, stream_version, recorded_at)",
+            6,
+            chunk.len(),
+        );
+        let mut query = sqlx::query(&sql);
+        for (request, outcome) in chunk {
+            query = query
+                .bind(request.metadata.command_id.to_string())
+                .bind(&request.stream_id)
+                .bind(outcome.first_position)
+                .bind(outcome.last_position)
+                .bind(outcome.stream_version)
+                .bind(to_micros(request.metadata.recorded_at));
+        }
+        query.execute(&mut **tx).await?;
+    }
+    sqlx::query("UPDATE log_head SET position = $1 WHERE id = 1")
+        .bind(position)
+        .execute(&mut **tx)
+        .await?;
+    if db.backend() == Backend::Postgres {
+        // Delivered to every listening process when (and only if) this commits.
+        sqlx::query("NOTIFY whistle_log").execute(&mut **tx).await?;
+    }
+    write.commit().await?;
+    Ok(results)
+}
+
+/// `prefix VALUES ($1, $2, ...), (...)`: `rows` rows of `columns` placeholders.
+fn multi_row_insert(prefix: &str, columns: usize, rows: usize) -> String {
+    let mut sql = String::with_capacity(prefix.len() + rows * columns * 5);
+    sql.push_str(prefix);
+    sql.push_str(" VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", row * columns + column + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// `select (keys...) tail` in chunks of at most 500 keys.
+async fn fetch_in(
+    connection: &mut sqlx::AnyConnection,
+    select: &str,
+    keys: &[String],
+    tail: &str,
+) -> Result<Vec<AnyRow>, StoreError> {
+    let mut rows = Vec::new();
+    for chunk in keys.chunks(ROWS_PER_INSERT) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("{select} ({}) {tail}", placeholders.join(", "));
+        let mut query = sqlx::query(&sql);
+        for key in chunk {
+            query = query.bind(key);
+        }
+        rows.extend(query.fetch_all(&mut *connection).await?);
+    }
+    Ok(rows)
 }
 
 /// Move `head` whenever another process (or this one) commits an append on PostgreSQL.

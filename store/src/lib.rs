@@ -44,6 +44,8 @@ pub enum StoreError {
     },
     #[error("an append needs at least one event")]
     EmptyAppend,
+    #[error("the event store's appender has stopped (the service is shutting down)")]
+    AppenderStopped,
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
     #[error("stored event at position {position} is unreadable: {reason}")]

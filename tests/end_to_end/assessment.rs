@@ -72,11 +72,12 @@ async fn the_annual_assessment_applies_every_rule_as_computed_by_hand(backend: T
 
     // Case B is answered within its 24 h; case A's and 交通局's 48 h deadlines pass.
     app.clock.advance(Duration::hours(2));
+    let written = app.head().await;
     let detail = app
         .ok(
             &p.dispatcher,
-            "query($c: ID!) { case(id: $c) { assignments { id } } }",
-            json!({ "c": case_b }),
+            "query($c: ID!, $p: Int) { case(id: $c, waitForPosition: $p) { assignments { id } } }",
+            json!({ "c": case_b, "p": written }),
         )
         .await;
     let b_assignment = detail["case"]["assignments"][0]["id"]

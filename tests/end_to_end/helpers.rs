@@ -54,6 +54,9 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     pub async fn new(backend: TestBackend) -> Self {
+        if std::env::var("TEST_LOG").is_ok() {
+            whistle_api::telemetry::init("info,sqlx=warn");
+        }
         match backend {
             TestBackend::Sqlite => {
                 let directory = tempfile::tempdir().expect("temp dir");
@@ -134,9 +137,6 @@ pub async fn spawn_app_on(backend: TestBackend) -> TestApp {
 
 /// Start the real server on an existing test database.
 pub async fn spawn_app_with(database: TestDatabase) -> TestApp {
-    if std::env::var("TEST_LOG").is_ok() {
-        whistle_api::telemetry::init("info,sqlx=warn");
-    }
     let database_url = database.url.clone();
     let clock = ManualClock::starting_at(start_of_tests());
     let secret = JwtSecret::new(TEST_SECRET.to_owned()).unwrap();

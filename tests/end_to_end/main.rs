@@ -1,5 +1,6 @@
 //! Whistle's end-to-end suite: one test binary, every test against real things — a real
-//! SQLite file per test and the real HTTP server on a random loopback port.
+//! SQLite file or PostgreSQL database per test (most tests run on both), the real HTTP
+//! server on a random loopback port, and real `whistle` processes.
 
 mod helpers;
 

@@ -448,7 +448,135 @@ async fn a_tailer_sees_every_committed_event_once_in_one_order_under_eight_write
     }
 }
 
+/// Many appends at once through one store are committed in groups; each is still judged
+/// on its own: conflicts, replays and claims inside one group behave as if the appends
+/// had come one by one, and an append the database rejects fails alone.
+async fn appends_committed_together_are_each_judged_on_their_own(backend: TestBackend) {
+    let (store, _database) = fresh_store(backend).await;
+    let case = CaseId::from_uuid(Uuid::now_v7());
+    let retried = metadata();
+    let mut tasks = Vec::new();
+    for i in 0..48 {
+        let store = store.clone();
+        let retried = retried.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut req = match i {
+                // Sixteen distinct streams: all accepted.
+                0..16 => request(
+                    &format!("case-d{i}"),
+                    ExpectedVersion::NoStream,
+                    vec![reopened(case, "独立")],
+                ),
+                // Eight writers race for one new stream: one wins.
+                16..24 => request(
+                    "case-contended",
+                    ExpectedVersion::NoStream,
+                    vec![reopened(case, "争")],
+                ),
+                // One command sent eight times: appended once, replayed seven times.
+                24..32 => {
+                    let mut req = request(
+                        "case-retried",
+                        ExpectedVersion::NoStream,
+                        vec![reopened(case, "重试")],
+                    );
+                    req.metadata = retried;
+                    req
+                }
+                // Eight streams claim one URL: one gets it.
+                32..40 => {
+                    let mut req = request(
+                        &format!("case-claim{i}"),
+                        ExpectedVersion::NoStream,
+                        vec![reopened(case, "认领")],
+                    );
+                    req.claims = vec![UniqueClaim {
+                        namespace: "post_url".into(),
+                        key: "https://weibo.com/same".into(),
+                    }];
+                    req
+                }
+                // Eight more distinct streams, one of which the database itself may
+                // reject (PostgreSQL refuses a NUL character in text).
+                _ => request(
+                    &format!("case-e{i}"),
+                    ExpectedVersion::NoStream,
+                    vec![reopened(case, "独立")],
+                ),
+            };
+            if i == 47 {
+                req.stream_id = "case-with-\0-nul".to_owned();
+            }
+            (i, store.append(req).await)
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    let count = |range: std::ops::Range<usize>, ok: bool| {
+        results
+            .iter()
+            .filter(|(i, r)| range.contains(i) && r.is_ok() == ok)
+            .count()
+    };
+    assert_eq!(count(0..16, true), 16);
+    assert_eq!(
+        count(16..24, true),
+        1,
+        "one writer creates the contended stream"
+    );
+    assert!(
+        results
+            .iter()
+            .filter(|(i, _)| (16..24).contains(i))
+            .all(|(_, r)| matches!(
+                r,
+                Ok(_) | Err(StoreError::VersionConflict { actual: 1, .. })
+            ))
+    );
+    let retried_outcomes: Vec<&whistle_store::AppendOutcome> = results
+        .iter()
+        .filter(|(i, _)| (24..32).contains(i))
+        .map(|(_, r)| r.as_ref().expect("a retried command succeeds"))
+        .collect();
+    assert_eq!(retried_outcomes.iter().filter(|o| !o.replayed).count(), 1);
+    assert!(
+        retried_outcomes
+            .iter()
+            .all(|o| o.first_position == retried_outcomes[0].first_position)
+    );
+    assert_eq!(count(32..40, true), 1, "one stream gets the URL");
+    assert!(
+        results
+            .iter()
+            .filter(|(i, _)| (32..40).contains(i))
+            .all(|(_, r)| matches!(r, Ok(_) | Err(StoreError::ClaimTaken { .. })))
+    );
+    assert_eq!(count(40..47, true), 7);
+    let odd_one = &results.iter().find(|(i, _)| *i == 47).unwrap().1;
+    match backend {
+        TestBackend::Sqlite => assert!(odd_one.is_ok(), "{odd_one:?}"),
+        TestBackend::Postgres => assert!(
+            matches!(odd_one, Err(StoreError::Database(_))),
+            "{odd_one:?}"
+        ),
+    }
+    // Exactly the accepted appends are in the log, gapless.
+    let accepted = results
+        .iter()
+        .filter(|(_, r)| r.as_ref().is_ok_and(|o| !o.replayed))
+        .count();
+    let log = store.read_all(0, 1000).await.unwrap();
+    assert_eq!(log.len(), accepted);
+    assert_eq!(
+        log.iter().map(|e| e.position).collect::<Vec<_>>(),
+        (1..=accepted as i64).collect::<Vec<_>>()
+    );
+}
+
 on_both_backends!(
+    appends_committed_together_are_each_judged_on_their_own,
     a_tailer_sees_every_committed_event_once_in_one_order_under_eight_writers,
     an_append_with_a_stale_expected_version_is_refused_and_writes_nothing,
     several_events_append_atomically_with_consecutive_positions_and_versions,
