@@ -115,10 +115,84 @@ pub enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// The audit ledger: keys, signed checkpoints, proofs and the verifier (for
+    /// discipline-inspection staff).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Benchmarks (release build; they write events, so they need an empty database).
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Make an Ed25519 key pair for signing checkpoints: the private key goes to --out
+    /// (keep it outside the database), the public key is printed.
+    Keygen {
+        /// Where to write the private key (refuses to overwrite).
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// The log's name (origin), e.g. whistle.example.gov.cn/log; checkpoints carry it.
+        #[arg(long, env = "WHISTLE_AUDIT_ORIGIN", default_value = "whistle")]
+        origin: String,
+    },
+    /// Sign a checkpoint of the log as it is now. Writes FILE and FILE.leaves (the leaf
+    /// hashes it covers, which let a later audit name the first bad event).
+    Checkpoint {
+        /// The private key file (or the key itself in WHISTLE_AUDIT_KEY).
+        #[arg(long, env = "WHISTLE_AUDIT_KEY", hide_env_values = true)]
+        key: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Prove that an event is in the log a checkpoint signs (a bundle for the offline
+    /// verifier).
+    Prove {
+        /// The event id.
+        #[arg(long)]
+        event: String,
+        #[arg(long)]
+        checkpoint: std::path::PathBuf,
+        #[arg(long)]
+        out: std::path::PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Prove that the log an older checkpoint signs is a prefix of the one a newer signs.
+    Consistency {
+        #[arg(long)]
+        old: std::path::PathBuf,
+        #[arg(long)]
+        new: std::path::PathBuf,
+        #[arg(long)]
+        out: std::path::PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Verify. Offline: checkpoint files and proof bundles, with the public key only.
+    /// Otherwise a full audit of the database against the checkpoints you hold. Exit 0:
+    /// everything verifies; 1: something does not (the first bad position on stderr);
+    /// 2: the check could not be carried out.
+    Verify {
+        /// Check FILES without touching any database.
+        #[arg(long)]
+        offline: bool,
+        /// The log's public key (the key itself, or a file holding it).
+        #[arg(long, env = "WHISTLE_AUDIT_PUBLIC_KEY")]
+        public_key: String,
+        /// A checkpoint you hold (repeatable; full audit).
+        #[arg(long)]
+        checkpoint: Vec<std::path::PathBuf>,
+        /// Checkpoint files and proof bundles (offline).
+        files: Vec<std::path::PathBuf>,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
 }
 

@@ -184,6 +184,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", calendar.add_working_days(date, days)?);
             Ok(())
         }
+        Command::Audit { command } => crate::audit_commands::run(command).await,
         Command::Bench {
             command:
                 BenchCommand::Append {
@@ -248,9 +249,19 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // Evidence that does not verify: exit 1, the finding alone on stderr.
+        Err(error)
+            if error
+                .downcast_ref::<crate::audit_commands::AuditVerdict>()
+                .is_some() =>
+        {
+            eprintln!("{error}");
+            ExitCode::from(1)
+        }
+        // Anything else that stopped the command: exit 2.
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
 }

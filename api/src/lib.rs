@@ -2,6 +2,7 @@
 //! loader and the command-line interface of the `whistle` binary.
 
 pub mod app;
+pub mod audit_commands;
 pub mod auth;
 pub mod bench;
 pub mod cli;

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod assessment;
+mod audit;
 mod authorization;
 mod case_lifecycle;
 mod deadlines;

@@ -1,0 +1,451 @@
+//! The ledger over a database: leaves recomputed from the `events` table, checkpoints,
+//! proofs, and the full audit that names the first event that is not what a checkpoint
+//! signed.
+//!
+//! Nothing here trusts a hash stored in the database: every leaf is recomputed from the
+//! stored row, and what is right is decided by checkpoints signed outside it (and, to
+//! name the first bad position, by the leaf list an inspector kept with a checkpoint).
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use whistle_store::Database;
+
+use crate::AuditError;
+use crate::bundle::{
+    CONSISTENCY_FORMAT, ConsistencyBundle, INCLUSION_FORMAT, InclusionBundle, encode_proof,
+};
+use crate::checkpoint::Checkpoint;
+use crate::leaf::StoredEvent;
+use crate::merkle::{self, Hash};
+
+const BATCH: i64 = 5_000;
+
+async fn read_rows(
+    db: &Database,
+    sql: &str,
+    binds: &[i64],
+) -> Result<Vec<StoredEvent>, AuditError> {
+    let mut query = sqlx::query(sql);
+    for bind in binds {
+        query = query.bind(*bind);
+    }
+    let rows = query.fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(StoredEvent {
+                position: row.try_get("position")?,
+                event_id: row.try_get("event_id")?,
+                stream_id: row.try_get("stream_id")?,
+                stream_version: row.try_get("stream_version")?,
+                event_type: row.try_get("event_type")?,
+                schema_version: row.try_get("schema_version")?,
+                payload: row.try_get("payload")?,
+                recorded_at: row.try_get("recorded_at")?,
+                actor_id: row.try_get("actor_id")?,
+                actor_name: row.try_get("actor_name")?,
+                actor_role: row.try_get("actor_role")?,
+                actor_unit: row.try_get("actor_unit")?,
+                command_id: row.try_get("command_id")?,
+                correlation_id: row.try_get("correlation_id")?,
+                causation_id: row.try_get("causation_id")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(AuditError::from)
+}
+
+const COLUMNS: &str = "SELECT position, event_id, stream_id, stream_version, event_type, schema_version, payload, \
+     recorded_at, actor_id, actor_name, actor_role, actor_unit, command_id, correlation_id, causation_id FROM events";
+
+/// The log as stored, in position order: each row's position and leaf hash.
+#[derive(Debug, Clone, Default)]
+pub struct LogLeaves {
+    pub positions: Vec<i64>,
+    pub leaves: Vec<Hash>,
+}
+
+impl LogLeaves {
+    /// The first index whose position is not index + 1 (a gap or a duplicate).
+    pub fn first_gap(&self) -> Option<usize> {
+        self.positions
+            .iter()
+            .enumerate()
+            .find(|(i, p)| **p != *i as i64 + 1)
+            .map(|(i, _)| i)
+    }
+}
+
+/// Recompute the leaf of every stored event, in position order; `check` sees each row
+/// (the full audit decodes it).
+pub async fn log_leaves(
+    db: &Database,
+    mut check: impl FnMut(&StoredEvent),
+) -> Result<LogLeaves, AuditError> {
+    let mut log = LogLeaves::default();
+    let mut after = i64::MIN;
+    loop {
+        let sql = format!("{COLUMNS} WHERE position > $1 ORDER BY position LIMIT $2");
+        let rows = read_rows(db, &sql, &[after, BATCH]).await?;
+        let Some(last) = rows.last() else { break };
+        after = last.position;
+        for row in &rows {
+            check(row);
+            log.positions.push(row.position);
+            log.leaves.push(row.leaf_hash());
+        }
+    }
+    Ok(log)
+}
+
+/// The stored event at `index` of the position order (0-based).
+pub async fn stored_event_at_index(
+    db: &Database,
+    index: usize,
+) -> Result<Option<StoredEvent>, AuditError> {
+    let sql = format!("{COLUMNS} ORDER BY position LIMIT 1 OFFSET $1");
+    Ok(read_rows(db, &sql, &[index as i64]).await?.pop())
+}
+
+/// The log's leaves, refusing a log whose positions are not 1, 2, 3, …
+async fn sound_leaves(db: &Database) -> Result<Vec<Hash>, AuditError> {
+    let log = log_leaves(db, |_| {}).await?;
+    if let Some(index) = log.first_gap() {
+        return Err(AuditError::Tampered(format!(
+            "the log's positions are not gapless: entry {} has position {}; run `whistle audit verify`",
+            index + 1,
+            log.positions[index]
+        )));
+    }
+    Ok(log.leaves)
+}
+
+/// Sign a checkpoint of the whole log as it is now. Returns the signed checkpoint and the
+/// leaf hashes it covers (kept beside it, they let a later audit name the first bad
+/// position).
+pub async fn checkpoint(
+    db: &Database,
+    private_key: &str,
+    origin: &str,
+    time: DateTime<Utc>,
+) -> Result<(String, Vec<Hash>), AuditError> {
+    let leaves = sound_leaves(db).await?;
+    let checkpoint = Checkpoint {
+        origin: origin.to_owned(),
+        size: leaves.len() as u64,
+        root: merkle::root(&leaves),
+        time: Some(time),
+    };
+    Ok((checkpoint.sign(private_key)?, leaves))
+}
+
+/// The leaves the checkpoint covers, after checking that the database still holds the
+/// log the checkpoint signed.
+async fn leaves_matching(db: &Database, checkpoint: &Checkpoint) -> Result<Vec<Hash>, AuditError> {
+    let mut leaves = sound_leaves(db).await?;
+    if (leaves.len() as u64) < checkpoint.size {
+        return Err(AuditError::Tampered(format!(
+            "the database holds {} events, fewer than the checkpoint's {}",
+            leaves.len(),
+            checkpoint.size
+        )));
+    }
+    leaves.truncate(checkpoint.size as usize);
+    if merkle::root(&leaves) != checkpoint.root {
+        return Err(AuditError::Tampered(format!(
+            "the database's first {} events are not the log the checkpoint signed; run `whistle audit verify`",
+            checkpoint.size
+        )));
+    }
+    Ok(leaves)
+}
+
+/// Prove that the event `event_id` is in the log that `checkpoint` signs.
+pub async fn prove_inclusion(
+    db: &Database,
+    event_id: &str,
+    signed_checkpoint: &str,
+) -> Result<InclusionBundle, AuditError> {
+    let checkpoint = Checkpoint::read_unverified(signed_checkpoint)?;
+    let sql = format!("{COLUMNS} WHERE event_id = $1");
+    let rows = sqlx::query(&sql)
+        .bind(event_id)
+        .fetch_optional(db.pool())
+        .await?;
+    let Some(row) = rows else {
+        return Err(AuditError::NotFound(format!("no event {event_id}")));
+    };
+    let position: i64 = row.try_get("position")?;
+    let event = read_rows(db, &format!("{COLUMNS} WHERE position = $1"), &[position])
+        .await?
+        .pop()
+        .ok_or_else(|| AuditError::NotFound(format!("no event at position {position}")))?;
+    if event.position < 1 || event.position as u64 > checkpoint.size {
+        return Err(AuditError::NotFound(format!(
+            "event {event_id} is at position {}, after the checkpoint's {} events: take a newer checkpoint",
+            event.position, checkpoint.size
+        )));
+    }
+    let leaves = leaves_matching(db, &checkpoint).await?;
+    let index = (event.position - 1) as usize;
+    Ok(InclusionBundle {
+        format: INCLUSION_FORMAT.to_owned(),
+        leaf_index: index as u64,
+        event,
+        checkpoint: signed_checkpoint.to_owned(),
+        proof: encode_proof(&merkle::inclusion_proof(&leaves, index)),
+    })
+}
+
+/// Prove that the log `old` signs is a prefix of the log `new` signs.
+pub async fn prove_consistency(
+    db: &Database,
+    old: &str,
+    new: &str,
+) -> Result<ConsistencyBundle, AuditError> {
+    let old_checkpoint = Checkpoint::read_unverified(old)?;
+    let new_checkpoint = Checkpoint::read_unverified(new)?;
+    if old_checkpoint.size == 0 {
+        return Err(AuditError::Proof(
+            "the old checkpoint is of an empty log: every log extends it, there is nothing to prove".into(),
+        ));
+    }
+    if old_checkpoint.size > new_checkpoint.size {
+        return Err(AuditError::Proof(format!(
+            "the old checkpoint ({}) is larger than the new one ({}): swap them",
+            old_checkpoint.size, new_checkpoint.size
+        )));
+    }
+    let leaves = leaves_matching(db, &new_checkpoint).await?;
+    if merkle::root(&leaves[..old_checkpoint.size as usize]) != old_checkpoint.root {
+        return Err(AuditError::Tampered(format!(
+            "the database's first {} events are not the log the old checkpoint signed",
+            old_checkpoint.size
+        )));
+    }
+    Ok(ConsistencyBundle {
+        format: CONSISTENCY_FORMAT.to_owned(),
+        old_checkpoint: old.to_owned(),
+        new_checkpoint: new.to_owned(),
+        proof: encode_proof(&merkle::consistency_proof(
+            &leaves,
+            old_checkpoint.size as usize,
+        )),
+    })
+}
+
+/// A checkpoint an inspector brings to a full audit, with the leaf list kept beside it
+/// (if any).
+pub struct HeldCheckpoint {
+    pub name: String,
+    pub signed: String,
+    pub leaves: Option<Vec<Hash>>,
+}
+
+/// What is wrong, where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FindingKind {
+    /// The event at the position is not the one signed.
+    Altered,
+    /// The event signed at the position is missing.
+    Deleted,
+    /// An event not signed stands at the position.
+    Inserted,
+    /// The event signed at `from` now stands at the position.
+    Reordered { from: i64 },
+    /// The log's positions skip or repeat here.
+    PositionGap,
+    /// The stored event cannot be read as an event.
+    Unreadable(String),
+    /// Something in positions ..= the position differs from the checkpoint; without the
+    /// checkpoint's leaf list the event cannot be named.
+    SomewhereUpTo,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub position: i64,
+    pub kind: FindingKind,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = self.position;
+        match &self.kind {
+            FindingKind::Altered => {
+                write!(f, "first bad position: {p}: the event there was altered")
+            }
+            FindingKind::Deleted => write!(
+                f,
+                "first bad position: {p}: the event signed there was deleted"
+            ),
+            FindingKind::Inserted => write!(
+                f,
+                "first bad position: {p}: an event that was never signed was inserted"
+            ),
+            FindingKind::Reordered { from } => {
+                write!(
+                    f,
+                    "first bad position: {p}: reordered: the event signed at position {from} stands here"
+                )
+            }
+            FindingKind::PositionGap => write!(
+                f,
+                "first bad position: {p}: the log's positions skip or repeat here"
+            ),
+            FindingKind::Unreadable(why) => write!(
+                f,
+                "first bad position: {p}: the stored event is unreadable: {why}"
+            ),
+            FindingKind::SomewhereUpTo => write!(
+                f,
+                "first bad position: at or before {p}: the log differs from a signed checkpoint (keep the checkpoint's .leaves file to name the event)"
+            ),
+        }
+    }
+}
+
+/// The outcome of a full audit.
+#[derive(Debug, Clone)]
+pub struct AuditReport {
+    pub events: usize,
+    pub checkpoints: Vec<(String, Checkpoint, bool)>,
+    pub finding: Option<Finding>,
+}
+
+/// Recompute every leaf, check each held checkpoint (signature, then the tree it signs),
+/// decode every event, and name the first bad position.
+pub async fn full_audit(
+    db: &Database,
+    held: &[HeldCheckpoint],
+    public_key: &str,
+) -> Result<AuditReport, AuditError> {
+    let mut opened = Vec::new();
+    for checkpoint in held {
+        let signed = Checkpoint::open(&checkpoint.signed, public_key)
+            .map_err(|e| AuditError::Tampered(format!("checkpoint {}: {e}", checkpoint.name)))?;
+        opened.push((checkpoint, signed));
+    }
+    opened.sort_by_key(|(_, c)| c.size);
+
+    let mut unreadable: Option<(i64, String)> = None;
+    let log = log_leaves(db, |row| {
+        if unreadable.is_some() {
+            return;
+        }
+        let decoded = serde_json::from_str::<serde_json::Value>(&row.payload)
+            .map_err(|e| e.to_string())
+            .and_then(|payload| {
+                let version = u32::try_from(row.schema_version).map_err(|e| e.to_string())?;
+                whistle_domain::Event::from_record(&row.event_type, version, payload)
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(why) = decoded {
+            unreadable = Some((row.position, why));
+        }
+    })
+    .await?;
+
+    let mut findings = Vec::new();
+    let mut results = Vec::new();
+    for (held, checkpoint) in &opened {
+        let size = checkpoint.size as usize;
+        let good = log.leaves.len() >= size && merkle::root(&log.leaves[..size]) == checkpoint.root;
+        results.push((held.name.clone(), checkpoint.clone(), good));
+        if good {
+            continue;
+        }
+        let kept = held
+            .leaves
+            .as_ref()
+            .filter(|leaves| leaves.len() == size && merkle::root(leaves) == checkpoint.root);
+        let finding = match kept {
+            Some(signed_leaves) => locate(db, &log, signed_leaves).await?,
+            None => Finding {
+                position: checkpoint.size as i64,
+                kind: FindingKind::SomewhereUpTo,
+            },
+        };
+        findings.push(finding);
+    }
+    // What the log itself shows comes after what the checkpoints show at the same
+    // position: "deleted" says more than "a gap".
+    let mut structural = Vec::new();
+    if let Some(index) = log.first_gap() {
+        structural.push(Finding {
+            position: index as i64 + 1,
+            kind: FindingKind::PositionGap,
+        });
+    }
+    if let Some((position, why)) = unreadable {
+        structural.push(Finding {
+            position,
+            kind: FindingKind::Unreadable(why),
+        });
+    }
+    findings.extend(structural);
+    findings.sort_by_key(|f| f.position);
+    Ok(AuditReport {
+        events: log.leaves.len(),
+        checkpoints: results,
+        finding: findings.into_iter().next(),
+    })
+}
+
+/// Name the first index where the stored log departs from the signed leaves, and how.
+async fn locate(db: &Database, log: &LogLeaves, signed: &[Hash]) -> Result<Finding, AuditError> {
+    let first = (0..signed.len())
+        .find(|i| log.leaves.get(*i) != Some(&signed[*i]))
+        .expect("a checkpoint that failed differs somewhere");
+    let position = first as i64 + 1;
+    let at = |index: usize| async move { stored_event_at_index(db, index).await };
+    let leaf_at = |event: &StoredEvent, position: i64| {
+        let mut moved = event.clone();
+        moved.position = position;
+        moved.leaf_hash()
+    };
+    let Some(here) = at(first).await? else {
+        return Ok(Finding {
+            position,
+            kind: FindingKind::Deleted,
+        });
+    };
+    // The event signed at the next position now stands here: this one was deleted.
+    if first + 1 < signed.len() && leaf_at(&here, position + 1) == signed[first + 1] {
+        if let Some(next) = at(first + 1).await?
+            && leaf_at(&next, position) == signed[first]
+        {
+            return Ok(Finding {
+                position,
+                kind: FindingKind::Reordered { from: position + 1 },
+            });
+        }
+        return Ok(Finding {
+            position,
+            kind: FindingKind::Deleted,
+        });
+    }
+    // The event signed here stands at the next position: an event was inserted here.
+    if let Some(next) = at(first + 1).await?
+        && leaf_at(&next, position) == signed[first]
+    {
+        return Ok(Finding {
+            position,
+            kind: FindingKind::Inserted,
+        });
+    }
+    // The event here was signed at another position: reordered.
+    for (index, leaf) in signed.iter().enumerate() {
+        if index != first && leaf_at(&here, index as i64 + 1) == *leaf {
+            return Ok(Finding {
+                position,
+                kind: FindingKind::Reordered {
+                    from: index as i64 + 1,
+                },
+            });
+        }
+    }
+    Ok(Finding {
+        position,
+        kind: FindingKind::Altered,
+    })
+}

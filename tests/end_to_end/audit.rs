@@ -1,0 +1,457 @@
+//! The audit ledger through the `whistle audit` commands an inspector runs: checkpoints,
+//! proofs checked offline, and tampering with the database — each kind detected, with the
+//! first bad position named — on SQLite and PostgreSQL.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::projections::busy_day;
+
+/// What a `whistle` command run answered.
+struct Ran {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+async fn whistle(args: &[&str]) -> Ran {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_whistle-under-test"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .expect("whistle-under-test runs");
+    Ran {
+        code: output.status.code().expect("an exit code"),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn path(dir: &Path, name: &str) -> String {
+    dir.join(name).display().to_string()
+}
+
+/// A log with a busy day in it, the server stopped; an inspector's key pair in `dir`.
+async fn recorded_log(backend: TestBackend, dir: &Path) -> (TestDatabase, String) {
+    let app = spawn_app_on(backend).await;
+    busy_day(&app).await;
+    let database = app.stop().await;
+    let keygen = whistle(&[
+        "audit",
+        "keygen",
+        "--origin",
+        "whistle.test/log",
+        "--out",
+        &path(dir, "key"),
+    ])
+    .await;
+    assert_eq!(keygen.code, 0, "{}", keygen.stderr);
+    let public = keygen.stdout.trim().to_owned();
+    assert!(public.starts_with("whistle.test/log+"), "{public}");
+    (database, public)
+}
+
+async fn checkpoint(database: &TestDatabase, dir: &Path, name: &str) {
+    let ran = whistle(&[
+        "audit",
+        "checkpoint",
+        "--key",
+        &path(dir, "key"),
+        "--out",
+        &path(dir, name),
+        "--database-url",
+        &database.url,
+    ])
+    .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+}
+
+async fn full_audit(database: &TestDatabase, public: &str, checkpoints: &[PathBuf]) -> Ran {
+    let mut args = vec![
+        "audit",
+        "verify",
+        "--public-key",
+        public,
+        "--database-url",
+        &database.url,
+    ];
+    let names: Vec<String> = checkpoints
+        .iter()
+        .map(|c| c.display().to_string())
+        .collect();
+    for name in &names {
+        args.push("--checkpoint");
+        args.push(name);
+    }
+    whistle(&args).await
+}
+
+async fn offline(public: &str, files: &[String]) -> Ran {
+    let mut args = vec!["audit", "verify", "--offline", "--public-key", public];
+    args.extend(files.iter().map(String::as_str));
+    whistle(&args).await
+}
+
+async fn event_id_at(database: &TestDatabase, position: i64) -> String {
+    let store = database.store().await;
+    let event = store.read_all(position - 1, 1).await.unwrap().remove(0);
+    store.database().close().await;
+    event.event_id.to_string()
+}
+
+/// The README's inspector walk-through: a checkpoint, work goes on, a second checkpoint;
+/// a third party checks offline that the first log is a prefix of the second and that
+/// an event was recorded — and refuses every proof or checkpoint with a bit flipped.
+async fn an_inspector_proves_a_prefix_and_a_recorded_event_to_a_third_party(backend: TestBackend) {
+    let dir = tempfile::tempdir().unwrap();
+    let (database, public) = recorded_log(backend, dir.path()).await;
+    checkpoint(&database, dir.path(), "first.checkpoint").await;
+
+    // Work continues.
+    let app = spawn_app_with(database).await;
+    let monitor = app.token("m1", "李监测", "monitor", "city-cac");
+    flag(&app, &monitor, "https://weibo.com/after/1", "检查点之后").await;
+    let database = app.stop().await;
+    checkpoint(&database, dir.path(), "second.checkpoint").await;
+
+    let event = event_id_at(&database, 3).await;
+    let prove = whistle(&[
+        "audit",
+        "prove",
+        "--event",
+        &event,
+        "--checkpoint",
+        &path(dir.path(), "first.checkpoint"),
+        "--out",
+        &path(dir.path(), "event.proof"),
+        "--database-url",
+        &database.url,
+    ])
+    .await;
+    assert_eq!(prove.code, 0, "{}", prove.stderr);
+    let consistency = whistle(&[
+        "audit",
+        "consistency",
+        "--old",
+        &path(dir.path(), "first.checkpoint"),
+        "--new",
+        &path(dir.path(), "second.checkpoint"),
+        "--out",
+        &path(dir.path(), "prefix.proof"),
+        "--database-url",
+        &database.url,
+    ])
+    .await;
+    assert_eq!(consistency.code, 0, "{}", consistency.stderr);
+
+    let files: Vec<String> = [
+        "first.checkpoint",
+        "second.checkpoint",
+        "event.proof",
+        "prefix.proof",
+    ]
+    .iter()
+    .map(|f| path(dir.path(), f))
+    .collect();
+    let checked = offline(&public, &files).await;
+    assert_eq!(checked.code, 0, "{}{}", checked.stdout, checked.stderr);
+    assert_eq!(
+        checked
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("OK "))
+            .count(),
+        4,
+        "{}",
+        checked.stdout
+    );
+    assert!(
+        checked
+            .stdout
+            .contains(&format!("event {event} is entry 3")),
+        "{}",
+        checked.stdout
+    );
+
+    // The public key of another log verifies nothing.
+    let other = whistle(&[
+        "audit",
+        "keygen",
+        "--origin",
+        "whistle.test/log",
+        "--out",
+        &path(dir.path(), "other"),
+    ])
+    .await;
+    let refused = offline(other.stdout.trim(), &files[..1]).await;
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+
+    // One bit flipped anywhere that matters: refused.
+    let mut flips: Vec<(String, String)> = Vec::new();
+    let proof: Value = serde_json::from_str(&std::fs::read_to_string(&files[2]).unwrap()).unwrap();
+    let mut flipped_path = proof.clone();
+    let element = flipped_path["proof"][0].as_str().unwrap().to_owned();
+    let mut bytes = base64_decode(&element);
+    bytes[0] ^= 1;
+    flipped_path["proof"][0] = json!(base64_encode(&bytes));
+    flips.push(("a proof hash".into(), flipped_path.to_string()));
+    let mut flipped_event = proof.clone();
+    let payload = flipped_event["event"]["payload"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    flipped_event["event"]["payload"] = json!(flip_one_ascii_bit(&payload));
+    flips.push(("the event's payload".into(), flipped_event.to_string()));
+    let mut flipped_actor = proof.clone();
+    flipped_actor["event"]["actor_name"] = json!("冒名者");
+    flips.push(("the event's actor".into(), flipped_actor.to_string()));
+    let checkpoint_text = std::fs::read_to_string(&files[0]).unwrap();
+    flips.push((
+        "the checkpoint".into(),
+        flip_one_ascii_bit(&checkpoint_text),
+    ));
+    let prefix: Value = serde_json::from_str(&std::fs::read_to_string(&files[3]).unwrap()).unwrap();
+    let mut flipped_prefix = prefix.clone();
+    let element = flipped_prefix["proof"][0].as_str().unwrap().to_owned();
+    let mut bytes = base64_decode(&element);
+    bytes[31] ^= 0x80;
+    flipped_prefix["proof"][0] = json!(base64_encode(&bytes));
+    flips.push(("a consistency hash".into(), flipped_prefix.to_string()));
+    for (what, text) in flips {
+        let file = dir.path().join("flipped");
+        std::fs::write(&file, text).unwrap();
+        let ran = offline(&public, &[file.display().to_string()]).await;
+        assert_eq!(
+            ran.code, 1,
+            "a flipped bit in {what} was accepted: {}",
+            ran.stdout
+        );
+        std::fs::remove_file(&file).unwrap();
+    }
+
+    // The full audit against the database agrees with both checkpoints.
+    let audited = full_audit(
+        &database,
+        &public,
+        &[
+            dir.path().join("first.checkpoint"),
+            dir.path().join("second.checkpoint"),
+        ],
+    )
+    .await;
+    assert_eq!(audited.code, 0, "{}{}", audited.stdout, audited.stderr);
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap()
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Flip the lowest bit of the first ASCII digit or letter after the first line (so the
+/// text stays valid UTF-8).
+fn flip_one_ascii_bit(text: &str) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    let start = text.find('\n').map_or(0, |n| n + 1);
+    let at = (start..bytes.len())
+        .find(|i| bytes[*i].is_ascii_alphanumeric())
+        .expect("something to flip");
+    bytes[at] ^= 1;
+    String::from_utf8(bytes).unwrap()
+}
+
+/// The ways someone with write access to the database might rewrite history.
+#[derive(Debug, Clone, Copy)]
+enum Tamper {
+    PayloadByte,
+    Actor,
+    Delete,
+    Insert,
+    Swap,
+}
+
+const TAMPERED_AT: i64 = 12;
+
+async fn tamper(database: &TestDatabase, backend: TestBackend, how: Tamper) {
+    let store = database.store().await;
+    let pool = store.database().pool();
+    let run = |sql: String| async move {
+        sqlx::query(&sql)
+            .execute(pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    };
+    // A tamperer with the database's credentials first removes the guards.
+    match backend {
+        TestBackend::Sqlite => {
+            run("DROP TRIGGER events_are_never_updated".into()).await;
+            run("DROP TRIGGER events_are_never_deleted".into()).await;
+        }
+        TestBackend::Postgres => run("ALTER TABLE events DISABLE TRIGGER USER".into()).await,
+    }
+    let k = TAMPERED_AT;
+    match how {
+        Tamper::PayloadByte => {
+            let payload: String = sqlx::Row::get(
+                &sqlx::query("SELECT payload FROM events WHERE position = $1")
+                    .bind(k)
+                    .fetch_one(pool)
+                    .await
+                    .unwrap(),
+                0,
+            );
+            // One digit of a value changes (the payload stays well-formed).
+            let at = payload.find(|c: char| c.is_ascii_digit()).expect("a digit");
+            let mut bytes = payload.clone().into_bytes();
+            bytes[at] ^= 1;
+            let changed = String::from_utf8(bytes).unwrap();
+            assert_ne!(changed, payload);
+            sqlx::query("UPDATE events SET payload = $1 WHERE position = $2")
+                .bind(changed)
+                .bind(k)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        Tamper::Actor => {
+            run(format!(
+                "UPDATE events SET actor_name = '冒名者', actor_id = 'x9' WHERE position = {k}"
+            ))
+            .await;
+        }
+        Tamper::Delete => {
+            run(format!("DELETE FROM events WHERE position = {k}")).await;
+        }
+        Tamper::Insert => {
+            run(format!(
+                "UPDATE events SET position = position + 1000000 WHERE position >= {k}"
+            ))
+            .await;
+            run("UPDATE events SET position = position - 999999 WHERE position > 1000000".into())
+                .await;
+            run(format!(
+                "INSERT INTO events (position, event_id, stream_id, stream_version, event_type, schema_version, payload, \
+                 recorded_at, actor_id, actor_name, actor_role, actor_unit, command_id, correlation_id, causation_id) \
+                 SELECT {k}, '00000000-0000-7000-8000-00000000f0f0', 'case-forged', 1, event_type, schema_version, payload, \
+                 recorded_at, actor_id, actor_name, actor_role, actor_unit, command_id, correlation_id, causation_id \
+                 FROM events WHERE position = {}",
+                k - 1
+            ))
+            .await;
+            run("UPDATE log_head SET position = position + 1 WHERE id = 1".into()).await;
+        }
+        Tamper::Swap => {
+            run(format!(
+                "UPDATE events SET position = -1 WHERE position = {k}"
+            ))
+            .await;
+            run(format!(
+                "UPDATE events SET position = {k} WHERE position = {}",
+                k + 2
+            ))
+            .await;
+            run(format!(
+                "UPDATE events SET position = {} WHERE position = -1",
+                k + 2
+            ))
+            .await;
+        }
+    }
+    store.database().close().await;
+}
+
+/// Each kind of rewrite, made directly in the database after a checkpoint, is detected
+/// by the full audit, which names the first bad position and says what happened there.
+/// No hash is stored in the database, so a tamperer has none to recompute: the evidence
+/// is the checkpoint (and its leaf list) the inspector holds.
+async fn every_kind_of_tampering_is_detected_with_the_first_bad_position_named(
+    backend: TestBackend,
+) {
+    for (how, expected) in [
+        (Tamper::PayloadByte, "the event there was altered"),
+        (Tamper::Actor, "the event there was altered"),
+        (Tamper::Delete, "the event signed there was deleted"),
+        (
+            Tamper::Insert,
+            "an event that was never signed was inserted",
+        ),
+        (
+            Tamper::Swap,
+            "reordered: the event signed at position 14 stands here",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (database, public) = recorded_log(backend, dir.path()).await;
+        checkpoint(&database, dir.path(), "held.checkpoint").await;
+        let held = [dir.path().join("held.checkpoint")];
+        let before = full_audit(&database, &public, &held).await;
+        assert_eq!(
+            before.code, 0,
+            "{how:?}: untouched log: {}{}",
+            before.stdout, before.stderr
+        );
+
+        tamper(&database, backend, how).await;
+        let after = full_audit(&database, &public, &held).await;
+        assert_eq!(
+            after.code, 1,
+            "{how:?} went undetected: {}{}",
+            after.stdout, after.stderr
+        );
+        assert!(
+            after
+                .stderr
+                .contains(&format!("first bad position: {TAMPERED_AT}: {expected}")),
+            "{how:?}: {}",
+            after.stderr
+        );
+        // Without the leaf list the audit still refuses, naming what it can: a gap in the
+        // positions, or how far it can narrow the change.
+        std::fs::remove_file(dir.path().join("held.checkpoint.leaves")).unwrap();
+        let unlocated = full_audit(&database, &public, &held).await;
+        assert_eq!(unlocated.code, 1, "{how:?}: {}", unlocated.stderr);
+        let expected = match how {
+            Tamper::Delete => {
+                format!("first bad position: {TAMPERED_AT}: the log's positions skip")
+            }
+            _ => "first bad position: at or before".to_owned(),
+        };
+        assert!(
+            unlocated.stderr.contains(&expected),
+            "{how:?}: {}",
+            unlocated.stderr
+        );
+        // And no proof can be made from the altered log against the checkpoint.
+        let prove = whistle(&[
+            "audit",
+            "prove",
+            "--event",
+            &event_id_at(&database, 2).await,
+            "--checkpoint",
+            &path(dir.path(), "held.checkpoint"),
+            "--out",
+            &path(dir.path(), "p"),
+            "--database-url",
+            &database.url,
+        ])
+        .await;
+        assert_eq!(
+            prove.code, 1,
+            "{how:?}: a proof was made from a tampered log"
+        );
+    }
+}
+
+on_both_backends!(
+    an_inspector_proves_a_prefix_and_a_recorded_event_to_a_third_party,
+    every_kind_of_tampering_is_detected_with_the_first_bad_position_named,
+);
