@@ -232,6 +232,81 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
     }
 }
 
+/// The service's periodic checkpoints: every interval, if the log grew, a signed
+/// checkpoint and its leaf list are written to the directory (to a temporary name first,
+/// then renamed, so a file that exists is whole).
+pub struct CheckpointSchedule {
+    private_key: String,
+    origin: String,
+    dir: PathBuf,
+    interval: std::time::Duration,
+}
+
+impl CheckpointSchedule {
+    pub fn new(key: &str, dir: PathBuf, interval: std::time::Duration) -> anyhow::Result<Self> {
+        let private_key = key_text(key)?;
+        let origin = verifier_key_of(&private_key)?
+            .split('+')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
+        Ok(Self {
+            private_key,
+            origin,
+            dir,
+            interval,
+        })
+    }
+
+    pub async fn run(self, database_url: String) {
+        let mut last_size = None;
+        loop {
+            match self.once(&database_url, last_size).await {
+                Ok(Some((size, file))) => {
+                    tracing::info!(size, file = %file.display(), "checkpoint signed");
+                    last_size = Some(size);
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::error!(%error, "periodic checkpoint failed; trying again next interval")
+                }
+            }
+            tokio::time::sleep(self.interval).await;
+        }
+    }
+
+    async fn once(
+        &self,
+        database_url: &str,
+        last_size: Option<usize>,
+    ) -> anyhow::Result<Option<(usize, PathBuf)>> {
+        let db = Database::open(database_url).await?;
+        let result =
+            ledger::checkpoint(&db, &self.private_key, &self.origin, chrono::Utc::now()).await;
+        db.close().await;
+        let (signed, leaves) = result?;
+        if leaves.is_empty() || last_size == Some(leaves.len()) {
+            return Ok(None);
+        }
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        let file = self
+            .dir
+            .join(format!("checkpoint-{}-{stamp}.txt", leaves.len()));
+        for (path, bytes) in [
+            (leaves_path(&file), leaves_to_bytes(&leaves)),
+            (file.clone(), signed.into_bytes()),
+        ] {
+            let temporary = path.with_extension("partial");
+            let _ = std::fs::remove_file(&temporary);
+            write_new(&temporary, &bytes)?;
+            std::fs::rename(&temporary, &path)?;
+        }
+        Ok(Some((leaves.len(), file)))
+    }
+}
+
 fn hex(hash: &Hash) -> String {
     hash.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -56,6 +56,25 @@ pub enum Command {
         /// Load the demo year first when the database is empty.
         #[arg(long, env = "WHISTLE_WITH_DEMO")]
         with_demo: bool,
+        /// Sign a checkpoint of the log periodically with this private key (a key file,
+        /// or the key itself in WHISTLE_AUDIT_KEY); needs --checkpoint-dir.
+        #[arg(
+            long,
+            env = "WHISTLE_AUDIT_KEY",
+            hide_env_values = true,
+            requires = "checkpoint_dir"
+        )]
+        audit_key: Option<String>,
+        /// Where the periodic checkpoints (and their leaf lists) are written.
+        #[arg(long, env = "WHISTLE_CHECKPOINT_DIR", requires = "audit_key")]
+        checkpoint_dir: Option<std::path::PathBuf>,
+        /// Minutes between periodic checkpoints (one is written only if the log grew).
+        #[arg(
+            long,
+            env = "WHISTLE_CHECKPOINT_INTERVAL_MINUTES",
+            default_value_t = 60
+        )]
+        checkpoint_interval_minutes: u64,
         /// Seed of the demo data (with --with-demo).
         #[arg(long, default_value_t = crate::demo::DEFAULT_SEED)]
         seed: u64,
@@ -114,6 +133,11 @@ pub enum Command {
     Migrate {
         #[command(flatten)]
         database: DatabaseArgs,
+        /// PostgreSQL: the role the service connects as. It gets what the service needs
+        /// and no more: it may read and append events but never UPDATE, DELETE or
+        /// TRUNCATE them (run this again after each upgrade's migrations).
+        #[arg(long, env = "WHISTLE_SERVICE_ROLE")]
+        service_role: Option<String>,
     },
     /// The audit ledger: keys, signed checkpoints, proofs and the verifier (for
     /// discipline-inspection staff).

@@ -38,6 +38,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             system_unit,
             with_demo,
             seed,
+            audit_key,
+            checkpoint_dir,
+            checkpoint_interval_minutes,
         } => {
             let system_unit = whistle_domain::UnitId::parse(&system_unit)?;
             let rule_set = match rules {
@@ -49,6 +52,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if with_demo {
                 demo::load_if_empty(&database.database_url, seed).await?;
             }
+            let database_url_for_checkpoints = database.database_url.clone();
             let config = AppConfig {
                 listen,
                 database_url: database.database_url,
@@ -62,6 +66,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 system_unit,
             };
             let app = Application::build(config).await?;
+            if let (Some(key), Some(dir)) = (audit_key, checkpoint_dir) {
+                let schedule = crate::audit_commands::CheckpointSchedule::new(
+                    &key,
+                    dir,
+                    std::time::Duration::from_secs(checkpoint_interval_minutes.max(1) * 60),
+                )?;
+                tokio::spawn(schedule.run(database_url_for_checkpoints));
+            }
             tracing::info!(
                 port = app.port(),
                 "Whistle is serving: GraphQL and GraphiQL at http://{listen}/graphql"
@@ -214,9 +226,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store.database().close().await;
             Ok(())
         }
-        Command::Migrate { database } => {
+        Command::Migrate {
+            database,
+            service_role,
+        } => {
             let db = Database::connect(&database.database_url).await?;
             eprintln!("migrations applied to {}", db.display_url());
+            if let Some(role) = service_role {
+                db.grant_service_role(&role).await?;
+                eprintln!(
+                    "role {role} may read and append events, and write read models; it may not update, delete or truncate events"
+                );
+            }
+            db.close().await;
             Ok(())
         }
     }

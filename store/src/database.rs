@@ -137,12 +137,81 @@ impl Database {
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+        };
+        // When every migration is applied, unchanged, there is nothing to do: a service
+        // role without the right to create tables (PostgreSQL) starts without touching
+        // the schema. Otherwise the migrator runs, and reports what it cannot do.
+        if self.every_migration_applied(migrator).await {
+            return Ok(());
+        }
         // Both migrators take a lock first (PostgreSQL: an advisory lock), so several
         // processes starting together apply each migration once.
-        match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATOR.run(&self.pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATOR.run(&self.pool).await?,
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// True when the migration record lists every migration of this build, each with
+    /// the checksum of its file here. False when anything differs or the record cannot be
+    /// read (a new database): then the migrator decides.
+    async fn every_migration_applied(&self, migrator: &sqlx::migrate::Migrator) -> bool {
+        use sqlx::Row;
+        let Ok(rows) =
+            sqlx::query("SELECT version, checksum FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_all(&self.pool)
+                .await
+        else {
+            return false;
+        };
+        let applied: std::collections::HashMap<i64, Vec<u8>> = rows
+            .iter()
+            .filter_map(|row| Some((row.try_get(0).ok()?, row.try_get(1).ok()?)))
+            .collect();
+        migrator.iter().all(|migration| {
+            applied
+                .get(&migration.version)
+                .is_some_and(|checksum| checksum.as_slice() == migration.checksum.as_ref())
+        })
+    }
+
+    /// PostgreSQL: give `role` (an existing role the service logs in as) exactly what the
+    /// service needs. The log, the command record and the unique claims are append-only
+    /// for it — SELECT and INSERT, never UPDATE, DELETE or TRUNCATE — so even a
+    /// compromised service cannot rewrite history; the triggers refuse it for everyone
+    /// else. Read models and checkpoints it may change; the migration record it may read.
+    /// Grants cover the tables that exist: run it again after migrations add tables.
+    pub async fn grant_service_role(&self, role: &str) -> Result<(), StoreError> {
+        if self.backend != Backend::Postgres {
+            return Err(StoreError::UnsupportedUrl(
+                "roles and grants exist on PostgreSQL only; SQLite has no users".into(),
+            ));
         }
+        let valid = role
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && role
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            return Err(StoreError::InvalidRole(role.to_owned()));
+        }
+        let mut tx = self.pool.begin().await?;
+        for statement in [
+            format!("GRANT USAGE ON SCHEMA public TO {role}"),
+            format!("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}"),
+            format!(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"
+            ),
+            format!("REVOKE INSERT, UPDATE, DELETE ON _sqlx_migrations FROM {role}"),
+            format!("REVOKE UPDATE, DELETE ON events, commands, unique_claims FROM {role}"),
+            format!("REVOKE DELETE ON log_head FROM {role}"),
+        ] {
+            sqlx::query(&statement).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -44,6 +44,8 @@ pub enum StoreError {
     },
     #[error("an append needs at least one event")]
     EmptyAppend,
+    #[error("`{0}` is not a plain role name (lower-case letters, digits and _)")]
+    InvalidRole(String),
     #[error("the event store's appender has stopped (the service is shutting down)")]
     AppenderStopped,
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://…")]

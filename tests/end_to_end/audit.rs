@@ -232,6 +232,46 @@ async fn an_inspector_proves_a_prefix_and_a_recorded_event_to_a_third_party(back
         std::fs::remove_file(&file).unwrap();
     }
 
+    // The same proofs through GraphQL, for inspectors only.
+    let app = spawn_app_with(database).await;
+    let inspector = app.token("i1", "冯纪检", "inspector", "city-discipline");
+    let first = std::fs::read_to_string(&files[0]).unwrap();
+    let second = std::fs::read_to_string(&files[1]).unwrap();
+    let answered = app
+        .ok(
+            &inspector,
+            "query($e: ID!, $c: String!, $old: String!, $new: String!) { inclusionProof(eventId: $e, checkpoint: $c) consistencyProof(oldCheckpoint: $old, newCheckpoint: $new) }",
+            json!({ "e": event, "c": first, "old": first, "new": second }),
+        )
+        .await;
+    let over_graphql = [
+        (
+            "graphql-event.proof",
+            answered["inclusionProof"].as_str().unwrap(),
+        ),
+        (
+            "graphql-prefix.proof",
+            answered["consistencyProof"].as_str().unwrap(),
+        ),
+    ];
+    let mut graphql_files = Vec::new();
+    for (name, text) in over_graphql {
+        std::fs::write(dir.path().join(name), text).unwrap();
+        graphql_files.push(path(dir.path(), name));
+    }
+    let checked = offline(&public, &graphql_files).await;
+    assert_eq!(checked.code, 0, "{}{}", checked.stdout, checked.stderr);
+    let dispatcher = app.token("d1", "王研判", "dispatcher", "city-cac");
+    let (code, _) = app
+        .error_code(
+            &dispatcher,
+            "query($e: ID!, $c: String!) { inclusionProof(eventId: $e, checkpoint: $c) }",
+            json!({ "e": event, "c": first }),
+        )
+        .await;
+    assert_eq!(code, "FORBIDDEN");
+    let database = app.stop().await;
+
     // The full audit against the database agrees with both checkpoints.
     let audited = full_audit(
         &database,
@@ -449,6 +489,85 @@ async fn every_kind_of_tampering_is_detected_with_the_first_bad_position_named(
             "{how:?}: a proof was made from a tampered log"
         );
     }
+}
+
+/// On PostgreSQL the service can run as a role that may append events but never
+/// update, delete or truncate them: `whistle migrate --service-role ROLE` sets that up.
+#[tokio::test]
+async fn the_service_role_may_append_events_but_never_rewrite_them() {
+    use sqlx::Connection;
+    let database = TestDatabase::new(TestBackend::Postgres).await;
+    let role = format!("whistle_service_{}", uuid::Uuid::new_v4().simple());
+    {
+        let mut admin = sqlx::PgConnection::connect(&database.url).await.unwrap();
+        sqlx::Executor::execute(&mut admin, format!("CREATE ROLE {role} LOGIN").as_str())
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+    }
+    let migrated = whistle(&[
+        "migrate",
+        "--service-role",
+        &role,
+        "--database-url",
+        &database.url,
+    ])
+    .await;
+    assert_eq!(migrated.code, 0, "{}", migrated.stderr);
+    let refused = whistle(&[
+        "migrate",
+        "--service-role",
+        "Robert'); DROP TABLE events;--",
+        "--database-url",
+        &database.url,
+    ])
+    .await;
+    assert_eq!(
+        refused.code, 2,
+        "a role name that is not plain is refused: {}",
+        refused.stderr
+    );
+
+    // The service runs as that role: commands, projections, reads.
+    let app = spawn_app_with(database.as_role(&role)).await;
+    let people = standard_city(&app).await;
+    let (case, position) = flag(
+        &app,
+        &people.monitor,
+        "https://weibo.com/role/1",
+        "受限角色",
+    )
+    .await;
+    let seen = app
+        .ok(
+            &people.dispatcher,
+            "query($c: ID!, $p: Int) { case(id: $c, waitForPosition: $p) { id } }",
+            json!({ "c": case, "p": position }),
+        )
+        .await;
+    assert_eq!(seen["case"]["id"], json!(case));
+    let service = app.stop().await;
+
+    // As that role, history cannot be rewritten, even with the triggers out of the way.
+    let mut connection = sqlx::PgConnection::connect(&service.url).await.unwrap();
+    for statement in [
+        "UPDATE events SET actor_name = '冒名者' WHERE position = 1",
+        "DELETE FROM events WHERE position = 1",
+        "TRUNCATE events",
+        "ALTER TABLE events DISABLE TRIGGER USER",
+        "DELETE FROM commands",
+        "UPDATE unique_claims SET stream_id = 'case-x'",
+    ] {
+        let error = sqlx::Executor::execute(&mut connection, statement)
+            .await
+            .expect_err(statement);
+        let message = error.to_string();
+        assert!(
+            message.contains("permission denied") || message.contains("must be owner"),
+            "{statement}: {message}"
+        );
+    }
+    connection.close().await.unwrap();
 }
 
 on_both_backends!(

@@ -84,6 +84,15 @@ impl TestDatabase {
         }
     }
 
+    /// The same database reached as another PostgreSQL role.
+    pub fn as_role(&self, role: &str) -> TestDatabase {
+        let name = self.url.rsplit('/').next().unwrap_or_default();
+        TestDatabase {
+            url: crate::postgres_server::server().url_of_as(role, name),
+            _directory: None,
+        }
+    }
+
     /// The event store on this database (migrations applied).
     pub async fn store(&self) -> EventStore {
         EventStore::new(

@@ -25,6 +25,13 @@ impl PostgresServer {
     pub fn url_of(&self, database: &str) -> String {
         format!("{}{database}{}", self.base, self.query)
     }
+
+    /// The URL of `database` for another (password-less) role.
+    pub fn url_of_as(&self, role: &str, database: &str) -> String {
+        let (scheme, rest) = self.base.split_once("://").expect("a URL");
+        let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+        format!("{scheme}://{role}@{host}{database}{}", self.query)
+    }
 }
 
 static SERVER: OnceLock<Result<PostgresServer, String>> = OnceLock::new();
@@ -241,5 +248,8 @@ mod tests {
         );
         let server = split_url("postgresql://h");
         assert_eq!(server.url_of("w2"), "postgresql://h/w2");
+        assert_eq!(server.url_of_as("r", "w3"), "postgresql://r@h/w3");
+        let server = split_url("postgres://u:p@h:5433/postgres");
+        assert_eq!(server.url_of_as("r", "w4"), "postgres://r@h:5433/w4");
     }
 }

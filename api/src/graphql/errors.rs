@@ -17,6 +17,8 @@ pub enum ErrorCode {
     Validation,
     DomainRule,
     Timeout,
+    /// The database does not hold what a signed checkpoint says it held.
+    Integrity,
     Internal,
 }
 
@@ -30,6 +32,7 @@ impl ErrorCode {
             ErrorCode::Validation => "VALIDATION",
             ErrorCode::DomainRule => "DOMAIN_RULE",
             ErrorCode::Timeout => "TIMEOUT",
+            ErrorCode::Integrity => "INTEGRITY",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -79,6 +82,18 @@ pub fn from_command(error_value: CommandError) -> async_graphql::Error {
 
 pub fn from_store(error_value: StoreError) -> async_graphql::Error {
     internal("talking to the event store", error_value)
+}
+
+pub fn from_audit(error_value: whistle_audit::AuditError) -> async_graphql::Error {
+    use whistle_audit::AuditError as A;
+    match error_value {
+        A::Tampered(_) | A::Signature(_) | A::Proof(_) => {
+            error(ErrorCode::Integrity, error_value.to_string())
+        }
+        A::NotFound(_) => error(ErrorCode::NotFound, error_value.to_string()),
+        A::Checkpoint(_) | A::Key(_) => error(ErrorCode::Validation, error_value.to_string()),
+        A::Database(_) | A::Store(_) => internal("audit", error_value),
+    }
 }
 
 pub fn from_projection(error_value: ProjectionError) -> async_graphql::Error {

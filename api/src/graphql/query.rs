@@ -11,7 +11,9 @@ use whistle_projections::queries as q;
 
 use super::context::*;
 use super::enums::{self, VocabularyListing};
-use super::errors::{ErrorCode, error, from_projection, from_store, validation};
+use super::errors::{
+    ErrorCode, error, from_audit, from_projection, from_store, internal, validation,
+};
 use super::types::*;
 
 pub struct QueryRoot;
@@ -97,6 +99,48 @@ impl QueryRoot {
             head: state.store().head_position().await.map_err(from_store)?,
             read_models: state.progress.current(),
         })
+    }
+
+    /// Inspectors: proof that an event is in the log that a signed checkpoint (the text of
+    /// a `whistle audit checkpoint` file) covers, as a `whistle-inclusion-proof/v1`
+    /// bundle (JSON) that `whistle audit verify --offline` checks with the public key.
+    /// INTEGRITY when the database no longer holds the log the checkpoint signed.
+    async fn inclusion_proof(
+        &self,
+        ctx: &Context<'_>,
+        event_id: ID,
+        checkpoint: String,
+    ) -> Result<String> {
+        require_role(ctx, &[Role::Inspector], "inclusionProof")?;
+        let state = state(ctx)?;
+        let bundle = whistle_audit::ledger::prove_inclusion(
+            state.store().database(),
+            event_id.as_str(),
+            &checkpoint,
+        )
+        .await
+        .map_err(from_audit)?;
+        serde_json::to_string_pretty(&bundle).map_err(|e| internal("inclusionProof", e))
+    }
+
+    /// Inspectors: proof that the log an older signed checkpoint covers is an exact
+    /// prefix of the log a newer one covers (`whistle-consistency-proof/v1`, JSON).
+    async fn consistency_proof(
+        &self,
+        ctx: &Context<'_>,
+        old_checkpoint: String,
+        new_checkpoint: String,
+    ) -> Result<String> {
+        require_role(ctx, &[Role::Inspector], "consistencyProof")?;
+        let state = state(ctx)?;
+        let bundle = whistle_audit::ledger::prove_consistency(
+            state.store().database(),
+            &old_checkpoint,
+            &new_checkpoint,
+        )
+        .await
+        .map_err(from_audit)?;
+        serde_json::to_string_pretty(&bundle).map_err(|e| internal("consistencyProof", e))
     }
 
     /// One case, if it exists and you may see it.
