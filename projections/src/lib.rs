@@ -16,6 +16,7 @@
 mod case_board;
 mod lease;
 pub mod queries;
+pub mod replay;
 mod runner;
 pub mod sentences;
 mod timeline;

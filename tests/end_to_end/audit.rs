@@ -570,7 +570,102 @@ async fn the_service_role_may_append_events_but_never_rewrite_them() {
     connection.close().await.unwrap();
 }
 
+/// `case(id, asOf:)` and `dashboard(asOf:)` replay the log up to an instant: what they
+/// answer equals what the live read models answered at that instant.
+async fn the_read_models_as_of_an_instant_equal_what_they_showed_then(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
+    let people = standard_city(&app).await;
+    let (case, _) = flag(
+        &app,
+        &people.monitor,
+        "https://weibo.com/asof/1",
+        "时间旅行",
+    )
+    .await;
+    triage(&app, &people.dispatcher, &case, "MAJOR").await;
+    let assignment = assign(&app, &people.dispatcher, &case, "city-housing", "LEAD").await;
+    app.clock.advance(chrono::Duration::hours(3));
+    flag(
+        &app,
+        &people.monitor,
+        "https://weibo.com/asof/2",
+        "另一事项",
+    )
+    .await;
+    app.clock.advance(chrono::Duration::minutes(10));
+
+    let case_query = "query($c: ID!, $p: Int, $t: DateTime) { case(id: $c, waitForPosition: $p, asOf: $t) {         id status level leadUnit heatTotal postCount lastPosition         assignments { id status deadlineAt } deadlines { kind dueAt settled } replies { id status }         timeline(first: 50) { edges { cursor node { position eventType actorName summary } } } } }";
+    let dashboard_query = "query($p: Int, $t: DateTime) { dashboard(waitForPosition: $p, asOf: $t) {         totalCases openCases overdue dueWithin24h byStatus { key count } byLevel { key count }         byLeadUnit { key count } flagsPerDay { key count } } }";
+    let then = app.clock_now();
+    let head = app.head().await;
+    let case_then = app
+        .ok(
+            &people.inspector,
+            case_query,
+            json!({ "c": case, "p": head, "t": null }),
+        )
+        .await;
+    let dashboard_then = app
+        .ok(
+            &people.inspector,
+            dashboard_query,
+            json!({ "p": head, "t": null }),
+        )
+        .await;
+
+    // Time passes and the case moves on.
+    app.clock.advance(chrono::Duration::hours(2));
+    accept(&app, &people.housing_officer, &case, &assignment).await;
+    let reply = submit_reply(&app, &people.housing_officer, &case, &assignment).await;
+    approve(&app, &people.housing_head, &case, &reply).await;
+    flag(
+        &app,
+        &people.monitor,
+        "https://weibo.com/asof/3",
+        "之后的事项",
+    )
+    .await;
+    let head = app.head().await;
+    let case_now = app
+        .ok(
+            &people.inspector,
+            case_query,
+            json!({ "c": case, "p": head, "t": null }),
+        )
+        .await;
+    assert_ne!(case_now, case_then, "the case has moved on");
+
+    let as_of = json!(then.to_rfc3339());
+    let case_as_of = app
+        .ok(
+            &people.inspector,
+            case_query,
+            json!({ "c": case, "p": head, "t": as_of }),
+        )
+        .await;
+    assert_eq!(case_as_of, case_then);
+    let dashboard_as_of = app
+        .ok(
+            &people.inspector,
+            dashboard_query,
+            json!({ "p": head, "t": as_of }),
+        )
+        .await;
+    assert_eq!(dashboard_as_of, dashboard_then);
+
+    // Before the case was flagged, it did not exist.
+    let (code, _) = app
+        .error_code(
+            &people.inspector,
+            case_query,
+            json!({ "c": case, "p": head, "t": (crate::helpers::start_of_tests() - chrono::Duration::hours(1)).to_rfc3339() }),
+        )
+        .await;
+    assert_eq!(code, "NOT_FOUND");
+}
+
 on_both_backends!(
+    the_read_models_as_of_an_instant_equal_what_they_showed_then,
     an_inspector_proves_a_prefix_and_a_recorded_event_to_a_third_party,
     every_kind_of_tampering_is_detected_with_the_first_bad_position_named,
 );

@@ -2,12 +2,14 @@
 //! accepting `waitForPosition` so a client reads its own writes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge, EmptyFields, OpaqueCursor};
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use whistle_domain::{CaseId, Role, UnitId, Vocabulary};
 use whistle_projections::queries as q;
+use whistle_projections::replay::{ReplayScope, replay_until};
 
 use super::context::*;
 use super::enums::{self, VocabularyListing};
@@ -143,20 +145,35 @@ impl QueryRoot {
         serde_json::to_string_pretty(&bundle).map_err(|e| internal("consistencyProof", e))
     }
 
-    /// One case, if it exists and you may see it.
+    /// One case, if it exists and you may see it. With `asOf`: the case exactly as the
+    /// read models showed it at that instant (status, assignments, replies, deadlines,
+    /// timeline …), rebuilt by replaying its events recorded up to then.
     async fn case(
         &self,
         ctx: &Context<'_>,
         id: ID,
         wait_for_position: Option<i64>,
+        as_of: Option<DateTime<Utc>>,
     ) -> Result<Case> {
         let actor = actor(ctx)?;
         wait_until_projected(ctx, wait_for_position).await?;
         let case_id = parse_case_id(&id)?;
-        q::case_by_id(state(ctx)?.pool(), &case_scope(actor), case_id)
+        let replay = match as_of {
+            Some(as_of) => Some(Arc::new(
+                replay_until(state(ctx)?.store(), as_of, ReplayScope::Case(case_id))
+                    .await
+                    .map_err(from_projection)?,
+            )),
+            None => None,
+        };
+        let pool = match &replay {
+            Some(replay) => replay.pool(),
+            None => state(ctx)?.pool(),
+        };
+        q::case_by_id(pool, &case_scope(actor), case_id)
             .await
             .map_err(from_projection)?
-            .map(Case)
+            .map(|summary| Case(summary, replay.clone()))
             .ok_or_else(|| {
                 error(
                     ErrorCode::NotFound,
@@ -203,7 +220,7 @@ impl QueryRoot {
         for case in page.items {
             connection
                 .edges
-                .push(Edge::new(OpaqueCursor(case.cursor), Case(case)));
+                .push(Edge::new(OpaqueCursor(case.cursor), Case::live(case)));
         }
         Ok(connection)
     }
@@ -313,14 +330,32 @@ impl QueryRoot {
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
         wait_for_position: Option<i64>,
+        as_of: Option<DateTime<Utc>>,
     ) -> Result<Dashboard> {
         require_role(ctx, READS_EVERYTHING, "dashboard")?;
         wait_until_projected(ctx, wait_for_position).await?;
-        let now = state(ctx)?.clock().now();
-        let dashboard = q::dashboard(state(ctx)?.pool(), now, from, to)
+        let Some(as_of) = as_of else {
+            let now = state(ctx)?.clock().now();
+            let dashboard = q::dashboard(state(ctx)?.pool(), now, from, to)
+                .await
+                .map_err(from_projection)?;
+            return Ok(Dashboard::build(now, dashboard, &unit_names(ctx).await?));
+        };
+        // As of a past instant: the whole log up to then, replayed (it takes as long as
+        // projecting that many events).
+        let replay = replay_until(state(ctx)?.store(), as_of, ReplayScope::All)
             .await
             .map_err(from_projection)?;
-        Ok(Dashboard::build(now, dashboard, &unit_names(ctx).await?))
+        let dashboard = q::dashboard(replay.pool(), as_of, from, to)
+            .await
+            .map_err(from_projection)?;
+        let names = q::units(replay.pool())
+            .await
+            .map_err(from_projection)?
+            .into_iter()
+            .map(|u| (u.unit_id, u.name))
+            .collect();
+        Ok(Dashboard::build(as_of, dashboard, &names))
     }
 
     /// Unit scorecards (DOMAIN.md §7) for the period [from, to) in Asia/Shanghai dates,

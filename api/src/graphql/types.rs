@@ -4,8 +4,12 @@
 use async_graphql::connection::{Connection, Edge, EmptyFields, OpaqueCursor};
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
+use std::sync::Arc;
 use whistle_domain::Vocabulary;
+
+use sqlx::AnyPool;
 use whistle_projections::queries as q;
+use whistle_projections::replay::Replay;
 
 use super::context::{actor, page_size, state};
 use super::enums::*;
@@ -31,7 +35,22 @@ pub struct CommandResult {
 }
 
 /// A case (舆情事项) as the case board shows it.
-pub struct Case(pub q::CaseSummary);
+/// A case as the live read models show it, or as a replay up to a past instant showed
+/// it (`case(id, asOf:)`): every field below reads from the same source.
+pub struct Case(pub q::CaseSummary, pub Option<Arc<Replay>>);
+
+impl Case {
+    pub fn live(summary: q::CaseSummary) -> Self {
+        Case(summary, None)
+    }
+
+    fn pool<'a>(&'a self, ctx: &'a Context<'_>) -> Result<&'a AnyPool> {
+        match &self.1 {
+            Some(replay) => Ok(replay.pool()),
+            None => Ok(state(ctx)?.pool()),
+        }
+    }
+}
 
 #[Object]
 impl Case {
@@ -112,49 +131,49 @@ impl Case {
         self.0.last_position
     }
     async fn posts(&self, ctx: &Context<'_>) -> Result<Vec<Post>> {
-        let views = q::posts_of_case(state(ctx)?.pool(), self.0.case_id)
+        let views = q::posts_of_case(self.pool(ctx)?, self.0.case_id)
             .await
             .map_err(from_projection)?;
         Ok(views.into_iter().map(Post).collect())
     }
     async fn assignments(&self, ctx: &Context<'_>) -> Result<Vec<Assignment>> {
-        let views = q::assignments_of_case(state(ctx)?.pool(), self.0.case_id)
+        let views = q::assignments_of_case(self.pool(ctx)?, self.0.case_id)
             .await
             .map_err(from_projection)?;
         Ok(views.into_iter().map(Assignment::from).collect())
     }
     async fn replies(&self, ctx: &Context<'_>) -> Result<Vec<Reply>> {
-        let views = q::replies_of_case(state(ctx)?.pool(), self.0.case_id)
+        let views = q::replies_of_case(self.pool(ctx)?, self.0.case_id)
             .await
             .map_err(from_projection)?;
         Ok(views.into_iter().map(Reply::from).collect())
     }
     async fn deadlines(&self, ctx: &Context<'_>) -> Result<Vec<Deadline>> {
-        let views = q::deadlines_of_case(state(ctx)?.pool(), self.0.case_id)
+        let views = q::deadlines_of_case(self.pool(ctx)?, self.0.case_id)
             .await
             .map_err(from_projection)?;
         Ok(views.into_iter().map(Deadline::from).collect())
     }
     async fn referrals(&self, ctx: &Context<'_>) -> Result<Vec<Referral>> {
-        let views = q::referrals(state(ctx)?.pool(), Some(self.0.case_id), None)
+        let views = q::referrals(self.pool(ctx)?, Some(self.0.case_id), None)
             .await
             .map_err(from_projection)?;
         Ok(views.into_iter().map(Referral::from).collect())
     }
     async fn memos(&self, ctx: &Context<'_>) -> Result<Vec<Memo>> {
-        let views = q::memos_of_case(state(ctx)?.pool(), self.0.case_id)
+        let views = q::memos_of_case(self.pool(ctx)?, self.0.case_id)
             .await
             .map_err(from_projection)?;
         Ok(views.into_iter().map(Memo::from).collect())
     }
     async fn responses(&self, ctx: &Context<'_>) -> Result<Vec<PublicResponse>> {
-        let views = q::responses_of_case(state(ctx)?.pool(), self.0.case_id)
+        let views = q::responses_of_case(self.pool(ctx)?, self.0.case_id)
             .await
             .map_err(from_projection)?;
         Ok(views.into_iter().map(PublicResponse::from).collect())
     }
     async fn follow_ups(&self, ctx: &Context<'_>) -> Result<Vec<FollowUp>> {
-        let views = q::follow_ups_of_case(state(ctx)?.pool(), self.0.case_id)
+        let views = q::follow_ups_of_case(self.pool(ctx)?, self.0.case_id)
             .await
             .map_err(from_projection)?;
         Ok(views.into_iter().map(FollowUp::from).collect())
@@ -171,7 +190,7 @@ impl Case {
             case_id: Some(self.0.case_id),
             ..Default::default()
         };
-        timeline_connection(ctx, &filter, first, after).await
+        timeline_connection_on(self.pool(ctx)?, &filter, first, after).await
     }
 }
 
@@ -197,8 +216,17 @@ pub async fn timeline_connection(
     first: Option<i32>,
     after: Option<String>,
 ) -> Result<Connection<OpaqueCursor<i64>, TimelineEntry, EmptyFields, EmptyFields>> {
+    timeline_connection_on(state(ctx)?.pool(), filter, first, after).await
+}
+
+pub async fn timeline_connection_on(
+    pool: &AnyPool,
+    filter: &q::TimelineFilter,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Connection<OpaqueCursor<i64>, TimelineEntry, EmptyFields, EmptyFields>> {
     let after = decode_cursor(after)?;
-    let page = q::timeline(state(ctx)?.pool(), filter, page_size(first)?, after)
+    let page = q::timeline(pool, filter, page_size(first)?, after)
         .await
         .map_err(from_projection)?;
     let mut connection = Connection::new(after.is_some(), page.has_next_page);
