@@ -764,6 +764,8 @@ pub struct TimelineFilter {
     pub case_id: Option<CaseId>,
     pub actor_id: Option<String>,
     pub actor_unit: Option<String>,
+    /// Events about assignments made to this unit.
+    pub assignments_of_unit: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub event_types: Vec<String>,
@@ -787,6 +789,10 @@ pub async fn timeline(
     if let Some(unit) = &filter.actor_unit {
         let p = conditions.text(unit.clone());
         conditions.push(format!("actor_unit = {p}"));
+    }
+    if let Some(unit) = &filter.assignments_of_unit {
+        let p = conditions.text(unit.clone());
+        conditions.push(format!("assignment_unit = {p}"));
     }
     if let Some(from) = filter.from {
         let p = conditions.int(to_micros(from));

@@ -40,7 +40,8 @@ impl ProjectionName {
             // v2: unit incidents carry their event id; major-case leads and mass incidents.
             ProjectionName::CaseBoard => 2,
             // v2: a rescheduled deadline's sentence names the rule that moved it.
-            ProjectionName::Timeline => 2,
+            // v3: rows name the assignment they are about and its unit.
+            ProjectionName::Timeline => 3,
         }
     }
 

@@ -9,7 +9,11 @@ use whistle_store::{RecordedEvent, to_micros};
 use crate::ProjectionError;
 use crate::sentences::describe;
 
-pub const TABLES: &[&str] = &["rm_timeline", "rm_timeline_unit_names"];
+pub const TABLES: &[&str] = &[
+    "rm_timeline",
+    "rm_timeline_unit_names",
+    "rm_timeline_assignments",
+];
 
 pub async fn apply(
     connection: &mut AnyConnection,
@@ -46,10 +50,40 @@ pub async fn apply(
     );
     let summary = describe(event, &actor_label, &unit_name);
 
+    // The assignment the event is about (every assignment event names it) and its unit.
+    if let Event::CaseAssigned {
+        assignment_id,
+        unit_id,
+        ..
+    } = event
+    {
+        sqlx::query("INSERT INTO rm_timeline_assignments (assignment_id, unit_id) VALUES ($1, $2)")
+            .bind(assignment_id.to_string())
+            .bind(unit_id.as_str())
+            .execute(&mut *c)
+            .await?;
+    }
+    let assignment_id = recorded
+        .payload
+        .get("assignment_id")
+        .and_then(|id| id.as_str())
+        .map(str::to_owned);
+    let assignment_unit: Option<String> = match &assignment_id {
+        Some(id) => {
+            sqlx::query("SELECT unit_id FROM rm_timeline_assignments WHERE assignment_id = $1")
+                .bind(id)
+                .fetch_optional(&mut *c)
+                .await?
+                .map(|row| row.try_get(0))
+                .transpose()?
+        }
+        None => None,
+    };
+
     sqlx::query(
         "INSERT INTO rm_timeline (position, event_id, stream_id, case_id, event_type, recorded_at, actor_id, \
-         actor_name, actor_role, actor_unit, actor_unit_name, summary_zh, data) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         actor_name, actor_role, actor_unit, actor_unit_name, summary_zh, data, assignment_id, assignment_unit) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(recorded.position)
     .bind(recorded.event_id.to_string())
@@ -64,6 +98,8 @@ pub async fn apply(
     .bind(actor_unit_name)
     .bind(summary)
     .bind(recorded.payload.to_string())
+    .bind(assignment_id)
+    .bind(assignment_unit)
     .execute(&mut *c)
     .await?;
 

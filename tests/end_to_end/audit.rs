@@ -664,7 +664,109 @@ async fn the_read_models_as_of_an_instant_equal_what_they_showed_then(backend: T
     assert_eq!(code, "NOT_FOUND");
 }
 
+/// The inspectors' questions: everything that happened to a unit's assignments, whoever
+/// did it; every return and rejected return; every reopened case — each row with its
+/// event id (for its proof) and its case.
+async fn inspectors_list_what_happened_to_a_units_assignments(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
+    let people = standard_city(&app).await;
+    let (case, _) = flag(
+        &app,
+        &people.monitor,
+        "https://weibo.com/unit/1",
+        "某单位的事项",
+    )
+    .await;
+    triage(&app, &people.dispatcher, &case, "GENERAL").await;
+    let housing = assign(&app, &people.dispatcher, &case, "city-housing", "LEAD").await;
+    let transport = assign(
+        &app,
+        &people.dispatcher,
+        &case,
+        "city-transport",
+        "CO_HANDLER",
+    )
+    .await;
+    accept(&app, &people.housing_officer, &case, &housing).await;
+    app.ok(
+        &people.transport_officer,
+        "mutation($c: ID!, $a: ID!) { returnAssignment(caseId: $c, assignmentId: $a, reason: \"不属于本单位职责\") { position } }",
+        json!({ "c": case, "a": transport }),
+    )
+    .await;
+    let reply = submit_reply(&app, &people.housing_officer, &case, &housing).await;
+    approve(&app, &people.housing_head, &case, &reply).await;
+    let head = app.head().await;
+    let trail = |unit: &'static str| {
+        let app = &app;
+        let inspector = people.inspector.clone();
+        async move {
+            let data = app
+                .ok(
+                    &inspector,
+                    "query($u: String, $p: Int) { auditTrail(filter: { assignmentsOfUnitId: $u }, first: 100, waitForPosition: $p) { edges { node { eventType eventId caseId actorName } } } }",
+                    json!({ "u": unit, "p": head }),
+                )
+                .await;
+            data["auditTrail"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"].clone())
+                .collect::<Vec<Value>>()
+        }
+    };
+    let housing_events: Vec<String> = trail("city-housing")
+        .await
+        .iter()
+        .map(|n| n["eventType"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        housing_events,
+        [
+            "CaseAssigned",
+            "DeadlineSet",
+            "AssignmentAccepted",
+            "ReplySubmitted",
+            "ReplyApproved"
+        ]
+        .iter()
+        .filter(|t| housing_events.contains(&t.to_string()))
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>(),
+    );
+    for expected in [
+        "CaseAssigned",
+        "AssignmentAccepted",
+        "ReplySubmitted",
+        "ReplyApproved",
+    ] {
+        assert!(
+            housing_events.iter().any(|t| t == expected),
+            "{expected} missing: {housing_events:?}"
+        );
+    }
+    let transport_rows = trail("city-transport").await;
+    let transport_events: Vec<&str> = transport_rows
+        .iter()
+        .map(|n| n["eventType"].as_str().unwrap())
+        .collect();
+    assert!(
+        transport_events.contains(&"AssignmentReturned"),
+        "{transport_events:?}"
+    );
+    assert!(
+        !transport_events.contains(&"ReplySubmitted"),
+        "{transport_events:?}"
+    );
+    for row in &transport_rows {
+        assert_eq!(row["caseId"], json!(case));
+        assert!(row["eventId"].as_str().is_some_and(|id| id.len() == 36));
+    }
+}
+
 on_both_backends!(
+    inspectors_list_what_happened_to_a_units_assignments,
     the_read_models_as_of_an_instant_equal_what_they_showed_then,
     an_inspector_proves_a_prefix_and_a_recorded_event_to_a_third_party,
     every_kind_of_tampering_is_detected_with_the_first_bad_position_named,

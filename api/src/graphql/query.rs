@@ -47,6 +47,9 @@ pub struct AuditFilterInput {
     pub actor_id: Option<String>,
     /// Everything done by staff of this unit.
     pub actor_unit_id: Option<String>,
+    /// Everything that happened to the assignments made to this unit (assigned,
+    /// accepted, returned, replies, deadlines, completion …), whoever did it.
+    pub assignments_of_unit_id: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     /// Only these event types, e.g. `["ReturnRejected", "CaseReopened"]`.
@@ -273,6 +276,7 @@ impl QueryRoot {
             case_id: filter.case_id.as_ref().map(parse_case_id).transpose()?,
             actor_id: filter.actor_id,
             actor_unit: filter.actor_unit_id,
+            assignments_of_unit: filter.assignments_of_unit_id,
             from: filter.from,
             to: filter.to,
             event_types: filter.event_types.unwrap_or_default(),
