@@ -8,7 +8,9 @@ use whistle_audit::bundle::Evidence;
 use whistle_audit::checkpoint::{Checkpoint, generate_key, verifier_key_of};
 use whistle_audit::ledger::{self, HeldCheckpoint};
 use whistle_audit::merkle::Hash;
-use whistle_store::Database;
+use whistle_domain::Vocabulary;
+use whistle_projections::queries as q;
+use whistle_store::{Database, EventStore};
 
 use crate::cli::AuditCommand;
 
@@ -159,6 +161,113 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
                 "consistency proof written to {} ({} hashes)",
                 out.display(),
                 bundle.proof.len()
+            );
+            Ok(())
+        }
+        AuditCommand::Export {
+            checkpoint,
+            csv,
+            bundle,
+            actor,
+            assignments_of_unit,
+            case,
+            event_type,
+            from,
+            to,
+            database,
+        } => {
+            let signed = read_text(&checkpoint)?;
+            let case_id = case
+                .as_deref()
+                .map(whistle_domain::CaseId::parse)
+                .transpose()?;
+            let filter = q::TimelineFilter {
+                case_id,
+                actor_id: actor,
+                actor_unit: None,
+                assignments_of_unit,
+                from,
+                to,
+                event_types: event_type,
+            };
+            let store = EventStore::new(Database::connect(&database.database_url).await?).await?;
+            whistle_projections::ProjectionRunner::new(store.clone(), crate::app::PROJECTION_BATCH)
+                .await?
+                .catch_up()
+                .await?;
+            let mut rows = Vec::new();
+            let mut after = None;
+            loop {
+                let page = q::timeline(store.database().pool(), &filter, 200, after).await?;
+                after = page.items.last().map(|row| row.position);
+                rows.extend(page.items);
+                if !page.has_next_page {
+                    break;
+                }
+            }
+            let positions: Vec<i64> = rows.iter().map(|row| row.position).collect();
+            let (evidence, after_checkpoint) =
+                ledger::prove_events(store.database(), &positions, &signed)
+                    .await
+                    .map_err(verdict)?;
+            store.database().close().await;
+            let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+            writer.write_record([
+                "position",
+                "event_id",
+                "recorded_at_utc",
+                "actor_id",
+                "actor_name",
+                "actor_role",
+                "actor_unit",
+                "actor_unit_name",
+                "event_type",
+                "case_id",
+                "summary",
+                "in_bundle",
+            ])?;
+            for row in &rows {
+                let proven = !after_checkpoint.contains(&row.position);
+                writer.write_record([
+                    row.position.to_string(),
+                    row.event_id.clone(),
+                    row.recorded_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                    row.actor_id.clone(),
+                    row.actor_name.clone(),
+                    row.actor_role.key().to_owned(),
+                    row.actor_unit.clone(),
+                    row.actor_unit_name.clone(),
+                    row.event_type.clone(),
+                    row.case_id.clone().unwrap_or_default(),
+                    row.summary_zh.clone(),
+                    if proven {
+                        "yes"
+                    } else {
+                        "no: after the checkpoint"
+                    }
+                    .to_owned(),
+                ])?;
+            }
+            let table = writer
+                .into_inner()
+                .map_err(|e| anyhow::anyhow!("writing the CSV: {e}"))?;
+            write_new(&csv, &table)?;
+            write_new(&bundle, serde_json::to_string_pretty(&evidence)?.as_bytes())?;
+            eprintln!(
+                "{} rows written to {}; {} of them proven in {}{}",
+                rows.len(),
+                csv.display(),
+                evidence.events.len(),
+                bundle.display(),
+                if after_checkpoint.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " ({} are after the checkpoint: take a newer one to prove them)",
+                        after_checkpoint.len()
+                    )
+                }
             );
             Ok(())
         }

@@ -199,6 +199,39 @@ pub enum AuditCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Export audit-trail rows (CSV) and the same events with their proofs against a
+    /// checkpoint (an evidence bundle the offline verifier accepts).
+    Export {
+        /// The checkpoint the events are proven against.
+        #[arg(long)]
+        checkpoint: std::path::PathBuf,
+        /// Where to write the rows as CSV (UTF-8 with BOM).
+        #[arg(long)]
+        csv: std::path::PathBuf,
+        /// Where to write the evidence bundle.
+        #[arg(long)]
+        bundle: std::path::PathBuf,
+        /// Everything this person did.
+        #[arg(long)]
+        actor: Option<String>,
+        /// Everything that happened to the assignments of this unit.
+        #[arg(long)]
+        assignments_of_unit: Option<String>,
+        /// Everything that happened to this case.
+        #[arg(long)]
+        case: Option<String>,
+        /// Only these event types (repeatable), e.g. ReturnRejected, CaseReopened.
+        #[arg(long)]
+        event_type: Vec<String>,
+        /// From this instant (RFC 3339).
+        #[arg(long)]
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        /// Before this instant (RFC 3339).
+        #[arg(long)]
+        to: Option<chrono::DateTime<chrono::Utc>>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Verify. Offline: checkpoint files and proof bundles, with the public key only.
     /// Otherwise a full audit of the database against the checkpoints you hold. Exit 0:
     /// everything verifies; 1: something does not (the first bad position on stderr);

@@ -17,6 +17,24 @@ use crate::merkle::{self, Hash, hashes_from_bytes};
 
 pub const INCLUSION_FORMAT: &str = "whistle-inclusion-proof/v1";
 pub const CONSISTENCY_FORMAT: &str = "whistle-consistency-proof/v1";
+pub const EVIDENCE_FORMAT: &str = "whistle-evidence-bundle/v1";
+
+/// One event with its proof inside an [`EvidenceBundle`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvenEvent {
+    pub leaf_index: u64,
+    pub event: StoredEvent,
+    pub proof: Vec<String>,
+}
+
+/// "Each of these events was recorded, at these positions, in the log that the checkpoint
+/// signs": an inspector's export (`whistle audit export`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceBundle {
+    pub format: String,
+    pub checkpoint: String,
+    pub events: Vec<ProvenEvent>,
+}
 
 /// "This event was recorded at this index of the log that the checkpoint signs."
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +61,7 @@ pub enum Evidence {
     Checkpoint(String),
     Inclusion(Box<InclusionBundle>),
     Consistency(ConsistencyBundle),
+    Events(Box<EvidenceBundle>),
 }
 
 /// What checking one piece of evidence established.
@@ -57,6 +76,10 @@ pub enum Verified {
     Consistency {
         old: Checkpoint,
         new: Checkpoint,
+    },
+    Events {
+        checkpoint: Checkpoint,
+        count: usize,
     },
 }
 
@@ -75,6 +98,11 @@ impl std::fmt::Display for Verified {
             } => write!(
                 f,
                 "event {event_id} is entry {position} of {} at size {}",
+                checkpoint.origin, checkpoint.size
+            ),
+            Verified::Events { checkpoint, count } => write!(
+                f,
+                "{count} events, each proven to be the entry of {} at size {} that it says it is",
                 checkpoint.origin, checkpoint.size
             ),
             Verified::Consistency { old, new } => write!(
@@ -102,6 +130,31 @@ fn decode_proof(proof: &[String]) -> Result<Vec<Hash>, AuditError> {
     hashes_from_bytes(&bytes).map_err(|e| AuditError::Proof(e.to_string()))
 }
 
+/// Check that `proven.event` is entry `leaf_index` of the log `checkpoint` signs.
+fn verify_proven_event(checkpoint: &Checkpoint, proven: &ProvenEvent) -> Result<(), AuditError> {
+    if proven.event.position != proven.leaf_index as i64 + 1 {
+        return Err(AuditError::Proof(format!(
+            "the event says position {} but the proof is for entry {}",
+            proven.event.position,
+            proven.leaf_index + 1
+        )));
+    }
+    let proof = decode_proof(&proven.proof)?;
+    merkle::verify_inclusion(
+        proven.leaf_index,
+        checkpoint.size,
+        &proven.event.leaf_hash(),
+        &proof,
+        &checkpoint.root,
+    )
+    .map_err(|e| {
+        AuditError::Proof(format!(
+            "event {} (position {}) is not in the signed log: {e}",
+            proven.event.event_id, proven.event.position
+        ))
+    })
+}
+
 impl Evidence {
     /// Recognise a file: a JSON bundle by its `format`, otherwise a signed checkpoint.
     pub fn parse(text: &str) -> Result<Evidence, AuditError> {
@@ -119,6 +172,10 @@ impl Evidence {
                 serde_json::from_value(value)
                     .map_err(|e| AuditError::Proof(format!("malformed consistency bundle: {e}")))?,
             )),
+            Some(EVIDENCE_FORMAT) => Ok(Evidence::Events(Box::new(
+                serde_json::from_value(value)
+                    .map_err(|e| AuditError::Proof(format!("malformed evidence bundle: {e}")))?,
+            ))),
             other => Err(AuditError::Proof(format!(
                 "unknown bundle format {other:?}"
             ))),
@@ -160,6 +217,22 @@ impl Evidence {
                 Ok(Verified::Inclusion {
                     position: bundle.event.position,
                     event_id: bundle.event.event_id.clone(),
+                    checkpoint,
+                })
+            }
+            Evidence::Events(bundle) => {
+                if bundle.format != EVIDENCE_FORMAT {
+                    return Err(AuditError::Proof(format!(
+                        "unknown bundle format {}",
+                        bundle.format
+                    )));
+                }
+                let checkpoint = Checkpoint::open(&bundle.checkpoint, public_key)?;
+                for proven in &bundle.events {
+                    verify_proven_event(&checkpoint, proven)?;
+                }
+                Ok(Verified::Events {
+                    count: bundle.events.len(),
                     checkpoint,
                 })
             }

@@ -12,7 +12,8 @@ use whistle_store::Database;
 
 use crate::AuditError;
 use crate::bundle::{
-    CONSISTENCY_FORMAT, ConsistencyBundle, INCLUSION_FORMAT, InclusionBundle, encode_proof,
+    CONSISTENCY_FORMAT, ConsistencyBundle, EVIDENCE_FORMAT, EvidenceBundle, INCLUSION_FORMAT,
+    InclusionBundle, ProvenEvent, encode_proof,
 };
 use crate::checkpoint::Checkpoint;
 use crate::leaf::StoredEvent;
@@ -185,15 +186,53 @@ pub async fn prove_inclusion(
             event.position, checkpoint.size
         )));
     }
-    let leaves = leaves_matching(db, &checkpoint).await?;
+    let tree = merkle::Tree::new(leaves_matching(db, &checkpoint).await?);
     let index = (event.position - 1) as usize;
     Ok(InclusionBundle {
         format: INCLUSION_FORMAT.to_owned(),
         leaf_index: index as u64,
         event,
         checkpoint: signed_checkpoint.to_owned(),
-        proof: encode_proof(&merkle::inclusion_proof(&leaves, index)),
+        proof: encode_proof(&tree.inclusion_proof(index, checkpoint.size as usize)),
     })
+}
+
+/// Prove that each event at `positions` is in the log that `checkpoint` signs (positions
+/// after the checkpoint are left out: the returned list says which).
+pub async fn prove_events(
+    db: &Database,
+    positions: &[i64],
+    signed_checkpoint: &str,
+) -> Result<(EvidenceBundle, Vec<i64>), AuditError> {
+    let checkpoint = Checkpoint::read_unverified(signed_checkpoint)?;
+    let tree = merkle::Tree::new(leaves_matching(db, &checkpoint).await?);
+    let size = checkpoint.size as usize;
+    let mut events = Vec::new();
+    let mut after_checkpoint = Vec::new();
+    for &position in positions {
+        if position < 1 || position as u64 > checkpoint.size {
+            after_checkpoint.push(position);
+            continue;
+        }
+        let event = read_rows(db, &format!("{COLUMNS} WHERE position = $1"), &[position])
+            .await?
+            .pop()
+            .ok_or_else(|| AuditError::NotFound(format!("no event at position {position}")))?;
+        let index = (position - 1) as usize;
+        events.push(ProvenEvent {
+            leaf_index: index as u64,
+            event,
+            proof: encode_proof(&tree.inclusion_proof(index, size)),
+        });
+    }
+    Ok((
+        EvidenceBundle {
+            format: EVIDENCE_FORMAT.to_owned(),
+            checkpoint: signed_checkpoint.to_owned(),
+            events,
+        },
+        after_checkpoint,
+    ))
 }
 
 /// Prove that the log `old` signs is a prefix of the log `new` signs.

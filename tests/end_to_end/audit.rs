@@ -232,6 +232,50 @@ async fn an_inspector_proves_a_prefix_and_a_recorded_event_to_a_third_party(back
         std::fs::remove_file(&file).unwrap();
     }
 
+    // An export: every return and rejected return, as CSV rows and as an evidence bundle
+    // of those events with their proofs against the first checkpoint.
+    let export = whistle(&[
+        "audit",
+        "export",
+        "--checkpoint",
+        &files[0],
+        "--csv",
+        &path(dir.path(), "returns.csv"),
+        "--bundle",
+        &path(dir.path(), "returns.evidence"),
+        "--event-type",
+        "AssignmentReturned",
+        "--event-type",
+        "ReturnRejected",
+        "--database-url",
+        &database.url,
+    ])
+    .await;
+    assert_eq!(export.code, 0, "{}", export.stderr);
+    let csv = std::fs::read_to_string(dir.path().join("returns.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert!(rows.len() >= 2, "{csv}");
+    assert!(
+        rows.iter()
+            .all(|r| r.contains("AssignmentReturned") || r.contains("ReturnRejected"))
+    );
+    let evidence = path(dir.path(), "returns.evidence");
+    let checked = offline(&public, std::slice::from_ref(&evidence)).await;
+    assert_eq!(checked.code, 0, "{}{}", checked.stdout, checked.stderr);
+    assert!(
+        checked
+            .stdout
+            .contains(&format!("{} events, each proven", rows.len())),
+        "{}",
+        checked.stdout
+    );
+    let mut forged: Value =
+        serde_json::from_str(&std::fs::read_to_string(&evidence).unwrap()).unwrap();
+    forged["events"][1]["event"]["actor_id"] = json!("someone-else");
+    std::fs::write(dir.path().join("forged.evidence"), forged.to_string()).unwrap();
+    let refused = offline(&public, &[path(dir.path(), "forged.evidence")]).await;
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+
     // The same proofs through GraphQL, for inspectors only.
     let app = spawn_app_with(database).await;
     let inspector = app.token("i1", "冯纪检", "inspector", "city-discipline");
