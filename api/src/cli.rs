@@ -248,6 +248,10 @@ pub enum AuditCommand {
         checkpoint: Vec<std::path::PathBuf>,
         /// Checkpoint files and proof bundles (offline).
         files: Vec<std::path::PathBuf>,
+        /// Full audit: skip replaying the log to compare the read models (which takes as
+        /// long as projecting the whole log).
+        #[arg(long)]
+        skip_read_models: bool,
         #[command(flatten)]
         database: DatabaseArgs,
     },

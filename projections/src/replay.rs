@@ -34,6 +34,11 @@ impl Replay {
         self.store.database().pool()
     }
 
+    /// The scratch store (its read models are the replay's).
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
     /// How many events were replayed.
     pub fn events(&self) -> usize {
         self.events
@@ -52,6 +57,23 @@ pub async fn replay_until(
     as_of: DateTime<Utc>,
     scope: ReplayScope,
 ) -> Result<Replay, ProjectionError> {
+    replay(live, as_of, i64::MAX, scope).await
+}
+
+/// Replay every event up to and including `position`.
+pub async fn replay_to_position(
+    live: &EventStore,
+    position: i64,
+) -> Result<Replay, ProjectionError> {
+    replay(live, DateTime::<Utc>::MAX_UTC, position, ReplayScope::All).await
+}
+
+async fn replay(
+    live: &EventStore,
+    as_of: DateTime<Utc>,
+    last_position: i64,
+    scope: ReplayScope,
+) -> Result<Replay, ProjectionError> {
     let directory = tempfile::Builder::new()
         .prefix("whistle-replay-")
         .tempdir()
@@ -61,12 +83,13 @@ pub async fn replay_until(
     let (stream_clause, case_stream) = match scope {
         ReplayScope::All => (String::new(), None),
         ReplayScope::Case(case_id) => (
-            " AND (stream_id = $4 OR stream_id LIKE 'unit-%')".to_owned(),
+            " AND (stream_id = $5 OR stream_id LIKE 'unit-%')".to_owned(),
             Some(whistle_domain::events::streams::case(case_id)),
         ),
     };
     let select = format!(
-        "SELECT {COLUMNS} FROM events WHERE position > $1 AND recorded_at <= $2{stream_clause} ORDER BY position LIMIT $3"
+        "SELECT {COLUMNS} FROM events WHERE position > $1 AND recorded_at <= $2 AND position <= $4{stream_clause} \
+         ORDER BY position LIMIT $3"
     );
     let insert_row = format!(
         "({})",
@@ -81,7 +104,8 @@ pub async fn replay_until(
         let mut query = sqlx::query(&select)
             .bind(after)
             .bind(to_micros(as_of))
-            .bind(BATCH);
+            .bind(BATCH)
+            .bind(last_position);
         if let Some(stream) = &case_stream {
             query = query.bind(stream.as_str());
         }

@@ -809,7 +809,40 @@ async fn inspectors_list_what_happened_to_a_units_assignments(backend: TestBacke
     }
 }
 
+/// The full audit also replays the log and compares the read models: a read model
+/// changed behind the projections' back is named.
+async fn a_read_model_that_the_log_does_not_give_is_named(backend: TestBackend) {
+    let dir = tempfile::tempdir().unwrap();
+    let (database, public) = recorded_log(backend, dir.path()).await;
+    checkpoint(&database, dir.path(), "held.checkpoint").await;
+    let held = [dir.path().join("held.checkpoint")];
+    let clean = full_audit(&database, &public, &held).await;
+    assert_eq!(clean.code, 0, "{}{}", clean.stdout, clean.stderr);
+    assert!(
+        clean.stdout.contains("OK read models: equal to a replay"),
+        "{}",
+        clean.stdout
+    );
+
+    let store = database.store().await;
+    sqlx::query("UPDATE rm_cases SET status = 'closed' WHERE status <> 'closed'")
+        .execute(store.database().pool())
+        .await
+        .unwrap();
+    store.database().close().await;
+    let audited = full_audit(&database, &public, &held).await;
+    assert_eq!(audited.code, 1, "{}{}", audited.stdout, audited.stderr);
+    assert!(
+        audited
+            .stderr
+            .contains("read model rm_cases differs from a replay of the log"),
+        "{}",
+        audited.stderr
+    );
+}
+
 on_both_backends!(
+    a_read_model_that_the_log_does_not_give_is_named,
     inspectors_list_what_happened_to_a_units_assignments,
     the_read_models_as_of_an_instant_equal_what_they_showed_then,
     an_inspector_proves_a_prefix_and_a_recorded_event_to_a_third_party,
