@@ -640,6 +640,9 @@ async fn the_read_models_as_of_an_instant_equal_what_they_showed_then(backend: T
 
     let case_query = "query($c: ID!, $p: Int, $t: DateTime) { case(id: $c, waitForPosition: $p, asOf: $t) {         id status level leadUnit heatTotal postCount lastPosition         assignments { id status deadlineAt } deadlines { kind dueAt settled } replies { id status }         timeline(first: 50) { edges { cursor node { position eventType actorName summary } } } } }";
     let dashboard_query = "query($p: Int, $t: DateTime) { dashboard(waitForPosition: $p, asOf: $t) {         totalCases openCases overdue dueWithin24h byStatus { key count } byLevel { key count }         byLeadUnit { key count } flagsPerDay { key count } } }";
+    let scorecards_query = "query($t: DateTime) { scorecards(from: \"2026-03-01\", to: \"2026-04-01\", asOf: $t) { \
+        unitId countedAssignments withFeedback onTimeFeedback completed overdueCount buckPassingCount urgingCount \
+        firstResponseMedianHours } }";
     let then = app.clock_now();
     let head = app.head().await;
     let case_then = app
@@ -655,6 +658,9 @@ async fn the_read_models_as_of_an_instant_equal_what_they_showed_then(backend: T
             dashboard_query,
             json!({ "p": head, "t": null }),
         )
+        .await;
+    let scorecards_then = app
+        .ok(&people.evaluator, scorecards_query, json!({ "t": null }))
         .await;
 
     // Time passes and the case moves on.
@@ -696,6 +702,19 @@ async fn the_read_models_as_of_an_instant_equal_what_they_showed_then(backend: T
         )
         .await;
     assert_eq!(dashboard_as_of, dashboard_then);
+    // Scorecards as of an instant come from the facts' own times (every assignment,
+    // reply and incident carries when it happened), so they need no replay.
+    let scorecards_now = app
+        .ok(&people.evaluator, scorecards_query, json!({ "t": null }))
+        .await;
+    assert_ne!(
+        scorecards_now, scorecards_then,
+        "the scorecards have moved on"
+    );
+    let scorecards_as_of = app
+        .ok(&people.evaluator, scorecards_query, json!({ "t": as_of }))
+        .await;
+    assert_eq!(scorecards_as_of, scorecards_then);
 
     // Before the case was flagged, it did not exist.
     let (code, _) = app
