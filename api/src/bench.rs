@@ -21,7 +21,8 @@ use whistle_store::{AppendRequest, CommandMetadata, Database, EventStore, Expect
 pub struct AppendRun {
     pub clients: usize,
     pub appends: usize,
-    pub events_per_append: usize,
+    /// Events written in all (appends × events per append, or what commands wrote).
+    pub events: usize,
     pub elapsed: Duration,
     pub latencies: Vec<Duration>,
 }
@@ -32,7 +33,7 @@ impl AppendRun {
     }
 
     pub fn events_per_second(&self) -> f64 {
-        (self.appends * self.events_per_append) as f64 / self.elapsed.as_secs_f64()
+        self.events as f64 / self.elapsed.as_secs_f64()
     }
 
     /// The latency below which `quantile` of the appends finished.
@@ -51,10 +52,10 @@ impl std::fmt::Display for AppendRun {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "| {:>3} | {:>6} | {:>3} | {:>8.1} | {:>9.0} | {:>9.0} | {:>7.2} | {:>7.2} |",
+            "| {:>3} | {:>6} | {:>5.1} | {:>8.1} | {:>9.0} | {:>9.0} | {:>7.2} | {:>7.2} |",
             self.clients,
             self.appends,
-            self.events_per_append,
+            self.events as f64 / self.appends.max(1) as f64,
             self.elapsed.as_secs_f64(),
             self.appends_per_second(),
             self.events_per_second(),
@@ -63,6 +64,8 @@ impl std::fmt::Display for AppendRun {
         )
     }
 }
+
+pub const COMMAND_TABLE_HEADER: &str = "| clients | commands | events/command | seconds | commands/s | events/s | p50 ms | p99 ms |\n|---|---|---|---|---|---|---|---|";
 
 pub const APPEND_TABLE_HEADER: &str = "| clients | appends | events/append | seconds | appends/s | events/s | p50 ms | p99 ms |\n|---|---|---|---|---|---|---|---|";
 
@@ -154,8 +157,254 @@ pub async fn append_run(
     Ok(AppendRun {
         clients,
         appends: clients * appends_per_client,
-        events_per_append,
+        events: clients * appends_per_client * events_per_append,
         elapsed: started.elapsed(),
         latencies,
     })
+}
+
+/// `whistle bench commands`: the whole command path — load the case's stream, decide,
+/// append durably — for a realistic mix of commands.
+///
+/// Each client keeps 16 cases in flight and drives each through the lifecycle of
+/// DOMAIN.md §4 (flag → triage → assign → accept → reply → approve → complete → close,
+/// each command by the role that may issue it), choosing which case to move next with
+/// Zipf weights (the first slot is moved most often), so a few streams are hot and most
+/// are cool; a closed case's slot is refilled with a newly flagged one. Assignments go to
+/// ~100 registered units, also Zipf-weighted.
+pub mod commands {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+    use uuid::Uuid;
+    use whistle_domain::commands::ReferencedUnit;
+    use whistle_domain::rules::DeadlineRules;
+    use whistle_domain::text::RequiredText;
+    use whistle_domain::{
+        Actor, AssignmentId, AssignmentRole, CaseCommand, CaseId, KeyCategory, Level, Platform,
+        PostUrl, ProblemClass, ReplyId, Role, UnitCommand, UnitId, UnitKind, UserId,
+    };
+    use whistle_store::{CommandHandler, EventStore, Issue, SystemClock};
+
+    pub const UNITS: usize = 100;
+    const SLOTS: usize = 16;
+
+    fn actor(user: &str, role: Role, unit: &UnitId) -> anyhow::Result<Actor> {
+        Ok(Actor::new(UserId::parse(user)?, user, role, unit.clone())?)
+    }
+
+    fn text(s: &str) -> RequiredText {
+        RequiredText::parse("text", s).expect("benchmark texts are not blank")
+    }
+
+    /// Cumulative Zipf (s = 1) weights over `n` ranks.
+    fn zipf(n: usize) -> Vec<f64> {
+        let weights: Vec<f64> = (1..=n).map(|k| 1.0 / k as f64).collect();
+        let total: f64 = weights.iter().sum();
+        let mut cumulative = 0.0;
+        weights
+            .iter()
+            .map(|w| {
+                cumulative += w / total;
+                cumulative
+            })
+            .collect()
+    }
+
+    fn pick(cdf: &[f64], rng: &mut ChaCha8Rng) -> usize {
+        let roll: f64 = rng.random();
+        cdf.iter().position(|c| roll <= *c).unwrap_or(cdf.len() - 1)
+    }
+
+    /// The command handler on `store`, with the ~100 units registered.
+    pub async fn prepare(
+        store: EventStore,
+    ) -> anyhow::Result<(CommandHandler, Vec<ReferencedUnit>)> {
+        let handler =
+            CommandHandler::new(store, DeadlineRules::default(), Arc::new(SystemClock)).quiet();
+        let cac = UnitId::parse("city-cac")?;
+        let admin = actor("admin", Role::Admin, &cac)?;
+        let mut units = Vec::new();
+        for n in 0..UNITS {
+            let (id, kind) = if n == 0 {
+                (cac.clone(), UnitKind::CyberspaceOffice)
+            } else {
+                (
+                    UnitId::parse(&format!("bench-dept-{n:03}"))?,
+                    UnitKind::Department,
+                )
+            };
+            handler
+                .handle_unit(
+                    Issue::by(admin.clone()),
+                    &id,
+                    UnitCommand::RegisterUnit {
+                        unit_id: id.clone(),
+                        name: text(&format!("基准单位{n:03}")),
+                        kind,
+                        parent: None,
+                        jurisdiction: None,
+                    },
+                )
+                .await?;
+            if n > 0 {
+                units.push(handler.resolve_unit(&id).await?);
+            }
+        }
+        Ok((handler, units))
+    }
+
+    /// One case in flight: where it is in its lifecycle.
+    struct InFlight {
+        case_id: CaseId,
+        step: usize,
+        unit: UnitId,
+        assignment: AssignmentId,
+        reply: ReplyId,
+    }
+
+    /// Run `commands_per_client` commands on each of `clients` tasks.
+    pub async fn run(
+        handler: &CommandHandler,
+        units: &[ReferencedUnit],
+        clients: usize,
+        commands_per_client: usize,
+        seed: u64,
+    ) -> anyhow::Result<super::AppendRun> {
+        let head_before = handler.store().head_position().await?;
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for client in 0..clients {
+            let handler = handler.clone();
+            let units = units.to_vec();
+            tasks.push(tokio::spawn(async move {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed ^ client as u64);
+                let slot_cdf = zipf(SLOTS);
+                let unit_cdf = zipf(units.len());
+                let cac = UnitId::parse("city-cac")?;
+                let monitor = actor("m1", Role::Monitor, &cac)?;
+                let dispatcher = actor("d1", Role::Dispatcher, &cac)?;
+                let mut slots: Vec<Option<InFlight>> = (0..SLOTS).map(|_| None).collect();
+                let mut latencies: Vec<Duration> = Vec::with_capacity(commands_per_client);
+                for _ in 0..commands_per_client {
+                    let slot = pick(&slot_cdf, &mut rng);
+                    let case = slots[slot].get_or_insert_with(|| {
+                        let unit = &units[pick(&unit_cdf, &mut rng)];
+                        InFlight {
+                            case_id: CaseId::from_uuid(Uuid::now_v7()),
+                            step: 0,
+                            unit: unit.unit_id.clone(),
+                            assignment: AssignmentId::from_uuid(Uuid::now_v7()),
+                            reply: ReplyId::from_uuid(Uuid::now_v7()),
+                        }
+                    });
+                    let officer = actor("o1", Role::Officer, &case.unit)?;
+                    let head = actor("h1", Role::UnitHead, &case.unit)?;
+                    let (who, command) = match case.step {
+                        0 => (
+                            monitor.clone(),
+                            CaseCommand::FlagPost {
+                                case_id: case.case_id,
+                                post: whistle_domain::events::Post {
+                                    platform: Platform::Weibo,
+                                    url: PostUrl::parse(&format!(
+                                        "https://weibo.example.cn/bench/{}",
+                                        case.case_id
+                                    ))?,
+                                    title: "基准测试帖文:道路积水影响出行".to_owned(),
+                                    excerpt: "网友反映多处路段积水".to_owned(),
+                                    posted_at: None,
+                                    author: None,
+                                    heat: Default::default(),
+                                },
+                                note: None,
+                            },
+                        ),
+                        1 => (
+                            dispatcher.clone(),
+                            CaseCommand::TriageCase {
+                                level: Level::General,
+                                categories: vec![KeyCategory::PublicInterest],
+                                problem_class: ProblemClass::parse("道路积水")?,
+                                jurisdiction: None,
+                            },
+                        ),
+                        2 => (
+                            dispatcher.clone(),
+                            CaseCommand::AssignCase {
+                                assignment_id: case.assignment,
+                                unit: units
+                                    .iter()
+                                    .find(|u| u.unit_id == case.unit)
+                                    .cloned()
+                                    .expect("the unit is registered"),
+                                role: AssignmentRole::Lead,
+                                instruction: None,
+                            },
+                        ),
+                        3 => (
+                            officer,
+                            CaseCommand::AcceptAssignment {
+                                assignment_id: case.assignment,
+                            },
+                        ),
+                        4 => (
+                            officer,
+                            CaseCommand::SubmitReply {
+                                assignment_id: case.assignment,
+                                reply_id: case.reply,
+                                content: text("已核实并安排排水处置"),
+                            },
+                        ),
+                        5 => (
+                            head,
+                            CaseCommand::ApproveReply {
+                                reply_id: case.reply,
+                                note: None,
+                            },
+                        ),
+                        6 => (
+                            officer,
+                            CaseCommand::CompleteAssignment {
+                                assignment_id: case.assignment,
+                                summary: text("积水已排除"),
+                            },
+                        ),
+                        _ => (
+                            dispatcher.clone(),
+                            CaseCommand::CloseCase {
+                                outcome: text("问题已解决"),
+                            },
+                        ),
+                    };
+                    let case_id = case.case_id;
+                    let began = Instant::now();
+                    handler
+                        .handle_case(Issue::by(who), case_id, command)
+                        .await?;
+                    latencies.push(began.elapsed());
+                    case.step += 1;
+                    if case.step == 8 {
+                        slots[slot] = None;
+                    }
+                }
+                anyhow::Ok(latencies)
+            }));
+        }
+        let mut latencies = Vec::new();
+        for task in tasks {
+            latencies.extend(task.await??);
+        }
+        let elapsed = started.elapsed();
+        let events = (handler.store().head_position().await? - head_before) as usize;
+        Ok(super::AppendRun {
+            clients,
+            appends: latencies.len(),
+            events,
+            elapsed,
+            latencies,
+        })
+    }
 }

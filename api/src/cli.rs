@@ -259,6 +259,18 @@ pub enum AuditCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// The command path (load the stream, decide, append durably) for the case
+    /// lifecycle with Zipf-skewed activity; prints a Markdown table.
+    Commands {
+        /// Numbers of concurrent clients, one run each, e.g. 1,8,32.
+        #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
+        clients: Vec<usize>,
+        /// Commands per run (split over its clients).
+        #[arg(long, default_value_t = 8_000)]
+        commands: usize,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Durable appends per second at each number of concurrent clients; prints a
     /// Markdown table.
     Append {

@@ -199,6 +199,37 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit { command } => crate::audit_commands::run(command).await,
         Command::Bench {
             command:
+                BenchCommand::Commands {
+                    clients,
+                    commands,
+                    database,
+                },
+        } => {
+            if clients.contains(&0) || commands == 0 {
+                anyhow::bail!("--clients and --commands must be at least 1");
+            }
+            let store = crate::bench::open_empty_store(&database.database_url).await?;
+            let (handler, units) = crate::bench::commands::prepare(store.clone()).await?;
+            println!(
+                "command-path benchmark on {} ({:?}), {} commands per run, {} units",
+                store.database().display_url(),
+                store.database().backend(),
+                commands,
+                crate::bench::commands::UNITS
+            );
+            println!("{}", crate::bench::COMMAND_TABLE_HEADER);
+            for (n, count) in clients.into_iter().enumerate() {
+                let per_client = commands.div_ceil(count);
+                let run =
+                    crate::bench::commands::run(&handler, &units, count, per_client, n as u64)
+                        .await?;
+                println!("{run}");
+            }
+            store.database().close().await;
+            Ok(())
+        }
+        Command::Bench {
+            command:
                 BenchCommand::Append {
                     clients,
                     appends,

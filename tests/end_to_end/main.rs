@@ -7,6 +7,7 @@ mod helpers;
 mod assessment;
 mod audit;
 mod authorization;
+mod bench;
 mod case_lifecycle;
 mod deadlines;
 mod demo;
