@@ -259,6 +259,26 @@ pub enum AuditCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Query latency over GraphQL/HTTP against a running `whistle serve` at a fixed
+    /// request rate (case list, case timeline, dashboard, a year's scorecards).
+    Graphql {
+        /// The server, e.g. http://127.0.0.1:8080
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Requests per second (open loop).
+        #[arg(long, default_value_t = 500)]
+        rate: u32,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// The year of the scorecards queried.
+        #[arg(long, default_value_t = 2026)]
+        year: i32,
+        /// Which queries, in turn: case-list, case-timeline, dashboard, scorecards.
+        #[arg(long, value_delimiter = ',', default_value = "case-list,case-timeline")]
+        queries: Vec<String>,
+        #[command(flatten)]
+        secret: SecretArgs,
+    },
     /// The command path (load the stream, decide, append durably) for the case
     /// lifecycle with Zipf-skewed activity; prints a Markdown table.
     Commands {

@@ -199,6 +199,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit { command } => crate::audit_commands::run(command).await,
         Command::Bench {
             command:
+                BenchCommand::Graphql {
+                    url,
+                    rate,
+                    seconds,
+                    year,
+                    queries,
+                    secret,
+                },
+        } => {
+            if rate == 0 || seconds == 0 {
+                anyhow::bail!("--rate and --seconds must be at least 1");
+            }
+            let secret = jwt_secret(&secret)?;
+            let run =
+                crate::bench::graphql::run(&url, &secret, rate, seconds, year, &queries).await?;
+            print!("{run}");
+            if run.failed > 0 {
+                anyhow::bail!("{} of {} requests failed", run.failed, run.sent);
+            }
+            Ok(())
+        }
+        Command::Bench {
+            command:
                 BenchCommand::Commands {
                     clients,
                     commands,

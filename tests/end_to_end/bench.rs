@@ -8,6 +8,7 @@ async fn bench(args: &[&str]) -> (i32, String, String) {
         .arg("bench")
         .args(args)
         .env("RUST_LOG", "error")
+        .env("WHISTLE_JWT_SECRET", TEST_SECRET)
         .output()
         .await
         .expect("whistle-under-test runs");
@@ -21,7 +22,7 @@ async fn bench(args: &[&str]) -> (i32, String, String) {
 fn result_rows(table: &str) -> usize {
     table
         .lines()
-        .filter(|l| l.starts_with("| ") && !l.starts_with("| clients"))
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| clients") && !l.starts_with("| query"))
         .count()
 }
 
@@ -78,4 +79,38 @@ async fn the_benchmarks_run_and_refuse_a_database_that_holds_events(backend: Tes
     store.database().close().await;
 }
 
-on_both_backends!(the_benchmarks_run_and_refuse_a_database_that_holds_events);
+/// The GraphQL load generator against the real server: every query of its mix answers.
+async fn the_graphql_benchmark_runs_against_a_server(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
+    let people = standard_city(&app).await;
+    let (_, position) = flag(&app, &people.monitor, "https://weibo.com/bench/1", "基准").await;
+    app.ok(
+        &people.inspector,
+        "query($p: Int) { logPosition(waitForPosition: $p) { head } }",
+        serde_json::json!({ "p": position }),
+    )
+    .await;
+    let (code, stdout, stderr) = bench(&[
+        "graphql",
+        "--url",
+        &app.address,
+        "--rate",
+        "40",
+        "--seconds",
+        "1",
+        "--queries",
+        "case-list,case-timeline,dashboard,scorecards",
+    ])
+    .await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("40 requests at 40 requests/s for 1 s; 0 failed"),
+        "{stdout}"
+    );
+    assert_eq!(result_rows(&stdout), 4, "{stdout}");
+}
+
+on_both_backends!(
+    the_benchmarks_run_and_refuse_a_database_that_holds_events,
+    the_graphql_benchmark_runs_against_a_server,
+);
