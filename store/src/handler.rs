@@ -258,15 +258,22 @@ impl CommandHandler {
         claims: Vec<UniqueClaim>,
         decide: impl Fn(&[Event], chrono::DateTime<chrono::Utc>) -> Result<Vec<Event>, DomainError>,
     ) -> Result<CommandReceipt, CommandError> {
-        let command_id = issue
-            .command_id
-            .unwrap_or_else(|| CommandId::from_uuid(Uuid::now_v7()));
-        if let Some(outcome) = self.store.command_outcome(command_id).await? {
-            return Ok(CommandReceipt {
-                command_id,
-                outcome,
-            });
-        }
+        // A command id the caller gave may have been handled already: then its first
+        // outcome is the answer, before deciding again on a state it has since changed.
+        // A fresh id cannot have been seen, so that read is skipped (the append checks
+        // command ids again in its transaction either way).
+        let command_id = match issue.command_id {
+            Some(given) => {
+                if let Some(outcome) = self.store.command_outcome(given).await? {
+                    return Ok(CommandReceipt {
+                        command_id: given,
+                        outcome,
+                    });
+                }
+                given
+            }
+            None => CommandId::from_uuid(Uuid::now_v7()),
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
