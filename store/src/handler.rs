@@ -3,6 +3,7 @@
 //! race the command is decided again against the new state (a few times), unless the
 //! caller named the version it expected, in which case the conflict is theirs to see.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use uuid::Uuid;
@@ -103,6 +104,51 @@ pub struct CommandHandler {
     clock: Arc<dyn Clock>,
     /// Log accepted and refused commands at debug instead of info (bulk loaders).
     quiet: bool,
+    recent: RecentStreams,
+}
+
+/// The streams this handler decided on lately, as it last wrote them: the next command
+/// on such a stream decides without reading it again. A cached stream may be stale
+/// (another process appended): the append's expected version then refuses it, and the
+/// command reads the stream and decides again; a refusal decided on a cached stream is
+/// checked against a fresh read before it is returned.
+#[derive(Clone, Debug, Default)]
+struct RecentStreams {
+    streams: Arc<std::sync::Mutex<HashMap<String, StreamAsWritten>>>,
+}
+
+/// A stream's events and version as this handler last wrote them.
+type StreamAsWritten = (Vec<Event>, i64);
+
+/// Streams kept at most; the cache starts afresh when it is full.
+const RECENT_STREAMS: usize = 20_000;
+
+impl RecentStreams {
+    fn get(&self, stream_id: &str) -> Option<StreamAsWritten> {
+        self.streams
+            .lock()
+            .expect("the stream cache is not poisoned")
+            .get(stream_id)
+            .cloned()
+    }
+
+    fn put(&self, stream_id: &str, events: Vec<Event>, version: i64) {
+        let mut streams = self
+            .streams
+            .lock()
+            .expect("the stream cache is not poisoned");
+        if streams.len() >= RECENT_STREAMS && !streams.contains_key(stream_id) {
+            streams.clear();
+        }
+        streams.insert(stream_id.to_owned(), (events, version));
+    }
+
+    fn forget(&self, stream_id: &str) {
+        self.streams
+            .lock()
+            .expect("the stream cache is not poisoned")
+            .remove(stream_id);
+    }
 }
 
 impl CommandHandler {
@@ -112,6 +158,7 @@ impl CommandHandler {
             rules,
             clock,
             quiet: false,
+            recent: RecentStreams::default(),
         }
     }
 
@@ -275,9 +322,20 @@ impl CommandHandler {
             None => CommandId::from_uuid(Uuid::now_v7()),
         };
         let mut attempt = 0;
+        // A caller naming the version it expects compares it with the stream as stored.
+        let mut use_recent = issue.expected_version.is_none();
         loop {
             attempt += 1;
-            let (events, version) = self.load_stream(stream_id).await?;
+            let cached = if use_recent {
+                self.recent.get(stream_id)
+            } else {
+                None
+            };
+            let from_cache = cached.is_some();
+            let (events, version) = match cached {
+                Some(cached) => cached,
+                None => self.load_stream(stream_id).await?,
+            };
             if let Some(expected) = issue.expected_version
                 && expected != version
             {
@@ -286,7 +344,18 @@ impl CommandHandler {
                 )));
             }
             let now = self.clock.now();
-            let new_events = decide(&events, now)?;
+            let new_events = match decide(&events, now) {
+                Ok(new_events) => new_events,
+                Err(_) if from_cache => {
+                    // Refused on what this process last wrote: check the stream as
+                    // stored before saying no.
+                    self.recent.forget(stream_id);
+                    use_recent = false;
+                    attempt -= 1;
+                    continue;
+                }
+                Err(refusal) => return Err(refusal.into()),
+            };
             let request = AppendRequest {
                 stream_id: stream_id.to_owned(),
                 expected_version: if version == 0 {
@@ -294,7 +363,7 @@ impl CommandHandler {
                 } else {
                     ExpectedVersion::Exact(version)
                 },
-                events: new_events,
+                events: new_events.clone(),
                 metadata: CommandMetadata {
                     actor: issue.actor.clone(),
                     command_id,
@@ -306,6 +375,13 @@ impl CommandHandler {
             };
             match self.store.append(request).await {
                 Ok(outcome) => {
+                    if outcome.replayed {
+                        self.recent.forget(stream_id);
+                    } else {
+                        let mut written = events;
+                        written.extend(new_events);
+                        self.recent.put(stream_id, written, outcome.stream_version);
+                    }
                     return Ok(CommandReceipt {
                         command_id,
                         outcome,
@@ -315,9 +391,14 @@ impl CommandHandler {
                     if issue.expected_version.is_none() && attempt < MAX_ATTEMPTS =>
                 {
                     tracing::debug!(attempt, "lost a race on the stream; deciding again");
+                    self.recent.forget(stream_id);
+                    use_recent = false;
                     continue;
                 }
-                Err(error) => return Err(error.into()),
+                Err(error) => {
+                    self.recent.forget(stream_id);
+                    return Err(error.into());
+                }
             }
         }
     }

@@ -84,6 +84,14 @@ impl TestDatabase {
         }
     }
 
+    /// Another handle on the same database (its files stay with this one).
+    pub fn shared(&self) -> TestDatabase {
+        TestDatabase {
+            url: self.url.clone(),
+            _directory: None,
+        }
+    }
+
     /// The same database reached as another PostgreSQL role.
     pub fn as_role(&self, role: &str) -> TestDatabase {
         let name = self.url.rsplit('/').next().unwrap_or_default();

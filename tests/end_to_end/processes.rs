@@ -346,4 +346,86 @@ async fn the_service_signs_checkpoints_periodically() {
     );
 }
 
-on_both_backends!(a_sigkill_during_a_load_loses_no_acknowledged_command);
+/// Each service keeps the streams it wrote last in memory and decides on them without
+/// reading them again. When another service has written to such a stream meanwhile, a
+/// command must still be decided on the stream as stored: a conflict is retried, and a
+/// refusal decided on the stale copy is checked against a fresh read first.
+async fn a_service_deciding_on_its_own_copy_of_a_stream_sees_what_another_wrote(
+    backend: TestBackend,
+) {
+    let first = spawn_app_on(backend).await;
+    let people = standard_city(&first).await;
+    let second = spawn_app_with(first.database.as_ref().unwrap().shared()).await;
+
+    // The first service writes the case (and keeps it); the second assigns it.
+    let (case, _) = flag(
+        &first,
+        &people.monitor,
+        "https://weibo.com/two/1",
+        "两个服务",
+    )
+    .await;
+    triage(&first, &people.dispatcher, &case, "GENERAL").await;
+    let assignment = assign(&second, &people.dispatcher, &case, "city-housing", "LEAD").await;
+
+    // On its own copy the first service knows no such assignment: it must not say so.
+    accept(&first, &people.housing_officer, &case, &assignment).await;
+    // A command valid on either copy: the append refuses the stale version, the command
+    // is decided again on the stream as stored.
+    let recorded = first
+        .ok(
+            &people.monitor,
+            "mutation($c: ID!) { recordFollowUp(caseId: $c, observation: \"话题仍在发酵\", sentiment: STEADY) { position } }",
+            serde_json::json!({ "c": case }),
+        )
+        .await;
+    assert!(recorded["recordFollowUp"]["position"].as_i64().is_some());
+    let second_copy_written = second
+        .ok(
+            &people.monitor,
+            "mutation($c: ID!) { recordFollowUp(caseId: $c, observation: \"热度下降\", sentiment: CALMED) { position } }",
+            serde_json::json!({ "c": case }),
+        )
+        .await;
+    assert!(
+        second_copy_written["recordFollowUp"]["position"]
+            .as_i64()
+            .is_some()
+    );
+
+    let stream = first
+        .store()
+        .read_stream(&format!("case-{case}"))
+        .await
+        .unwrap();
+    let types: Vec<&str> = stream.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "PostFlagged",
+            "CaseTriaged",
+            "CaseAssigned",
+            "AssignmentAccepted",
+            "FollowUpRecorded",
+            "FollowUpRecorded"
+        ]
+        .iter()
+        .filter(|t| types.contains(t))
+        .copied()
+        .collect::<Vec<_>>()
+    );
+    assert!(types.contains(&"AssignmentAccepted"), "{types:?}");
+    assert_eq!(
+        types.iter().filter(|t| **t == "FollowUpRecorded").count(),
+        2,
+        "{types:?}"
+    );
+    let versions: Vec<i64> = stream.iter().map(|e| e.stream_version).collect();
+    assert_eq!(versions, (1..=stream.len() as i64).collect::<Vec<_>>());
+    second.stop().await;
+}
+
+on_both_backends!(
+    a_sigkill_during_a_load_loses_no_acknowledged_command,
+    a_service_deciding_on_its_own_copy_of_a_stream_sees_what_another_wrote,
+);
