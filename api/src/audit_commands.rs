@@ -190,11 +190,7 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
                 to,
                 event_types: event_type,
             };
-            let store = EventStore::new(Database::connect(&database.database_url).await?).await?;
-            whistle_projections::ProjectionRunner::new(store.clone(), crate::app::PROJECTION_BATCH)
-                .await?
-                .catch_up()
-                .await?;
+            let store = crate::entry::caught_up_store(&database.database_url).await?;
             let mut rows = Vec::new();
             let mut after = None;
             loop {

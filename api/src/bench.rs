@@ -260,7 +260,7 @@ pub mod commands {
     struct InFlight {
         case_id: CaseId,
         step: usize,
-        unit: UnitId,
+        unit: ReferencedUnit,
         assignment: AssignmentId,
         reply: ReplyId,
     }
@@ -290,18 +290,15 @@ pub mod commands {
                 let mut latencies: Vec<Duration> = Vec::with_capacity(commands_per_client);
                 for _ in 0..commands_per_client {
                     let slot = pick(&slot_cdf, &mut rng);
-                    let case = slots[slot].get_or_insert_with(|| {
-                        let unit = &units[pick(&unit_cdf, &mut rng)];
-                        InFlight {
-                            case_id: CaseId::from_uuid(Uuid::now_v7()),
-                            step: 0,
-                            unit: unit.unit_id.clone(),
-                            assignment: AssignmentId::from_uuid(Uuid::now_v7()),
-                            reply: ReplyId::from_uuid(Uuid::now_v7()),
-                        }
+                    let case = slots[slot].get_or_insert_with(|| InFlight {
+                        case_id: CaseId::from_uuid(Uuid::now_v7()),
+                        step: 0,
+                        unit: units[pick(&unit_cdf, &mut rng)].clone(),
+                        assignment: AssignmentId::from_uuid(Uuid::now_v7()),
+                        reply: ReplyId::from_uuid(Uuid::now_v7()),
                     });
-                    let officer = actor("o1", Role::Officer, &case.unit)?;
-                    let head = actor("h1", Role::UnitHead, &case.unit)?;
+                    let officer = actor("o1", Role::Officer, &case.unit.unit_id)?;
+                    let head = actor("h1", Role::UnitHead, &case.unit.unit_id)?;
                     let (who, command) = match case.step {
                         0 => (
                             monitor.clone(),
@@ -335,11 +332,7 @@ pub mod commands {
                             dispatcher.clone(),
                             CaseCommand::AssignCase {
                                 assignment_id: case.assignment,
-                                unit: units
-                                    .iter()
-                                    .find(|u| u.unit_id == case.unit)
-                                    .cloned()
-                                    .expect("the unit is registered"),
+                                unit: case.unit.clone(),
                                 role: AssignmentRole::Lead,
                                 instruction: None,
                             },

@@ -300,7 +300,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Open the store and bring every read model up to the end of the log, so a report
 /// reflects everything recorded.
-async fn caught_up_store(database_url: &str) -> anyhow::Result<EventStore> {
+pub(crate) async fn caught_up_store(database_url: &str) -> anyhow::Result<EventStore> {
     let store = EventStore::new(Database::connect(database_url).await?).await?;
     whistle_projections::ProjectionRunner::new(store.clone(), crate::app::PROJECTION_BATCH)
         .await?

@@ -31,28 +31,28 @@ async fn read_rows(
         query = query.bind(*bind);
     }
     let rows = query.fetch_all(db.pool()).await?;
-    rows.iter()
-        .map(|row| {
-            Ok(StoredEvent {
-                position: row.try_get("position")?,
-                event_id: row.try_get("event_id")?,
-                stream_id: row.try_get("stream_id")?,
-                stream_version: row.try_get("stream_version")?,
-                event_type: row.try_get("event_type")?,
-                schema_version: row.try_get("schema_version")?,
-                payload: row.try_get("payload")?,
-                recorded_at: row.try_get("recorded_at")?,
-                actor_id: row.try_get("actor_id")?,
-                actor_name: row.try_get("actor_name")?,
-                actor_role: row.try_get("actor_role")?,
-                actor_unit: row.try_get("actor_unit")?,
-                command_id: row.try_get("command_id")?,
-                correlation_id: row.try_get("correlation_id")?,
-                causation_id: row.try_get("causation_id")?,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()
-        .map_err(AuditError::from)
+    rows.iter().map(stored_event).collect()
+}
+
+/// An `events` row (selected with [`COLUMNS`]) exactly as stored.
+fn stored_event(row: &sqlx::any::AnyRow) -> Result<StoredEvent, AuditError> {
+    Ok(StoredEvent {
+        position: row.try_get("position")?,
+        event_id: row.try_get("event_id")?,
+        stream_id: row.try_get("stream_id")?,
+        stream_version: row.try_get("stream_version")?,
+        event_type: row.try_get("event_type")?,
+        schema_version: row.try_get("schema_version")?,
+        payload: row.try_get("payload")?,
+        recorded_at: row.try_get("recorded_at")?,
+        actor_id: row.try_get("actor_id")?,
+        actor_name: row.try_get("actor_name")?,
+        actor_role: row.try_get("actor_role")?,
+        actor_unit: row.try_get("actor_unit")?,
+        command_id: row.try_get("command_id")?,
+        correlation_id: row.try_get("correlation_id")?,
+        causation_id: row.try_get("causation_id")?,
+    })
 }
 
 const COLUMNS: &str = "SELECT position, event_id, stream_id, stream_version, event_type, schema_version, payload, \
@@ -167,19 +167,12 @@ pub async fn prove_inclusion(
     signed_checkpoint: &str,
 ) -> Result<InclusionBundle, AuditError> {
     let checkpoint = Checkpoint::read_unverified(signed_checkpoint)?;
-    let sql = format!("{COLUMNS} WHERE event_id = $1");
-    let rows = sqlx::query(&sql)
+    let row = sqlx::query(&format!("{COLUMNS} WHERE event_id = $1"))
         .bind(event_id)
         .fetch_optional(db.pool())
-        .await?;
-    let Some(row) = rows else {
-        return Err(AuditError::NotFound(format!("no event {event_id}")));
-    };
-    let position: i64 = row.try_get("position")?;
-    let event = read_rows(db, &format!("{COLUMNS} WHERE position = $1"), &[position])
         .await?
-        .pop()
-        .ok_or_else(|| AuditError::NotFound(format!("no event at position {position}")))?;
+        .ok_or_else(|| AuditError::NotFound(format!("no event {event_id}")))?;
+    let event = stored_event(&row)?;
     if event.position < 1 || event.position as u64 > checkpoint.size {
         return Err(AuditError::NotFound(format!(
             "event {event_id} is at position {}, after the checkpoint's {} events: take a newer checkpoint",

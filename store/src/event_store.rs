@@ -561,7 +561,11 @@ fn multi_row_insert(prefix: &str, columns: usize, rows: usize) -> String {
     sql
 }
 
-/// `select (keys...) tail` in chunks of at most 500 keys.
+/// Keys per `IN (…)` lookup: one parameter each, so many fit before binding by name gets
+/// costly (see [`ROWS_PER_INSERT`]); a group of appends is looked up in a few queries.
+const KEYS_PER_LOOKUP: usize = 64;
+
+/// `select (keys...) tail` in chunks of at most [`KEYS_PER_LOOKUP`] keys.
 async fn fetch_in(
     connection: &mut sqlx::AnyConnection,
     select: &str,
@@ -569,7 +573,7 @@ async fn fetch_in(
     tail: &str,
 ) -> Result<Vec<AnyRow>, StoreError> {
     let mut rows = Vec::new();
-    for chunk in keys.chunks(ROWS_PER_INSERT) {
+    for chunk in keys.chunks(KEYS_PER_LOOKUP) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!("{select} ({}) {tail}", placeholders.join(", "));
         let mut query = sqlx::query(&sql);

@@ -9,17 +9,6 @@ use whistle_domain::UnitId;
 
 use crate::helpers::*;
 
-async fn projected(app: &TestApp) {
-    let head = app.head().await;
-    let token = app.token("i9", "核查", "inspector", "city-discipline");
-    app.ok(
-        &token,
-        "query($p: Int) { logPosition(waitForPosition: $p) { head } }",
-        json!({ "p": head }),
-    )
-    .await;
-}
-
 async fn count_events(app: &TestApp, event_type: &str) -> usize {
     app.store()
         .read_all(0, 100_000)
@@ -31,7 +20,7 @@ async fn count_events(app: &TestApp, event_type: &str) -> usize {
 }
 
 async fn pass(app: &TestApp) -> DeadlinePass {
-    projected(app).await;
+    app.wait_until_projected().await;
     app.deadlines.run_once().await.unwrap()
 }
 
@@ -65,7 +54,7 @@ async fn a_missed_feedback_deadline_is_warned_and_recorded_once_across_passes_an
     assert_eq!(pass(&app).await.misses, 0, "missed once");
     // A restarted process (new instance, nothing in memory) writes nothing more.
     let restarted = DeadlineProcess::new(app.handler.clone(), UnitId::parse("city-cac").unwrap());
-    projected(&app).await;
+    app.wait_until_projected().await;
     assert_eq!(restarted.run_once().await.unwrap().misses, 0);
 
     assert_eq!(count_events(&app, "DeadlineApproaching").await, 1);
@@ -79,7 +68,7 @@ async fn a_missed_feedback_deadline_is_warned_and_recorded_once_across_passes_an
         .find(|e| e.event_type == "DeadlineMissed")
         .unwrap();
     assert_eq!(missed.actor.role, whistle_domain::Role::System);
-    projected(&app).await;
+    app.wait_until_projected().await;
     let card = app
         .ok(&p.evaluator, "{ scorecards(from: \"2026-03-01\", to: \"2026-04-01\", unitId: \"city-housing\") { overdueCount } }", json!({}))
         .await;
@@ -134,7 +123,7 @@ async fn two_processes_racing_on_one_database_write_each_deadline_event_once(bac
         assign(&app, &p.dispatcher, &case, "city-transport", "CO_HANDLER").await;
     }
     app.clock.advance(Duration::hours(30));
-    projected(&app).await;
+    app.wait_until_projected().await;
     let other = DeadlineProcess::new(app.handler.clone(), UnitId::parse("city-cac").unwrap());
     let (first, second) = tokio::join!(app.deadlines.run_once(), other.run_once());
     let (first, second) = (first.unwrap(), second.unwrap());

@@ -215,6 +215,18 @@ impl TestApp {
     pub async fn head(&self) -> i64 {
         self.store().head_position().await.unwrap()
     }
+
+    /// Wait until the read models have applied everything in the log now.
+    pub async fn wait_until_projected(&self) {
+        let head = self.head().await;
+        let token = self.token("i9", "核查", "inspector", "city-discipline");
+        self.ok(
+            &token,
+            "query($p: Int) { logPosition(waitForPosition: $p) { head } }",
+            json!({ "p": head }),
+        )
+        .await;
+    }
 }
 
 impl GraphqlClient {

@@ -110,6 +110,18 @@ async fn flag_through(api: &GraphqlClient, token: &str, url: &str) -> (String, i
     flag(api, token, url, "多进程测试").await
 }
 
+/// `api` shows `case` once its read models have reached `position`.
+async fn sees_case(api: &GraphqlClient, inspector: &str, case: &str, position: i64) {
+    let seen = api
+        .ok(
+            inspector,
+            "query($c: ID!, $p: Int) { case(id: $c, waitForPosition: $p) { id } }",
+            json!({ "c": case, "p": position }),
+        )
+        .await;
+    assert_eq!(seen["case"]["id"], json!(case));
+}
+
 /// Read models left by the processes equal a rebuild from the log.
 async fn read_models_equal_a_rebuild(database: &TestDatabase) {
     let store = database.store().await;
@@ -167,15 +179,7 @@ async fn two_service_processes_share_the_projections_and_one_takes_over_when_the
             &format!("https://weibo.com/mp/{i}"),
         )
         .await;
-        let seen = reader
-            .api
-            .ok(
-                inspector,
-                "query($c: ID!, $p: Int) { case(id: $c, waitForPosition: $p) { id } }",
-                json!({ "c": case, "p": position }),
-            )
-            .await;
-        assert_eq!(seen["case"]["id"], json!(case));
+        sees_case(&reader.api, inspector, &case, position).await;
         cases.push(case);
     }
 
@@ -187,15 +191,7 @@ async fn two_service_processes_share_the_projections_and_one_takes_over_when_the
         "https://weibo.com/mp/after-kill",
     )
     .await;
-    let seen = follower
-        .api
-        .ok(
-            inspector,
-            "query($c: ID!, $p: Int) { case(id: $c, waitForPosition: $p) { id } }",
-            json!({ "c": case, "p": position }),
-        )
-        .await;
-    assert_eq!(seen["case"]["id"], json!(case));
+    sees_case(&follower.api, inspector, &case, position).await;
     assert!(
         follower.runs_projections().await,
         "the survivor took the lease"
@@ -289,32 +285,20 @@ async fn the_service_signs_checkpoints_periodically() {
         .unwrap();
     let public = String::from_utf8(keygen.stdout).unwrap().trim().to_owned();
     let checkpoints = dir.path().join("checkpoints");
-    let service = ServiceProcess::start_with(
-        &database.url,
-        &[
-            "--audit-key",
-            key.to_str().unwrap(),
-            "--checkpoint-dir",
-            checkpoints.to_str().unwrap(),
-            "--checkpoint-interval-minutes",
-            "1",
-        ],
-    )
-    .await;
+    let signing = [
+        "--audit-key",
+        key.to_str().unwrap(),
+        "--checkpoint-dir",
+        checkpoints.to_str().unwrap(),
+        "--checkpoint-interval-minutes",
+        "1",
+    ];
+    let service = ServiceProcess::start_with(&database.url, &signing).await;
     standard_city(&service.api).await;
     // The pass at start saw an empty log and signed nothing; a restarted service's first
     // pass signs the log as it now is.
     service.sigkill().await;
-    let service = ServiceProcess::start_with(
-        &database.url,
-        &[
-            "--audit-key",
-            key.to_str().unwrap(),
-            "--checkpoint-dir",
-            checkpoints.to_str().unwrap(),
-        ],
-    )
-    .await;
+    let service = ServiceProcess::start_with(&database.url, &signing).await;
     let mut written = Vec::new();
     for _ in 0..100 {
         written = std::fs::read_dir(&checkpoints)

@@ -57,23 +57,12 @@ pub async fn busy_day(app: &TestApp) {
     app.ok(&p.evaluator, "mutation { applyPenalty(unitId: \"city-transport\", kind: PUBLIC_CRITICISM, points: 3, reason: \"推诿扯皮\", periodFrom: \"2026-01-01\", periodTo: \"2027-01-01\") { position } }", json!({})).await;
 }
 
-pub async fn wait_until_projected(app: &TestApp) {
-    let head = app.head().await;
-    let token = app.token("i9", "核查", "inspector", "city-discipline");
-    app.ok(
-        &token,
-        "query($p: Int) { logPosition(waitForPosition: $p) { head } }",
-        json!({ "p": head }),
-    )
-    .await;
-}
-
 /// A busy day recorded and projected by the server, which is then stopped; the store
 /// reopened on its database.
 async fn busy_day_then_stopped(backend: TestBackend) -> (EventStore, TestDatabase) {
     let app = spawn_app_on(backend).await;
     busy_day(&app).await;
-    wait_until_projected(&app).await;
+    app.wait_until_projected().await;
     let database = app.stop().await;
     (database.store().await, database)
 }
@@ -129,11 +118,11 @@ async fn a_runner_stopped_between_batches_resumes_without_losing_or_repeating_ev
 async fn a_rebuild_beside_a_live_runner_applies_each_event_once(backend: TestBackend) {
     let app = spawn_app_on(backend).await;
     busy_day(&app).await;
-    wait_until_projected(&app).await;
+    app.wait_until_projected().await;
     let incremental = dump_read_models(app.store()).await.unwrap();
     // The live runner keeps running while the read models are rebuilt under it.
     rebuild(app.store(), 4).await.unwrap();
-    wait_until_projected(&app).await;
+    app.wait_until_projected().await;
     let after = dump_read_models(app.store()).await.unwrap();
     for (table, rows) in &incremental {
         assert_eq!(
