@@ -48,6 +48,25 @@ impl AppendRun {
     }
 }
 
+impl AppendRun {
+    /// A table row without event counts: clients, commands, seconds, commands/s,
+    /// p50, p99, p99.9 (ms).
+    pub fn latency_row(&self) -> String {
+        format!(
+            "| {:>3} | {:>6} | {:>8.1} | {:>9.0} | {:>7.2} | {:>7.2} | {:>7.2} |",
+            self.clients,
+            self.appends,
+            self.elapsed.as_secs_f64(),
+            self.appends_per_second(),
+            self.latency(0.5).as_secs_f64() * 1000.0,
+            self.latency(0.99).as_secs_f64() * 1000.0,
+            self.latency(0.999).as_secs_f64() * 1000.0,
+        )
+    }
+}
+
+pub const GRAPHQL_COMMAND_TABLE_HEADER: &str = "| clients | commands | seconds | commands/s | p50 ms | p99 ms | p99.9 ms |\n|---|---|---|---|---|---|---|";
+
 impl std::fmt::Display for AppendRun {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -226,32 +245,33 @@ pub mod commands {
             CommandHandler::new(store, DeadlineRules::default(), Arc::new(SystemClock)).quiet();
         let cac = UnitId::parse("city-cac")?;
         let admin = actor("admin", Role::Admin, &cac)?;
-        let mut units = Vec::new();
-        for n in 0..UNITS {
-            let (id, kind) = if n == 0 {
-                (cac.clone(), UnitKind::CyberspaceOffice)
-            } else {
-                (
-                    UnitId::parse(&format!("bench-dept-{n:03}"))?,
-                    UnitKind::Department,
-                )
-            };
+        let office = ReferencedUnit {
+            unit_id: cac,
+            name: "基准单位000".to_owned(),
+            kind: UnitKind::CyberspaceOffice,
+            active: true,
+        };
+        let units = bench_units()?;
+        for unit in std::iter::once(&office).chain(&units) {
             handler
                 .handle_unit(
                     Issue::by(admin.clone()),
-                    &id,
+                    &unit.unit_id,
                     UnitCommand::RegisterUnit {
-                        unit_id: id.clone(),
-                        name: text(&format!("基准单位{n:03}")),
-                        kind,
+                        unit_id: unit.unit_id.clone(),
+                        name: text(&unit.name),
+                        kind: unit.kind,
                         parent: None,
                         jurisdiction: None,
                     },
                 )
                 .await?;
-            if n > 0 {
-                units.push(handler.resolve_unit(&id).await?);
-            }
+            let registered = handler.resolve_unit(&unit.unit_id).await?;
+            anyhow::ensure!(
+                &registered == unit,
+                "unit {} reads back as {registered:?}",
+                unit.unit_id
+            );
         }
         Ok((handler, units))
     }
@@ -263,6 +283,178 @@ pub mod commands {
         unit: ReferencedUnit,
         assignment: AssignmentId,
         reply: ReplyId,
+    }
+
+    /// The number of commands that take a case from flagged to closed.
+    pub const STEPS_PER_CASE: usize = 8;
+
+    /// The next command of one client's workload: which case, by whom, what.
+    #[derive(Debug, Clone)]
+    pub struct LifecycleStep {
+        slot: usize,
+        /// 0 (flag) to 7 (close).
+        pub step: usize,
+        pub case_id: CaseId,
+        pub actor: Actor,
+        pub command: CaseCommand,
+    }
+
+    /// One client's stream of commands: 16 cases in flight, moved along the lifecycle
+    /// with Zipf weights, each assigned to a Zipf-chosen unit. The same seed and units
+    /// give the same commands, so Whistle and the cqrs-es anchor run the same workload.
+    pub struct ClientWorkload {
+        rng: ChaCha8Rng,
+        slot_cdf: Vec<f64>,
+        unit_cdf: Vec<f64>,
+        units: Vec<ReferencedUnit>,
+        monitor: Actor,
+        dispatcher: Actor,
+        slots: Vec<Option<InFlight>>,
+    }
+
+    impl ClientWorkload {
+        pub fn new(units: Vec<ReferencedUnit>, seed: u64) -> anyhow::Result<Self> {
+            if units.is_empty() {
+                anyhow::bail!("the workload needs at least one unit to assign cases to");
+            }
+            let cac = UnitId::parse("city-cac")?;
+            Ok(ClientWorkload {
+                rng: ChaCha8Rng::seed_from_u64(seed),
+                slot_cdf: zipf(SLOTS),
+                unit_cdf: zipf(units.len()),
+                units,
+                monitor: actor("m1", Role::Monitor, &cac)?,
+                dispatcher: actor("d1", Role::Dispatcher, &cac)?,
+                slots: (0..SLOTS).map(|_| None).collect(),
+            })
+        }
+
+        /// The next command. Call [`ClientWorkload::done`] once it has been handled.
+        pub fn next_step(&mut self) -> anyhow::Result<LifecycleStep> {
+            let slot = pick(&self.slot_cdf, &mut self.rng);
+            if self.slots[slot].is_none() {
+                let unit = self.units[pick(&self.unit_cdf, &mut self.rng)].clone();
+                self.slots[slot] = Some(InFlight {
+                    case_id: CaseId::from_uuid(Uuid::now_v7()),
+                    step: 0,
+                    unit,
+                    assignment: AssignmentId::from_uuid(Uuid::now_v7()),
+                    reply: ReplyId::from_uuid(Uuid::now_v7()),
+                });
+            }
+            let case = self.slots[slot].as_ref().expect("filled above");
+            let officer = || actor("o1", Role::Officer, &case.unit.unit_id);
+            let head = || actor("h1", Role::UnitHead, &case.unit.unit_id);
+            let (who, command) = match case.step {
+                0 => (
+                    self.monitor.clone(),
+                    CaseCommand::FlagPost {
+                        case_id: case.case_id,
+                        post: whistle_domain::events::Post {
+                            platform: Platform::Weibo,
+                            url: PostUrl::parse(&format!(
+                                "https://weibo.example.cn/bench/{}",
+                                case.case_id
+                            ))?,
+                            title: "基准测试帖文:道路积水影响出行".to_owned(),
+                            excerpt: "网友反映多处路段积水".to_owned(),
+                            posted_at: None,
+                            author: None,
+                            heat: Default::default(),
+                        },
+                        note: None,
+                    },
+                ),
+                1 => (
+                    self.dispatcher.clone(),
+                    CaseCommand::TriageCase {
+                        level: Level::General,
+                        categories: vec![KeyCategory::PublicInterest],
+                        problem_class: ProblemClass::parse("道路积水")?,
+                        jurisdiction: None,
+                    },
+                ),
+                2 => (
+                    self.dispatcher.clone(),
+                    CaseCommand::AssignCase {
+                        assignment_id: case.assignment,
+                        unit: case.unit.clone(),
+                        role: AssignmentRole::Lead,
+                        instruction: None,
+                    },
+                ),
+                3 => (
+                    officer()?,
+                    CaseCommand::AcceptAssignment {
+                        assignment_id: case.assignment,
+                    },
+                ),
+                4 => (
+                    officer()?,
+                    CaseCommand::SubmitReply {
+                        assignment_id: case.assignment,
+                        reply_id: case.reply,
+                        content: text("已核实并安排排水处置"),
+                    },
+                ),
+                5 => (
+                    head()?,
+                    CaseCommand::ApproveReply {
+                        reply_id: case.reply,
+                        note: None,
+                    },
+                ),
+                6 => (
+                    officer()?,
+                    CaseCommand::CompleteAssignment {
+                        assignment_id: case.assignment,
+                        summary: text("积水已排除"),
+                    },
+                ),
+                _ => (
+                    self.dispatcher.clone(),
+                    CaseCommand::CloseCase {
+                        outcome: text("问题已解决"),
+                    },
+                ),
+            };
+            Ok(LifecycleStep {
+                slot,
+                step: case.step,
+                case_id: case.case_id,
+                actor: who,
+                command,
+            })
+        }
+
+        /// The step was handled: move its case on (a closed case's slot is refilled).
+        pub fn done(&mut self, step: &LifecycleStep) {
+            let finished = match &mut self.slots[step.slot] {
+                Some(case) if case.case_id == step.case_id => {
+                    case.step += 1;
+                    case.step == STEPS_PER_CASE
+                }
+                _ => false,
+            };
+            if finished {
+                self.slots[step.slot] = None;
+            }
+        }
+    }
+
+    /// The units the workload assigns cases to, as the command side sees them (their
+    /// registration is [`prepare`]'s job).
+    pub fn bench_units() -> anyhow::Result<Vec<ReferencedUnit>> {
+        (1..UNITS)
+            .map(|n| {
+                Ok(ReferencedUnit {
+                    unit_id: UnitId::parse(&format!("bench-dept-{n:03}"))?,
+                    name: format!("基准单位{n:03}"),
+                    kind: UnitKind::Department,
+                    active: true,
+                })
+            })
+            .collect()
     }
 
     /// Run `commands_per_client` commands on each of `clients` tasks.
@@ -278,110 +470,21 @@ pub mod commands {
         let mut tasks = Vec::new();
         for client in 0..clients {
             let handler = handler.clone();
-            let units = units.to_vec();
+            let mut workload = ClientWorkload::new(units.to_vec(), seed ^ client as u64)?;
             tasks.push(tokio::spawn(async move {
-                let mut rng = ChaCha8Rng::seed_from_u64(seed ^ client as u64);
-                let slot_cdf = zipf(SLOTS);
-                let unit_cdf = zipf(units.len());
-                let cac = UnitId::parse("city-cac")?;
-                let monitor = actor("m1", Role::Monitor, &cac)?;
-                let dispatcher = actor("d1", Role::Dispatcher, &cac)?;
-                let mut slots: Vec<Option<InFlight>> = (0..SLOTS).map(|_| None).collect();
                 let mut latencies: Vec<Duration> = Vec::with_capacity(commands_per_client);
                 for _ in 0..commands_per_client {
-                    let slot = pick(&slot_cdf, &mut rng);
-                    let case = slots[slot].get_or_insert_with(|| InFlight {
-                        case_id: CaseId::from_uuid(Uuid::now_v7()),
-                        step: 0,
-                        unit: units[pick(&unit_cdf, &mut rng)].clone(),
-                        assignment: AssignmentId::from_uuid(Uuid::now_v7()),
-                        reply: ReplyId::from_uuid(Uuid::now_v7()),
-                    });
-                    let officer = actor("o1", Role::Officer, &case.unit.unit_id)?;
-                    let head = actor("h1", Role::UnitHead, &case.unit.unit_id)?;
-                    let (who, command) = match case.step {
-                        0 => (
-                            monitor.clone(),
-                            CaseCommand::FlagPost {
-                                case_id: case.case_id,
-                                post: whistle_domain::events::Post {
-                                    platform: Platform::Weibo,
-                                    url: PostUrl::parse(&format!(
-                                        "https://weibo.example.cn/bench/{}",
-                                        case.case_id
-                                    ))?,
-                                    title: "基准测试帖文:道路积水影响出行".to_owned(),
-                                    excerpt: "网友反映多处路段积水".to_owned(),
-                                    posted_at: None,
-                                    author: None,
-                                    heat: Default::default(),
-                                },
-                                note: None,
-                            },
-                        ),
-                        1 => (
-                            dispatcher.clone(),
-                            CaseCommand::TriageCase {
-                                level: Level::General,
-                                categories: vec![KeyCategory::PublicInterest],
-                                problem_class: ProblemClass::parse("道路积水")?,
-                                jurisdiction: None,
-                            },
-                        ),
-                        2 => (
-                            dispatcher.clone(),
-                            CaseCommand::AssignCase {
-                                assignment_id: case.assignment,
-                                unit: case.unit.clone(),
-                                role: AssignmentRole::Lead,
-                                instruction: None,
-                            },
-                        ),
-                        3 => (
-                            officer,
-                            CaseCommand::AcceptAssignment {
-                                assignment_id: case.assignment,
-                            },
-                        ),
-                        4 => (
-                            officer,
-                            CaseCommand::SubmitReply {
-                                assignment_id: case.assignment,
-                                reply_id: case.reply,
-                                content: text("已核实并安排排水处置"),
-                            },
-                        ),
-                        5 => (
-                            head,
-                            CaseCommand::ApproveReply {
-                                reply_id: case.reply,
-                                note: None,
-                            },
-                        ),
-                        6 => (
-                            officer,
-                            CaseCommand::CompleteAssignment {
-                                assignment_id: case.assignment,
-                                summary: text("积水已排除"),
-                            },
-                        ),
-                        _ => (
-                            dispatcher.clone(),
-                            CaseCommand::CloseCase {
-                                outcome: text("问题已解决"),
-                            },
-                        ),
-                    };
-                    let case_id = case.case_id;
+                    let step = workload.next_step()?;
                     let began = Instant::now();
                     handler
-                        .handle_case(Issue::by(who), case_id, command)
+                        .handle_case(
+                            Issue::by(step.actor.clone()),
+                            step.case_id,
+                            step.command.clone(),
+                        )
                         .await?;
                     latencies.push(began.elapsed());
-                    case.step += 1;
-                    if case.step == 8 {
-                        slots[slot] = None;
-                    }
+                    workload.done(&step);
                 }
                 anyhow::Ok(latencies)
             }));
@@ -597,6 +700,219 @@ pub mod graphql {
             seconds,
             sent: total,
             failed,
+            latencies,
+        })
+    }
+}
+
+/// `whistle bench graphql-commands`: the command path through GraphQL over HTTP against a
+/// running `whistle serve` — the same lifecycle workload as `whistle bench commands`, each
+/// command a mutation sent by a client holding the token of the role that may issue it,
+/// the next one sent when the answer has come (closed loop).
+///
+/// The ~100 units are registered first through `registerUnit` with command ids derived
+/// from their ids, so running it again against the same server registers nothing twice.
+pub mod graphql_commands {
+    use std::collections::HashMap;
+    use std::time::{Duration, Instant};
+
+    use serde_json::{Value, json};
+    use uuid::Uuid;
+    use whistle_domain::vocabulary::Vocabulary;
+    use whistle_domain::{Actor, CaseCommand, CaseId, Role, UnitId};
+
+    use super::commands::{ClientWorkload, bench_units};
+    use crate::auth::{JwtSecret, issue_token};
+
+    async fn mutate(
+        client: &reqwest::Client,
+        url: &str,
+        token: &str,
+        query: &str,
+        variables: Value,
+    ) -> anyhow::Result<Value> {
+        let response: Value = client
+            .post(url)
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        if let Some(errors) = response.get("errors") {
+            anyhow::bail!("GraphQL errors: {errors}");
+        }
+        Ok(response["data"].clone())
+    }
+
+    fn token_for(secret: &JwtSecret, actor: &Actor) -> anyhow::Result<String> {
+        Ok(issue_token(
+            secret,
+            actor.user_id.as_str(),
+            &actor.name,
+            actor.role.key(),
+            actor.unit.as_str(),
+            chrono::Utc::now(),
+            chrono::Duration::hours(2),
+        )?)
+    }
+
+    /// The mutation for one workload command; `server_case` is the id the server gave the
+    /// case when it was flagged (the server makes case ids up).
+    fn mutation_of(command: &CaseCommand, server_case: Option<&str>) -> (&'static str, Value) {
+        let c = server_case.unwrap_or_default();
+        match command {
+            CaseCommand::FlagPost { post, .. } => (
+                "mutation($url: String!, $title: String!, $excerpt: String!) { flagPost(post: { platform: WEIBO, url: $url, title: $title, excerpt: $excerpt }) { caseId } }",
+                json!({ "url": post.url.to_string(), "title": post.title, "excerpt": post.excerpt }),
+            ),
+            CaseCommand::TriageCase { problem_class, .. } => (
+                "mutation($c: ID!, $p: String!) { triageCase(caseId: $c, level: GENERAL, categories: [PUBLIC_INTEREST], problemClass: $p) { position } }",
+                json!({ "c": c, "p": problem_class.to_string() }),
+            ),
+            CaseCommand::AssignCase {
+                assignment_id,
+                unit,
+                ..
+            } => (
+                "mutation($c: ID!, $u: String!, $a: ID!) { assignCase(caseId: $c, unitId: $u, role: LEAD, assignmentId: $a) { position } }",
+                json!({ "c": c, "u": unit.unit_id.as_str(), "a": assignment_id.to_string() }),
+            ),
+            CaseCommand::AcceptAssignment { assignment_id } => (
+                "mutation($c: ID!, $a: ID!) { acceptAssignment(caseId: $c, assignmentId: $a) { position } }",
+                json!({ "c": c, "a": assignment_id.to_string() }),
+            ),
+            CaseCommand::SubmitReply {
+                assignment_id,
+                reply_id,
+                content,
+            } => (
+                "mutation($c: ID!, $a: ID!, $r: ID!, $t: String!) { submitReply(caseId: $c, assignmentId: $a, replyId: $r, content: $t) { position } }",
+                json!({ "c": c, "a": assignment_id.to_string(), "r": reply_id.to_string(), "t": content.as_str() }),
+            ),
+            CaseCommand::ApproveReply { reply_id, .. } => (
+                "mutation($c: ID!, $r: ID!) { approveReply(caseId: $c, replyId: $r) { position } }",
+                json!({ "c": c, "r": reply_id.to_string() }),
+            ),
+            CaseCommand::CompleteAssignment {
+                assignment_id,
+                summary,
+            } => (
+                "mutation($c: ID!, $a: ID!, $s: String!) { completeAssignment(caseId: $c, assignmentId: $a, summary: $s) { position } }",
+                json!({ "c": c, "a": assignment_id.to_string(), "s": summary.as_str() }),
+            ),
+            CaseCommand::CloseCase { outcome } => (
+                "mutation($c: ID!, $o: String!) { closeCase(caseId: $c, outcome: $o) { position } }",
+                json!({ "c": c, "o": outcome.as_str() }),
+            ),
+            other => unreachable!("the lifecycle workload never issues {}", other.name()),
+        }
+    }
+
+    /// Register the workload's units (idempotently) through the server.
+    pub async fn register_units(
+        client: &reqwest::Client,
+        url: &str,
+        secret: &JwtSecret,
+    ) -> anyhow::Result<()> {
+        let admin = Actor::new(
+            whistle_domain::UserId::parse("bench-admin")?,
+            "基准测试管理员",
+            Role::Admin,
+            UnitId::parse("city-cac")?,
+        )?;
+        let token = token_for(secret, &admin)?;
+        let office = (
+            "city-cac".to_owned(),
+            "基准单位000".to_owned(),
+            "CYBERSPACE_OFFICE",
+        );
+        let departments = bench_units()?
+            .into_iter()
+            .map(|u| (u.unit_id.to_string(), u.name, "DEPARTMENT"));
+        for (id, name, kind) in std::iter::once(office).chain(departments) {
+            let command_id = Uuid::new_v5(
+                &Uuid::NAMESPACE_OID,
+                format!("whistle-bench/unit/{id}").as_bytes(),
+            );
+            mutate(
+                client,
+                url,
+                &token,
+                "mutation($u: String!, $n: String!, $k: UnitKind!, $id: ID!) { registerUnit(unitId: $u, name: $n, kind: $k, commandId: $id) { position } }",
+                json!({ "u": id, "n": name, "k": kind, "id": command_id.to_string() }),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// `clients` closed-loop clients, `commands_per_client` mutations each.
+    pub async fn run(
+        base: &str,
+        secret: &JwtSecret,
+        clients: usize,
+        commands_per_client: usize,
+        seed: u64,
+    ) -> anyhow::Result<super::AppendRun> {
+        let url = format!("{}/graphql", base.trim_end_matches('/'));
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()?;
+        register_units(&client, &url, secret).await?;
+        let units = bench_units()?;
+        let started = Instant::now();
+        let mut tasks = Vec::with_capacity(clients);
+        for n in 0..clients {
+            let (client, url, secret) = (client.clone(), url.clone(), secret.clone());
+            let mut workload = ClientWorkload::new(units.clone(), seed ^ n as u64)?;
+            tasks.push(tokio::spawn(async move {
+                let mut tokens: HashMap<(String, Role, String), String> = HashMap::new();
+                let mut server_cases: HashMap<CaseId, String> = HashMap::new();
+                let mut latencies = Vec::with_capacity(commands_per_client);
+                for _ in 0..commands_per_client {
+                    let step = workload.next_step()?;
+                    let key = (
+                        step.actor.user_id.to_string(),
+                        step.actor.role,
+                        step.actor.unit.to_string(),
+                    );
+                    let token = match tokens.get(&key) {
+                        Some(token) => token.clone(),
+                        None => {
+                            let token = token_for(&secret, &step.actor)?;
+                            tokens.insert(key, token.clone());
+                            token
+                        }
+                    };
+                    let (query, variables) = mutation_of(
+                        &step.command,
+                        server_cases.get(&step.case_id).map(String::as_str),
+                    );
+                    let began = Instant::now();
+                    let data = mutate(&client, &url, &token, query, variables).await?;
+                    latencies.push(began.elapsed());
+                    if let Some(case) = data["flagPost"]["caseId"].as_str() {
+                        server_cases.insert(step.case_id, case.to_owned());
+                    }
+                    if matches!(step.command, CaseCommand::CloseCase { .. }) {
+                        server_cases.remove(&step.case_id);
+                    }
+                    workload.done(&step);
+                }
+                anyhow::Ok::<Vec<Duration>>(latencies)
+            }));
+        }
+        let mut latencies = Vec::new();
+        for task in tasks {
+            latencies.extend(task.await??);
+        }
+        Ok(super::AppendRun {
+            clients,
+            appends: latencies.len(),
+            events: 0,
+            elapsed: started.elapsed(),
             latencies,
         })
     }

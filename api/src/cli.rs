@@ -279,6 +279,22 @@ pub enum BenchCommand {
         #[command(flatten)]
         secret: SecretArgs,
     },
+    /// The command path through GraphQL over HTTP against a running `whistle serve`:
+    /// the same lifecycle workload as `bench commands`, one mutation at a time per client
+    /// (closed loop); prints a Markdown table.
+    GraphqlCommands {
+        /// The server, e.g. http://127.0.0.1:8080
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Numbers of concurrent clients, one run each, e.g. 1,8,32.
+        #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
+        clients: Vec<usize>,
+        /// Commands per run (split over its clients).
+        #[arg(long, default_value_t = 8_000)]
+        commands: usize,
+        #[command(flatten)]
+        secret: SecretArgs,
+    },
     /// The command path (load the stream, decide, append durably) for the case
     /// lifecycle with Zipf-skewed activity; prints a Markdown table.
     Commands {

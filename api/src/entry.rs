@@ -222,6 +222,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench {
             command:
+                BenchCommand::GraphqlCommands {
+                    url,
+                    clients,
+                    commands,
+                    secret,
+                },
+        } => {
+            if clients.contains(&0) || commands == 0 {
+                anyhow::bail!("--clients and --commands must be at least 1");
+            }
+            let secret = jwt_secret(&secret)?;
+            println!("GraphQL command-path benchmark against {url}, {commands} commands per run");
+            println!("{}", crate::bench::GRAPHQL_COMMAND_TABLE_HEADER);
+            for (n, count) in clients.into_iter().enumerate() {
+                let per_client = commands.div_ceil(count);
+                let run =
+                    crate::bench::graphql_commands::run(&url, &secret, count, per_client, n as u64)
+                        .await?;
+                println!("{}", run.latency_row());
+            }
+            Ok(())
+        }
+        Command::Bench {
+            command:
                 BenchCommand::Commands {
                     clients,
                     commands,
