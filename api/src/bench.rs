@@ -202,8 +202,8 @@ pub mod commands {
     use whistle_domain::rules::DeadlineRules;
     use whistle_domain::text::RequiredText;
     use whistle_domain::{
-        Actor, AssignmentId, AssignmentRole, CaseCommand, CaseId, KeyCategory, Level, Platform,
-        PostUrl, ProblemClass, ReplyId, Role, UnitCommand, UnitId, UnitKind, UserId,
+        Actor, AssignmentId, AssignmentRole, CaseCommand, CaseId, CommandId, KeyCategory, Level,
+        Platform, PostUrl, ProblemClass, ReplyId, Role, UnitCommand, UnitId, UnitKind, UserId,
     };
     use whistle_store::{CommandHandler, EventStore, Issue, SystemClock};
 
@@ -255,7 +255,8 @@ pub mod commands {
         for unit in std::iter::once(&office).chain(&units) {
             handler
                 .handle_unit(
-                    Issue::by(admin.clone()),
+                    Issue::by(admin.clone())
+                        .with_command_id(registration_command_id(&unit.unit_id)),
                     &unit.unit_id,
                     UnitCommand::RegisterUnit {
                         unit_id: unit.unit_id.clone(),
@@ -274,6 +275,16 @@ pub mod commands {
             );
         }
         Ok((handler, units))
+    }
+
+    /// The command id that registers a benchmark unit: derived from the unit's id, so a
+    /// registration through GraphQL after [`prepare`] (or a second run) is a replay that
+    /// writes nothing.
+    pub fn registration_command_id(unit: &UnitId) -> CommandId {
+        CommandId::from_uuid(Uuid::new_v5(
+            &Uuid::NAMESPACE_OID,
+            format!("whistle-bench/unit/{unit}").as_bytes(),
+        ))
     }
 
     /// One case in flight: where it is in its lifecycle.
@@ -717,11 +728,10 @@ pub mod graphql_commands {
     use std::time::{Duration, Instant};
 
     use serde_json::{Value, json};
-    use uuid::Uuid;
     use whistle_domain::vocabulary::Vocabulary;
     use whistle_domain::{Actor, CaseCommand, CaseId, Role, UnitId};
 
-    use super::commands::{ClientWorkload, bench_units};
+    use super::commands::{ClientWorkload, bench_units, registration_command_id};
     use crate::auth::{JwtSecret, issue_token};
 
     async fn mutate(
@@ -824,24 +834,21 @@ pub mod graphql_commands {
         )?;
         let token = token_for(secret, &admin)?;
         let office = (
-            "city-cac".to_owned(),
+            UnitId::parse("city-cac")?,
             "基准单位000".to_owned(),
             "CYBERSPACE_OFFICE",
         );
         let departments = bench_units()?
             .into_iter()
-            .map(|u| (u.unit_id.to_string(), u.name, "DEPARTMENT"));
+            .map(|u| (u.unit_id, u.name, "DEPARTMENT"));
         for (id, name, kind) in std::iter::once(office).chain(departments) {
-            let command_id = Uuid::new_v5(
-                &Uuid::NAMESPACE_OID,
-                format!("whistle-bench/unit/{id}").as_bytes(),
-            );
+            let command_id = registration_command_id(&id);
             mutate(
                 client,
                 url,
                 &token,
                 "mutation($u: String!, $n: String!, $k: UnitKind!, $id: ID!) { registerUnit(unitId: $u, name: $n, kind: $k, commandId: $id) { position } }",
-                json!({ "u": id, "n": name, "k": kind, "id": command_id.to_string() }),
+                json!({ "u": id.as_str(), "n": name, "k": kind, "id": command_id.to_string() }),
             )
             .await?;
         }

@@ -110,7 +110,137 @@ async fn the_graphql_benchmark_runs_against_a_server(backend: TestBackend) {
     assert_eq!(result_rows(&stdout), 4, "{stdout}");
 }
 
+/// The lifecycle through GraphQL mutations: every command answers, each writes events,
+/// and a second run registers no unit twice (the registrations are replays).
+async fn the_graphql_command_benchmark_runs_against_a_server(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
+    let store = app.handler.store().clone();
+    for run in 0..2 {
+        let head_before = store.head_position().await.unwrap();
+        let (code, stdout, stderr) = bench(&[
+            "graphql-commands",
+            "--url",
+            &app.address,
+            "--clients",
+            "1,3",
+            "--commands",
+            "30",
+        ])
+        .await;
+        assert_eq!(code, 0, "run {run}: {stdout}{stderr}");
+        assert_eq!(result_rows(&stdout), 2, "{stdout}");
+        let written = store.head_position().await.unwrap() - head_before;
+        let units = if run == 0 { 100 } else { 0 };
+        // 30 commands per run, one run per client count, at least one event each.
+        assert!(
+            written >= units + 2 * 30,
+            "run {run} wrote {written} events"
+        );
+        let registrations: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'UnitRegistered'")
+                .fetch_one(store.database().pool())
+                .await
+                .unwrap();
+        assert_eq!(registrations, 100, "after run {run}");
+    }
+}
+
 on_both_backends!(
     the_benchmarks_run_and_refuse_a_database_that_holds_events,
     the_graphql_benchmark_runs_against_a_server,
+    the_graphql_command_benchmark_runs_against_a_server,
 );
+
+/// The whole benchmark (`whistle-bench --smoke`), on both backends: every part runs,
+/// Whistle and the cqrs-es anchor write the same events for the same workload, and the
+/// tables land between the markers of an existing BENCHMARKS.md without touching the
+/// rest. No timing is asserted.
+#[tokio::test]
+async fn the_whole_benchmark_runs_on_both_backends_and_writes_its_tables() {
+    use whistle_bench::report::{BEGIN_MARKER, END_MARKER, render, write_into};
+    use whistle_bench::suite::{BenchBackend, Sizes, SuiteOptions, run};
+
+    let work = tempfile::tempdir().unwrap();
+    let sizes = Sizes::smoke();
+    let options = SuiteOptions {
+        whistle: env!("CARGO_BIN_EXE_whistle-under-test").into(),
+        backends: vec![BenchBackend::Sqlite, BenchBackend::Postgres],
+        postgres: Some(crate::postgres_server::server().clone()),
+        work_dir: work.path().join("work"),
+        sizes: sizes.clone(),
+    };
+    let results = run(&options).await.expect("the smoke benchmark runs");
+
+    assert_eq!(results.backends.len(), 2);
+    for backend in &results.backends {
+        let label = backend.backend.label();
+        assert_eq!(backend.command_path.len(), sizes.command_clients.len());
+        for (side, &clients) in backend.command_path.iter().zip(&sizes.command_clients) {
+            let commands = sizes.commands_per_run.div_ceil(clients) * clients;
+            assert_eq!(side.whistle.appends, commands, "{label}");
+            assert_eq!(side.cqrs_es.appends, commands, "{label}");
+            assert!(side.whistle.events >= commands, "{label}");
+            assert_eq!(
+                side.whistle.events, side.cqrs_es.events,
+                "{label}, {clients} clients: the same workload writes the same events through both"
+            );
+        }
+        let batched = &backend.batched;
+        assert_eq!(batched.events, batched.appends * sizes.events_per_append);
+        let log = &backend.large_log;
+        assert!(
+            log.events as usize >= sizes.log_events,
+            "{label}: {}",
+            log.events
+        );
+        assert_eq!(log.queries.failed, 0);
+        assert_eq!(
+            log.queries.latencies.len(),
+            4,
+            "{label}: every query kind answered"
+        );
+        assert_eq!(log.graphql_commands.len(), sizes.command_clients.len());
+        assert!(log.peak_rss_kib >= log.rss_after_catch_up_kib.min(log.peak_rss_kib));
+        assert!(log.peak_rss_kib > 0);
+        assert!(log.first_start_serving <= log.catch_up);
+        assert!(log.restart_serving <= log.restart_projected);
+    }
+
+    let out = work.path().join("BENCHMARKS.md");
+    std::fs::write(
+        &out,
+        format!(
+            "# Benchmarks\n\nprose\n\n{BEGIN_MARKER}\nold\n{END_MARKER}\n\n## Analysis\nkept\n"
+        ),
+    )
+    .unwrap();
+    write_into(&out, &render(&results, "whistle-bench --smoke")).unwrap();
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        written.starts_with("# Benchmarks\n\nprose\n\n"),
+        "{written}"
+    );
+    assert!(
+        written.ends_with(&format!("{END_MARKER}\n\n## Analysis\nkept\n")),
+        "{written}"
+    );
+    assert!(!written.contains("\nold\n"));
+    let rows_of = |heading: &str| {
+        let start = written
+            .find(heading)
+            .unwrap_or_else(|| panic!("no {heading} in {written}"));
+        written[start..]
+            .lines()
+            .skip_while(|l| !l.starts_with("|---"))
+            .skip(1)
+            .take_while(|l| l.starts_with('|'))
+            .count()
+    };
+    let per_clients = 2 * sizes.command_clients.len();
+    assert_eq!(rows_of("### Command path: decide"), per_clients);
+    assert_eq!(rows_of("### Batched appends"), 2);
+    assert_eq!(rows_of("### A log of real cases"), 2);
+    assert_eq!(rows_of("### Queries over GraphQL"), 2 * 4);
+    assert_eq!(rows_of("### Command path through GraphQL"), per_clients);
+    assert_eq!(rows_of("### Against the targets"), 10);
+}

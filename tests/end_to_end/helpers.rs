@@ -65,22 +65,13 @@ impl TestDatabase {
                     _directory: Some(directory),
                 }
             }
-            TestBackend::Postgres => {
-                use sqlx::Connection;
-                let server = crate::postgres_server::server();
-                let name = format!("whistle_test_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = sqlx::PgConnection::connect(&server.url_of("postgres"))
+            TestBackend::Postgres => TestDatabase {
+                url: crate::postgres_server::server()
+                    .create_database("whistle_test")
                     .await
-                    .expect("the suite's PostgreSQL server accepts connections");
-                sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str())
-                    .await
-                    .expect("a test database is created");
-                admin.close().await.ok();
-                TestDatabase {
-                    url: server.url_of(&name),
-                    _directory: None,
-                }
-            }
+                    .expect("the suite's PostgreSQL server creates a test database"),
+                _directory: None,
+            },
         }
     }
 
