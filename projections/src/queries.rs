@@ -1073,17 +1073,54 @@ pub async fn scorecards(
         let p = counted.text(unit.as_str());
         counted.push(format!("unit_id = {p}"));
     }
+    // Aggregated in the database, one row per unit: a year of a city's assignments is
+    // ~100,000 rows, and fetching them one by one cost ~0.4 s on SQLite (BENCHMARKS.md).
+    // The median takes the middle one or two responses of each unit, ranked.
     let sql = format!(
-        "SELECT unit_id, assigned_at, first_approved_reply_at, deadline_at_first_approval, completed_at \
-         FROM rm_assignments {}",
-        counted.where_sql()
+        "WITH counted AS ( \
+             SELECT unit_id, assigned_at, \
+                    CASE WHEN first_approved_reply_at <= {p_as_of} THEN first_approved_reply_at END AS approved, \
+                    deadline_at_first_approval AS deadline, \
+                    CASE WHEN completed_at <= {p_as_of} THEN 1 ELSE 0 END AS completed \
+             FROM rm_assignments {where_sql}), \
+         responses AS ( \
+             SELECT unit_id, approved - assigned_at AS response, \
+                    ROW_NUMBER() OVER (PARTITION BY unit_id ORDER BY approved - assigned_at) AS response_rank, \
+                    COUNT(*) OVER (PARTITION BY unit_id) AS responded \
+             FROM counted WHERE approved IS NOT NULL), \
+         middles AS ( \
+             SELECT unit_id, MIN(response) AS lower_middle, MAX(response) AS upper_middle \
+             FROM responses WHERE response_rank = (responded + 1) / 2 OR response_rank = (responded + 2) / 2 \
+             GROUP BY unit_id) \
+         SELECT c.unit_id, COUNT(*) AS counted, \
+                SUM(CASE WHEN c.approved IS NOT NULL THEN 1 ELSE 0 END) AS with_feedback, \
+                SUM(CASE WHEN c.approved <= c.deadline THEN 1 ELSE 0 END) AS on_time, \
+                SUM(c.completed) AS completed, \
+                CAST(SUM(CASE WHEN c.approved IS NOT NULL THEN c.approved - c.assigned_at ELSE 0 END) AS BIGINT) AS response_total, \
+                MIN(m.lower_middle) AS lower_middle, MIN(m.upper_middle) AS upper_middle \
+         FROM counted c LEFT JOIN middles m ON m.unit_id = c.unit_id \
+         GROUP BY c.unit_id",
+        where_sql = counted.where_sql()
     );
-    let mut assignments: HashMap<String, Vec<AnyRow>> = HashMap::new();
+    let mut assignments: HashMap<String, AssignmentFacts> = HashMap::new();
     for row in counted.fetch_all(pool, &sql).await? {
-        assignments
-            .entry(row.try_get("unit_id")?)
-            .or_default()
-            .push(row);
+        assignments.insert(
+            row.try_get("unit_id")?,
+            AssignmentFacts {
+                counted: row.try_get("counted")?,
+                with_feedback: row.try_get("with_feedback")?,
+                on_time: row.try_get("on_time")?,
+                completed: row.try_get("completed")?,
+                response_total_micros: row.try_get("response_total")?,
+                middle_responses_micros: match (
+                    row.try_get::<Option<i64>, _>("lower_middle")?,
+                    row.try_get::<Option<i64>, _>("upper_middle")?,
+                ) {
+                    (Some(lower), Some(upper)) => Some((lower, upper)),
+                    _ => None,
+                },
+            },
+        );
     }
 
     // Missed deadlines and rejected returns on the unit's assignments, and urgings,
@@ -1120,28 +1157,15 @@ pub async fn scorecards(
         .into_iter()
         .filter(|u| unit.is_none_or(|wanted| wanted.as_str() == u.unit_id))
     {
-        let rows = assignments.remove(&unit_view.unit_id).unwrap_or_default();
-        let counted = rows.len() as i64;
-        let mut with_feedback = 0;
-        let mut on_time = 0;
-        let mut completed = 0;
-        let mut response_hours = Vec::new();
-        for row in &rows {
-            let assigned_at: i64 = row.try_get("assigned_at")?;
-            let approved: Option<i64> = row.try_get("first_approved_reply_at")?;
-            let deadline: Option<i64> = row.try_get("deadline_at_first_approval")?;
-            let completed_at: Option<i64> = row.try_get("completed_at")?;
-            if let Some(approved) = approved.filter(|a| *a <= as_of_micros) {
-                with_feedback += 1;
-                if deadline.is_some_and(|d| approved <= d) {
-                    on_time += 1;
-                }
-                response_hours.push((approved - assigned_at) as f64 / 3_600_000_000.0);
-            }
-            if completed_at.is_some_and(|c| c <= as_of_micros) {
-                completed += 1;
-            }
-        }
+        let facts = assignments.remove(&unit_view.unit_id).unwrap_or_default();
+        let AssignmentFacts {
+            counted,
+            with_feedback,
+            on_time,
+            completed,
+            ..
+        } = facts;
+        let hours = |micros: i64| micros as f64 / 3_600_000_000.0;
         let incidents_of = |kind: &str| {
             incidents
                 .get(&(unit_view.unit_id.clone(), kind.to_owned()))
@@ -1168,12 +1192,11 @@ pub async fn scorecards(
             feedback_rate: rate(with_feedback),
             on_time_rate: rate(on_time),
             completion_rate: rate(completed),
-            first_response_median_hours: median(&mut response_hours),
-            first_response_mean_hours: if response_hours.is_empty() {
-                None
-            } else {
-                Some(response_hours.iter().sum::<f64>() / response_hours.len() as f64)
-            },
+            first_response_median_hours: facts
+                .middle_responses_micros
+                .map(|(lower, upper)| (hours(lower) + hours(upper)) / 2.0),
+            first_response_mean_hours: (with_feedback > 0)
+                .then(|| hours(facts.response_total_micros) / with_feedback as f64),
             overdue_count: incidents_of("deadline_missed"),
             buck_passing_count: incidents_of("return_rejected"),
             urging_count: incidents_of("supervision_urged"),
@@ -1182,29 +1205,18 @@ pub async fn scorecards(
     Ok(cards)
 }
 
-fn median(values: &mut [f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(|a, b| a.total_cmp(b));
-    let mid = values.len() / 2;
-    Some(if values.len().is_multiple_of(2) {
-        (values[mid - 1] + values[mid]) / 2.0
-    } else {
-        values[mid]
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::median;
-
-    #[test]
-    fn median_of_odd_even_and_empty() {
-        assert_eq!(median(&mut []), None);
-        assert_eq!(median(&mut [5.0, 1.0, 3.0]), Some(3.0));
-        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), Some(2.5));
-    }
+/// One unit's counted assignments in a scorecard's period, aggregated by the database.
+#[derive(Debug, Default)]
+struct AssignmentFacts {
+    counted: i64,
+    with_feedback: i64,
+    on_time: i64,
+    completed: i64,
+    /// The sum of the first-response times (assignment to first approved reply).
+    response_total_micros: i64,
+    /// The middle first-response time(s): one twice for an odd count, the two middle
+    /// ones for an even count; `None` without any response.
+    middle_responses_micros: Option<(i64, i64)>,
 }
 
 /// One deduction or addition of an assessment, with the event behind it.

@@ -132,6 +132,17 @@ async fn scorecard_measures_match_the_hand_computed_values_now_and_as_of_an_earl
     assert_eq!(earlier["overdueCount"], 0);
     assert_eq!(earlier["buckPassingCount"], 1);
 
+    // Two responses by hour 25 (10 h and 20 h): the median of an even count is the mean
+    // of the middle two.
+    let as_of = (start_of_tests() + Duration::hours(25)).to_rfc3339();
+    let two = app
+        .ok(&p.evaluator, query, json!({ "p": head, "asOf": as_of }))
+        .await["scorecards"][0]
+        .clone();
+    assert_eq!(two["withFeedback"], 2);
+    assert_eq!(two["firstResponseMedianHours"], 15.0);
+    assert_eq!(two["firstResponseMeanHours"], 15.0);
+
     // A unit's own staff see their own scorecard only.
     let own = app
         .ok(
