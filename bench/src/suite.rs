@@ -73,7 +73,7 @@ impl Sizes {
             log_events: 1_000_000,
             graphql_commands_per_run: 8_000,
             query_rate: 500,
-            aggregate_query_rate: 5,
+            aggregate_query_rate: 1,
             query_seconds: 20,
         }
     }
@@ -210,8 +210,11 @@ async fn version_of(backend: BenchBackend, url: &str) -> anyhow::Result<String> 
             let fsync: String = sqlx::query_scalar("SHOW fsync")
                 .fetch_one(&mut connection)
                 .await?;
+            let autovacuum: String = sqlx::query_scalar("SHOW autovacuum")
+                .fetch_one(&mut connection)
+                .await?;
             connection.close().await?;
-            format!("PostgreSQL {version} (fsync {fsync})")
+            format!("PostgreSQL {version} (fsync {fsync}, autovacuum {autovacuum})")
         }
     })
 }

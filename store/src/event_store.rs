@@ -357,16 +357,28 @@ async fn append_batch(
     let mut stream_ids: Vec<String> = requests.iter().map(|r| r.stream_id.clone()).collect();
     stream_ids.sort();
     stream_ids.dedup();
+    // One MAX per stream, as a correlated subquery: each is answered from the end of
+    // the (stream_id, stream_version) index whatever the planner's statistics say. The
+    // plain `WHERE stream_id IN (…) GROUP BY` form let PostgreSQL, on a million-event
+    // table never analysed, pick parallel bitmap scans for large groups (32 clients
+    // through GraphQL fell to 131 commands/s; BENCHMARKS.md).
     let mut versions: HashMap<String, i64> = HashMap::new();
-    for row in fetch_in(
-        tx,
-        "SELECT stream_id, MAX(stream_version) FROM events WHERE stream_id IN",
-        &stream_ids,
-        "GROUP BY stream_id",
-    )
-    .await?
-    {
-        versions.insert(row.try_get(0)?, row.try_get(1)?);
+    for chunk in stream_ids.chunks(KEYS_PER_LOOKUP) {
+        let values: Vec<String> = (1..=chunk.len()).map(|i| format!("(${i})")).collect();
+        let sql = format!(
+            "SELECT s.column1, (SELECT MAX(e.stream_version) FROM events e WHERE e.stream_id = s.column1) \
+             FROM (VALUES {}) AS s",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for stream_id in chunk {
+            query = query.bind(stream_id);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            if let Some(version) = row.try_get::<Option<i64>, _>(1)? {
+                versions.insert(row.try_get(0)?, version);
+            }
+        }
     }
     let mut claim_owners: HashMap<(String, String), String> = HashMap::new();
     for request in requests {
