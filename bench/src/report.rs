@@ -296,7 +296,10 @@ pub fn render(results: &SuiteResults, command_line: &str) -> String {
     for kind in ["case list", "case timeline"] {
         row(
             w,
-            &format!("{kind} p99 ≤ 10 ms at 500 requests/s (run at {})", sizes.query_rate),
+            &format!(
+                "{kind} p99 ≤ 10 ms at 500 requests/s (run at {})",
+                sizes.query_rate
+            ),
             &|b| {
                 query_p99(b, kind).map_or("not run".to_owned(), |p99| {
                     format!(
