@@ -583,7 +583,8 @@ pub mod graphql {
         }
     }
 
-    async fn post(
+    /// One GraphQL request; an HTTP error status or GraphQL errors are errors.
+    pub(super) async fn post(
         client: &reqwest::Client,
         url: &str,
         token: &str,
@@ -597,6 +598,7 @@ pub mod graphql {
             .json(&json!({ "query": query, "variables": variables }))
             .send()
             .await?
+            .error_for_status()?
             .json()
             .await?;
         if let Some(errors) = response.get("errors") {
@@ -734,28 +736,6 @@ pub mod graphql_commands {
     use super::commands::{ClientWorkload, bench_units, registration_command_id};
     use crate::auth::{JwtSecret, issue_token};
 
-    async fn mutate(
-        client: &reqwest::Client,
-        url: &str,
-        token: &str,
-        query: &str,
-        variables: Value,
-    ) -> anyhow::Result<Value> {
-        let response: Value = client
-            .post(url)
-            .bearer_auth(token)
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        if let Some(errors) = response.get("errors") {
-            anyhow::bail!("GraphQL errors: {errors}");
-        }
-        Ok(response["data"].clone())
-    }
-
     fn token_for(secret: &JwtSecret, actor: &Actor) -> anyhow::Result<String> {
         Ok(issue_token(
             secret,
@@ -843,7 +823,7 @@ pub mod graphql_commands {
             .map(|u| (u.unit_id, u.name, "DEPARTMENT"));
         for (id, name, kind) in std::iter::once(office).chain(departments) {
             let command_id = registration_command_id(&id);
-            mutate(
+            super::graphql::post(
                 client,
                 url,
                 &token,
@@ -898,7 +878,8 @@ pub mod graphql_commands {
                         server_cases.get(&step.case_id).map(String::as_str),
                     );
                     let began = Instant::now();
-                    let data = mutate(&client, &url, &token, query, variables).await?;
+                    let data =
+                        super::graphql::post(&client, &url, &token, query, variables).await?;
                     latencies.push(began.elapsed());
                     if let Some(case) = data["flagPost"]["caseId"].as_str() {
                         server_cases.insert(step.case_id, case.to_owned());

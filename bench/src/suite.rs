@@ -62,7 +62,7 @@ pub struct Sizes {
 }
 
 impl Sizes {
-    /// The published benchmark (about half an hour per backend on two cores).
+    /// The published benchmark (about 25 minutes for both backends on two cores).
     pub fn full() -> Sizes {
         Sizes {
             command_clients: vec![1, 8, 32],
