@@ -924,6 +924,38 @@ async fn scalar(pool: &AnyPool, sql: &str, binds: &[i64]) -> Result<i64, Project
     Ok(query.fetch_one(pool).await?.try_get(0)?)
 }
 
+/// One figure of the dashboard; each costs one aggregation over the period's cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DashboardPart {
+    TotalCases,
+    OpenCases,
+    DueWithin24h,
+    Overdue,
+    ByStatus,
+    ByLevel,
+    ByLeadUnit,
+    ByPlatform,
+    ByCategory,
+    ByProblemClass,
+    FlagsPerDay,
+}
+
+impl DashboardPart {
+    pub const ALL: [DashboardPart; 11] = [
+        DashboardPart::TotalCases,
+        DashboardPart::OpenCases,
+        DashboardPart::DueWithin24h,
+        DashboardPart::Overdue,
+        DashboardPart::ByStatus,
+        DashboardPart::ByLevel,
+        DashboardPart::ByLeadUnit,
+        DashboardPart::ByPlatform,
+        DashboardPart::ByCategory,
+        DashboardPart::ByProblemClass,
+        DashboardPart::FlagsPerDay,
+    ];
+}
+
 /// Counts over the cases flagged in [from, to) (all cases when both are `None`), with
 /// open/due/overdue as of `now`.
 pub async fn dashboard(
@@ -932,6 +964,21 @@ pub async fn dashboard(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> Result<Dashboard, ProjectionError> {
+    dashboard_parts(pool, now, from, to, &DashboardPart::ALL).await
+}
+
+/// The dashboard with only `parts` computed; the others are left zero or empty. On a
+/// year of a city's cases each part is a scan of ~100,000 rows, so a client asking for
+/// three figures should not pay for eleven.
+pub async fn dashboard_parts(
+    pool: &AnyPool,
+    now: DateTime<Utc>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    parts: &[DashboardPart],
+) -> Result<Dashboard, ProjectionError> {
+    use DashboardPart as P;
+    let wanted = |part: P| parts.contains(&part);
     let from = to_micros(from.unwrap_or(DateTime::<Utc>::MIN_UTC));
     let to = to_micros(to.unwrap_or(DateTime::<Utc>::MAX_UTC));
     let now_micros = to_micros(now);
@@ -940,28 +987,60 @@ pub async fn dashboard(
     let open_deadlines = "FROM rm_deadlines d JOIN rm_cases c ON c.case_id = d.case_id \
          WHERE c.flagged_at >= $1 AND c.flagged_at < $2 AND d.settled = 0 AND c.status <> 'closed'";
     Ok(Dashboard {
-        total_cases: scalar(pool, &format!("SELECT COUNT(*) FROM rm_cases c WHERE {in_range}"), &range).await?,
-        open_cases: scalar(
-            pool,
-            &format!("SELECT COUNT(*) FROM rm_cases c WHERE {in_range} AND c.status <> 'closed'"),
-            &range,
-        )
-        .await?,
-        due_within_24h: scalar(
-            pool,
-            &format!("SELECT COUNT(*) {open_deadlines} AND d.due_at > $3 AND d.due_at <= $4"),
-            &[from, to, now_micros, to_micros(now + Duration::hours(24))],
-        )
-        .await?,
-        overdue: scalar(pool, &format!("SELECT COUNT(*) {open_deadlines} AND d.due_at <= $3"), &[from, to, now_micros])
-            .await?,
-        by_status: counts(
+        total_cases: if wanted(P::TotalCases) {
+            scalar(
+                pool,
+                &format!("SELECT COUNT(*) FROM rm_cases c WHERE {in_range}"),
+                &range,
+            )
+            .await?
+        } else {
+            Default::default()
+        },
+        open_cases: if wanted(P::OpenCases) {
+            scalar(
+                pool,
+                &format!(
+                    "SELECT COUNT(*) FROM rm_cases c WHERE {in_range} AND c.status <> 'closed'"
+                ),
+                &range,
+            )
+            .await?
+        } else {
+            Default::default()
+        },
+        due_within_24h: if wanted(P::DueWithin24h) {
+            scalar(
+                pool,
+                &format!("SELECT COUNT(*) {open_deadlines} AND d.due_at > $3 AND d.due_at <= $4"),
+                &[from, to, now_micros, to_micros(now + Duration::hours(24))],
+            )
+            .await?
+        } else {
+            Default::default()
+        },
+        overdue: if wanted(P::Overdue) {
+            scalar(
+                pool,
+                &format!("SELECT COUNT(*) {open_deadlines} AND d.due_at <= $3"),
+                &[from, to, now_micros],
+            )
+            .await?
+        } else {
+            Default::default()
+        },
+        by_status: if wanted(P::ByStatus) {
+            counts(
             pool,
             &format!("SELECT c.status, COUNT(*) FROM rm_cases c WHERE {in_range} GROUP BY c.status ORDER BY 2 DESC, 1"),
             &range,
         )
-        .await?,
-        by_level: counts(
+        .await?
+        } else {
+            Default::default()
+        },
+        by_level: if wanted(P::ByLevel) {
+            counts(
             pool,
             &format!(
                 "SELECT COALESCE(c.level, 'untriaged'), COUNT(*) FROM rm_cases c WHERE {in_range} \
@@ -969,8 +1048,12 @@ pub async fn dashboard(
             ),
             &range,
         )
-        .await?,
-        by_lead_unit: counts(
+        .await?
+        } else {
+            Default::default()
+        },
+        by_lead_unit: if wanted(P::ByLeadUnit) {
+            counts(
             pool,
             &format!(
                 "SELECT c.lead_unit, COUNT(*) FROM rm_cases c WHERE {in_range} AND c.lead_unit IS NOT NULL \
@@ -978,14 +1061,22 @@ pub async fn dashboard(
             ),
             &range,
         )
-        .await?,
-        by_platform: counts(
+        .await?
+        } else {
+            Default::default()
+        },
+        by_platform: if wanted(P::ByPlatform) {
+            counts(
             pool,
             &format!("SELECT c.platform, COUNT(*) FROM rm_cases c WHERE {in_range} GROUP BY c.platform ORDER BY 2 DESC, 1"),
             &range,
         )
-        .await?,
-        by_category: counts(
+        .await?
+        } else {
+            Default::default()
+        },
+        by_category: if wanted(P::ByCategory) {
+            counts(
             pool,
             &format!(
                 "SELECT k.category, COUNT(*) FROM rm_case_categories k JOIN rm_cases c ON c.case_id = k.case_id \
@@ -993,8 +1084,12 @@ pub async fn dashboard(
             ),
             &range,
         )
-        .await?,
-        by_problem_class: counts(
+        .await?
+        } else {
+            Default::default()
+        },
+        by_problem_class: if wanted(P::ByProblemClass) {
+            counts(
             pool,
             &format!(
                 "SELECT c.problem_class, COUNT(*) FROM rm_cases c WHERE {in_range} AND c.problem_class IS NOT NULL \
@@ -1002,15 +1097,22 @@ pub async fn dashboard(
             ),
             &range,
         )
-        .await?,
-        flags_per_day: counts(
+        .await?
+        } else {
+            Default::default()
+        },
+        flags_per_day: if wanted(P::FlagsPerDay) {
+            counts(
             pool,
             &format!(
                 "SELECT c.flagged_day, COUNT(*) FROM rm_cases c WHERE {in_range} GROUP BY c.flagged_day ORDER BY 1"
             ),
             &range,
         )
-        .await?,
+        .await?
+        } else {
+            Default::default()
+        },
     })
 }
 

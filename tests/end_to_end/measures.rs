@@ -158,6 +158,56 @@ async fn scorecard_measures_match_the_hand_computed_values_now_and_as_of_an_earl
     assert_eq!(code, "FORBIDDEN");
 }
 
+/// The dashboard computes only the figures a request selects (through fields,
+/// fragments or aliases), and those equal what the whole dashboard shows.
+async fn a_dashboard_asked_for_some_figures_shows_what_the_whole_dashboard_shows(
+    backend: TestBackend,
+) {
+    let app = spawn_app_on(backend).await;
+    let p = standard_city(&app).await;
+    let (c1, _) = flag(&app, &p.monitor, "https://weibo.com/d/1", "道路积水").await;
+    let (c2, _) = flag(&app, &p.monitor, "https://weibo.com/d/2", "路灯不亮").await;
+    flag(&app, &p.monitor, "https://weibo.com/d/3", "噪音扰民").await;
+    triage(&app, &p.dispatcher, &c1, "SIGNIFICANT").await;
+    let position = triage(&app, &p.dispatcher, &c2, "GENERAL").await;
+
+    let whole = app
+        .ok(
+            &p.evaluator,
+            "query($p: Int) { dashboard(waitForPosition: $p) { totalCases openCases overdue dueWithin24h \
+             byStatus { key count } byLevel { key count } byLeadUnit { key count } byPlatform { key count } \
+             byCategory { key count } byProblemClass { key count } flagsPerDay { key count } } }",
+            json!({ "p": position }),
+        )
+        .await["dashboard"]
+        .clone();
+    assert_eq!(whole["totalCases"], 3);
+    assert!(!whole["byLevel"].as_array().unwrap().is_empty());
+
+    let some = app
+        .ok(
+            &p.evaluator,
+            "{ dashboard { openCases byLevel { key count } } }",
+            json!({}),
+        )
+        .await["dashboard"]
+        .clone();
+    assert_eq!(some["openCases"], whole["openCases"]);
+    assert_eq!(some["byLevel"], whole["byLevel"]);
+
+    let through_fragment = app
+        .ok(
+            &p.evaluator,
+            "query { dashboard { ...Figures } } fragment Figures on Dashboard { total: totalCases ... on Dashboard { byStatus { key count } } }",
+            json!({}),
+        )
+        .await["dashboard"]
+        .clone();
+    assert_eq!(through_fragment["total"], whole["totalCases"]);
+    assert_eq!(through_fragment["byStatus"], whole["byStatus"]);
+}
+
 on_both_backends!(
     scorecard_measures_match_the_hand_computed_values_now_and_as_of_an_earlier_instant,
+    a_dashboard_asked_for_some_figures_shows_what_the_whole_dashboard_shows,
 );

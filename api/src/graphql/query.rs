@@ -340,9 +340,15 @@ impl QueryRoot {
         wait_until_projected(ctx, wait_for_position).await?;
         let Some(as_of) = as_of else {
             let now = state(ctx)?.clock().now();
-            let dashboard = q::dashboard(state(ctx)?.pool(), now, from, to)
-                .await
-                .map_err(from_projection)?;
+            let dashboard = q::dashboard_parts(
+                state(ctx)?.pool(),
+                now,
+                from,
+                to,
+                &dashboard_parts_asked(ctx),
+            )
+            .await
+            .map_err(from_projection)?;
             return Ok(Dashboard::build(now, dashboard, &unit_names(ctx).await?));
         };
         // As of a past instant: the whole log up to then, replayed (it takes as long as
@@ -515,4 +521,28 @@ pub struct LogPosition {
     pub head: i64,
     /// Position every read model has applied.
     pub read_models: i64,
+}
+
+/// The dashboard figures the request selects (each costs an aggregation over the
+/// period's cases, so the others are not computed).
+fn dashboard_parts_asked(ctx: &Context<'_>) -> Vec<q::DashboardPart> {
+    use q::DashboardPart as P;
+    let look_ahead = ctx.look_ahead();
+    [
+        ("totalCases", P::TotalCases),
+        ("openCases", P::OpenCases),
+        ("dueWithin24h", P::DueWithin24h),
+        ("overdue", P::Overdue),
+        ("byStatus", P::ByStatus),
+        ("byLevel", P::ByLevel),
+        ("byLeadUnit", P::ByLeadUnit),
+        ("byPlatform", P::ByPlatform),
+        ("byCategory", P::ByCategory),
+        ("byProblemClass", P::ByProblemClass),
+        ("flagsPerDay", P::FlagsPerDay),
+    ]
+    .into_iter()
+    .filter(|(field, _)| look_ahead.field(field).exists())
+    .map(|(_, part)| part)
+    .collect()
 }
