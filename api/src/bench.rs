@@ -38,14 +38,39 @@ impl AppendRun {
 
     /// The latency below which `quantile` of the appends finished.
     pub fn latency(&self, quantile: f64) -> Duration {
-        let mut sorted = self.latencies.clone();
-        sorted.sort();
-        if sorted.is_empty() {
-            return Duration::ZERO;
-        }
-        let index = ((sorted.len() as f64 * quantile).ceil() as usize).clamp(1, sorted.len()) - 1;
-        sorted[index]
+        latency_quantile(&self.latencies, quantile).unwrap_or(Duration::ZERO)
     }
+}
+
+/// Start one task per client, each made by `client(n)` and returning its latencies;
+/// wait for all of them. Returns every latency and the wall time from the first start.
+pub async fn run_clients<Client, Task>(
+    clients: usize,
+    mut client: Client,
+) -> anyhow::Result<(Vec<Duration>, Duration)>
+where
+    Client: FnMut(usize) -> anyhow::Result<Task>,
+    Task: std::future::Future<Output = anyhow::Result<Vec<Duration>>> + Send + 'static,
+{
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(clients);
+    for n in 0..clients {
+        tasks.push(tokio::spawn(client(n)?));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await??);
+    }
+    Ok((latencies, started.elapsed()))
+}
+
+/// The latency below which `quantile` (0 to 1) of `latencies` fell (nearest rank);
+/// `None` for no latencies.
+pub fn latency_quantile(latencies: &[Duration], quantile: f64) -> Option<Duration> {
+    let mut sorted = latencies.to_vec();
+    sorted.sort();
+    let rank = (sorted.len() as f64 * quantile).ceil() as usize;
+    sorted.get(rank.clamp(1, sorted.len().max(1)) - 1).copied()
 }
 
 impl AppendRun {
@@ -117,13 +142,11 @@ pub async fn append_run(
         UnitId::parse("city-cac")?,
     )?;
     let observation = RequiredText::parse("observation", "舆情平稳,持续关注")?;
-    let started = Instant::now();
-    let mut tasks = Vec::with_capacity(clients);
-    for _ in 0..clients {
+    let (latencies, elapsed) = run_clients(clients, |_| {
         let store = store.clone();
         let actor = actor.clone();
         let observation = observation.clone();
-        tasks.push(tokio::spawn(async move {
+        Ok(async move {
             let streams: Vec<(CaseId, String)> = (0..16)
                 .map(|_| {
                     let case_id = CaseId::from_uuid(Uuid::now_v7());
@@ -166,18 +189,15 @@ pub async fn append_run(
                 latencies.push(began.elapsed());
                 versions[slot] = outcome.stream_version;
             }
-            anyhow::Ok(latencies)
-        }));
-    }
-    let mut latencies = Vec::with_capacity(clients * appends_per_client);
-    for task in tasks {
-        latencies.extend(task.await??);
-    }
+            Ok(latencies)
+        })
+    })
+    .await?;
     Ok(AppendRun {
         clients,
         appends: clients * appends_per_client,
         events: clients * appends_per_client * events_per_append,
-        elapsed: started.elapsed(),
+        elapsed,
         latencies,
     })
 }
@@ -477,12 +497,10 @@ pub mod commands {
         seed: u64,
     ) -> anyhow::Result<super::AppendRun> {
         let head_before = handler.store().head_position().await?;
-        let started = Instant::now();
-        let mut tasks = Vec::new();
-        for client in 0..clients {
+        let (latencies, elapsed) = super::run_clients(clients, |client| {
             let handler = handler.clone();
             let mut workload = ClientWorkload::new(units.to_vec(), seed ^ client as u64)?;
-            tasks.push(tokio::spawn(async move {
+            Ok(async move {
                 let mut latencies: Vec<Duration> = Vec::with_capacity(commands_per_client);
                 for _ in 0..commands_per_client {
                     let step = workload.next_step()?;
@@ -497,14 +515,10 @@ pub mod commands {
                     latencies.push(began.elapsed());
                     workload.done(&step);
                 }
-                anyhow::Ok(latencies)
-            }));
-        }
-        let mut latencies = Vec::new();
-        for task in tasks {
-            latencies.extend(task.await??);
-        }
-        let elapsed = started.elapsed();
+                Ok(latencies)
+            })
+        })
+        .await?;
         let events = (handler.store().head_position().await? - head_before) as usize;
         Ok(super::AppendRun {
             clients,
@@ -559,24 +573,20 @@ pub mod graphql {
             )?;
             writeln!(f, "|---|---|---|---|---|---|")?;
             for (kind, latencies) in &self.latencies {
-                let mut sorted = latencies.clone();
-                sorted.sort();
                 let at = |q: f64| {
-                    let index =
-                        ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
-                    sorted[index].as_secs_f64() * 1000.0
+                    super::latency_quantile(latencies, q).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
                 };
-                if sorted.is_empty() {
+                if latencies.is_empty() {
                     continue;
                 }
                 writeln!(
                     f,
                     "| {kind} | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
-                    sorted.len(),
+                    latencies.len(),
                     at(0.5),
                     at(0.99),
                     at(0.999),
-                    sorted.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+                    at(1.0)
                 )?;
             }
             Ok(())
@@ -727,7 +737,8 @@ pub mod graphql {
 /// from their ids, so running it again against the same server registers nothing twice.
 pub mod graphql_commands {
     use std::collections::HashMap;
-    use std::time::{Duration, Instant};
+    use std::collections::hash_map::Entry;
+    use std::time::Instant;
 
     use serde_json::{Value, json};
     use whistle_domain::vocabulary::Vocabulary;
@@ -849,12 +860,10 @@ pub mod graphql_commands {
             .build()?;
         register_units(&client, &url, secret).await?;
         let units = bench_units()?;
-        let started = Instant::now();
-        let mut tasks = Vec::with_capacity(clients);
-        for n in 0..clients {
+        let (latencies, elapsed) = super::run_clients(clients, |n| {
             let (client, url, secret) = (client.clone(), url.clone(), secret.clone());
             let mut workload = ClientWorkload::new(units.clone(), seed ^ n as u64)?;
-            tasks.push(tokio::spawn(async move {
+            Ok(async move {
                 let mut tokens: HashMap<(String, Role, String), String> = HashMap::new();
                 let mut server_cases: HashMap<CaseId, String> = HashMap::new();
                 let mut latencies = Vec::with_capacity(commands_per_client);
@@ -865,13 +874,9 @@ pub mod graphql_commands {
                         step.actor.role,
                         step.actor.unit.to_string(),
                     );
-                    let token = match tokens.get(&key) {
-                        Some(token) => token.clone(),
-                        None => {
-                            let token = token_for(&secret, &step.actor)?;
-                            tokens.insert(key, token.clone());
-                            token
-                        }
+                    let token = match tokens.entry(key) {
+                        Entry::Occupied(known) => known.get().clone(),
+                        Entry::Vacant(new) => new.insert(token_for(&secret, &step.actor)?).clone(),
                     };
                     let (query, variables) = mutation_of(
                         &step.command,
@@ -889,19 +894,34 @@ pub mod graphql_commands {
                     }
                     workload.done(&step);
                 }
-                anyhow::Ok::<Vec<Duration>>(latencies)
-            }));
-        }
-        let mut latencies = Vec::new();
-        for task in tasks {
-            latencies.extend(task.await??);
-        }
+                Ok(latencies)
+            })
+        })
+        .await?;
         Ok(super::AppendRun {
             clients,
             appends: latencies.len(),
             events: 0,
-            elapsed: started.elapsed(),
+            elapsed,
             latencies,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::latency_quantile;
+
+    #[test]
+    fn quantiles_are_nearest_ranks() {
+        let ms = |n: u64| Duration::from_millis(n);
+        let latencies: Vec<Duration> = [5, 1, 4, 2, 3].into_iter().map(ms).collect();
+        assert_eq!(latency_quantile(&latencies, 0.5), Some(ms(3)));
+        assert_eq!(latency_quantile(&latencies, 0.99), Some(ms(5)));
+        assert_eq!(latency_quantile(&latencies, 1.0), Some(ms(5)));
+        assert_eq!(latency_quantile(&latencies, 0.0), Some(ms(1)));
+        assert_eq!(latency_quantile(&[], 0.5), None);
     }
 }

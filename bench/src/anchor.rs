@@ -22,8 +22,8 @@ use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework, DomainEvent, EventStore};
 use serde::{Deserialize, Serialize};
 use sqlx::Executor;
-use whistle_api::bench::AppendRun;
 use whistle_api::bench::commands::ClientWorkload;
+use whistle_api::bench::{AppendRun, run_clients};
 use whistle_domain::case::{self, CaseState};
 use whistle_domain::commands::{Command, ReferencedUnit};
 use whistle_domain::rules::DeadlineRules;
@@ -218,12 +218,10 @@ where
     ES::AC: Send,
 {
     let rows_before = database.count_events().await?;
-    let started = Instant::now();
-    let mut tasks = Vec::with_capacity(clients);
-    for client in 0..clients {
+    let (latencies, elapsed) = run_clients(clients, |client| {
         let anchor = anchor.clone();
         let mut workload = ClientWorkload::new(units.to_vec(), seed ^ client as u64)?;
-        tasks.push(tokio::spawn(async move {
+        Ok(async move {
             let mut latencies = Vec::with_capacity(commands_per_client);
             for _ in 0..commands_per_client {
                 let step = workload.next_step()?;
@@ -250,14 +248,10 @@ where
                 latencies.push(began.elapsed());
                 workload.done(&step);
             }
-            anyhow::Ok(latencies)
-        }));
-    }
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await??);
-    }
-    let elapsed = started.elapsed();
+            Ok(latencies)
+        })
+    })
+    .await?;
     Ok(AppendRun {
         clients,
         appends: latencies.len(),

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-use whistle_api::bench::AppendRun;
+use whistle_api::bench::{AppendRun, latency_quantile};
 
 use crate::suite::{BackendResults, SuiteResults};
 
@@ -182,28 +182,22 @@ pub fn render(results: &SuiteResults, command_line: &str) -> String {
             &backend.large_log.queries,
             &backend.large_log.aggregate_queries,
         ] {
-            for (kind, runs) in &run.latencies {
-                let mut sorted = runs.clone();
-                if sorted.is_empty() {
+            for (kind, latencies) in &run.latencies {
+                if latencies.is_empty() {
                     continue;
                 }
-                sorted.sort();
-                let at = |q: f64| {
-                    let index =
-                        ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
-                    ms(sorted[index])
-                };
+                let at = |q: f64| latency_quantile(latencies, q).map_or("—".to_owned(), ms);
                 let _ = writeln!(
                     w,
                     "| {} | {kind} | {} | {} | {} | {} | {} | {} | {} |",
                     backend.backend.label(),
                     run.rate,
-                    sorted.len(),
+                    latencies.len(),
                     run.failed,
                     at(0.5),
                     at(0.99),
                     at(0.999),
-                    ms(*sorted.last().expect("not empty")),
+                    at(1.0),
                 );
             }
         }
@@ -352,18 +346,12 @@ pub fn render(results: &SuiteResults, command_line: &str) -> String {
 
 fn query_p99(backend: &BackendResults, kind: &str) -> Option<Duration> {
     let log = &backend.large_log;
-    let mut sorted = log
+    let latencies = log
         .queries
         .latencies
         .get(kind)
-        .or_else(|| log.aggregate_queries.latencies.get(kind))?
-        .clone();
-    if sorted.is_empty() {
-        return None;
-    }
-    sorted.sort();
-    let index = ((sorted.len() as f64 * 0.99).ceil() as usize).clamp(1, sorted.len()) - 1;
-    Some(sorted[index])
+        .or_else(|| log.aggregate_queries.latencies.get(kind))?;
+    latency_quantile(latencies, 0.99)
 }
 
 /// Put `section` into `path`: between the markers if the file has them, else appended;

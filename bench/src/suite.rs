@@ -122,8 +122,7 @@ impl SideBySide {
 /// A service on the large log.
 pub struct LargeLog {
     pub events: i64,
-    /// Filling it: the command path at 32 clients (the last chunk's run is not
-    /// separate; this is all of it).
+    /// Filling it: every command of the 32-client runs that filled it, as one run.
     pub fill: AppendRun,
     pub database_bytes: Option<u64>,
     /// From process start to `/healthz`, with empty read models.
@@ -275,7 +274,7 @@ pub async fn run(options: &SuiteOptions) -> anyhow::Result<SuiteResults> {
             options,
             backend,
             &large_url,
-            &databases,
+            &databases.work_dir,
             &secret,
             &secret_text,
         )
@@ -333,7 +332,7 @@ async fn large_log(
     options: &SuiteOptions,
     backend: BenchBackend,
     url: &str,
-    databases: &Databases<'_>,
+    work_dir: &std::path::Path,
     secret: &JwtSecret,
     secret_text: &str,
 ) -> anyhow::Result<LargeLog> {
@@ -382,7 +381,7 @@ async fn large_log(
     };
 
     let client = reqwest::Client::new();
-    let log = |name: &str| databases.work_dir.join(format!("serve-{name}.log"));
+    let log = |name: &str| work_dir.join(format!("serve-{name}.log"));
     progress(format_args!(
         "{label}: a service catching up on {events} events"
     ));

@@ -335,12 +335,13 @@ async fn append_batch(
         .iter()
         .map(|r| r.metadata.command_id.to_string())
         .collect();
-    for row in fetch_in(
-        tx,
-        "SELECT command_id, first_position, last_position, stream_version, stream_id FROM commands WHERE command_id IN",
-        &command_ids,
-        "",
-    )
+    for row in fetch_in(tx, &command_ids, |placeholders| {
+        format!(
+            "SELECT command_id, first_position, last_position, stream_version, stream_id FROM commands \
+             WHERE command_id IN ({})",
+            placeholders.join(", ")
+        )
+    })
     .await?
     {
         outcomes_by_command.insert(
@@ -363,21 +364,18 @@ async fn append_batch(
     // table never analysed, pick parallel bitmap scans for large groups (32 clients
     // through GraphQL fell to 131 commands/s; BENCHMARKS.md).
     let mut versions: HashMap<String, i64> = HashMap::new();
-    for chunk in stream_ids.chunks(KEYS_PER_LOOKUP) {
-        let values: Vec<String> = (1..=chunk.len()).map(|i| format!("(${i})")).collect();
-        let sql = format!(
+    for row in fetch_in(tx, &stream_ids, |placeholders| {
+        let rows: Vec<String> = placeholders.iter().map(|p| format!("({p})")).collect();
+        format!(
             "SELECT s.column1, (SELECT MAX(e.stream_version) FROM events e WHERE e.stream_id = s.column1) \
              FROM (VALUES {}) AS s",
-            values.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for stream_id in chunk {
-            query = query.bind(stream_id);
-        }
-        for row in query.fetch_all(&mut **tx).await? {
-            if let Some(version) = row.try_get::<Option<i64>, _>(1)? {
-                versions.insert(row.try_get(0)?, version);
-            }
+            rows.join(", ")
+        )
+    })
+    .await?
+    {
+        if let Some(version) = row.try_get::<Option<i64>, _>(1)? {
+            versions.insert(row.try_get(0)?, version);
         }
     }
     let mut claim_owners: HashMap<(String, String), String> = HashMap::new();
@@ -577,17 +575,17 @@ fn multi_row_insert(prefix: &str, columns: usize, rows: usize) -> String {
 /// costly (see [`ROWS_PER_INSERT`]); a group of appends is looked up in a few queries.
 const KEYS_PER_LOOKUP: usize = 64;
 
-/// `select (keys...) tail` in chunks of at most [`KEYS_PER_LOOKUP`] keys.
+/// Rows for `keys`, looked up in chunks of at most [`KEYS_PER_LOOKUP`]: `sql_for` gets a
+/// chunk's placeholders (`$1`, `$2`, …) and returns the statement that binds them.
 async fn fetch_in(
     connection: &mut sqlx::AnyConnection,
-    select: &str,
     keys: &[String],
-    tail: &str,
+    sql_for: impl Fn(&[String]) -> String,
 ) -> Result<Vec<AnyRow>, StoreError> {
     let mut rows = Vec::new();
     for chunk in keys.chunks(KEYS_PER_LOOKUP) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("{select} ({}) {tail}", placeholders.join(", "));
+        let sql = sql_for(&placeholders);
         let mut query = sqlx::query(&sql);
         for key in chunk {
             query = query.bind(key);
