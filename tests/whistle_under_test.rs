@@ -2,5 +2,5 @@
 //! can start it as separate processes (`CARGO_BIN_EXE_whistle-under-test`).
 
 fn main() -> std::process::ExitCode {
-    whistle_api::entry::main()
+    whistle_cli::main()
 }

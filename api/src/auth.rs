@@ -55,6 +55,31 @@ pub enum AuthError {
     InvalidToken(String),
     #[error("invalid claim: {0}")]
     InvalidClaim(String),
+    #[error("the Authorization header must be `Bearer <token>`")]
+    NotBearer,
+}
+
+/// The token of an `Authorization` value `Bearer <token>` (the scheme in any case, as
+/// RFC 7235 has it).
+pub fn bearer_token(value: &str) -> Result<&str, AuthError> {
+    let (scheme, token) = value.trim().split_once(' ').ok_or(AuthError::NotBearer)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(AuthError::NotBearer);
+    }
+    Ok(token.trim())
+}
+
+/// The actor an `Authorization` value names: none without a value, an error when the
+/// value is not a valid bearer token. The one way every route (GraphQL over HTTP and
+/// WebSocket, downloads) reads who is asking.
+pub fn authenticate(
+    secret: &JwtSecret,
+    authorization: Option<&str>,
+) -> Result<Option<Actor>, AuthError> {
+    match authorization {
+        None => Ok(None),
+        Some(value) => verify_token(secret, bearer_token(value)?).map(Some),
+    }
 }
 
 /// Issue a token for a person; `role` cannot be `system`.
@@ -156,5 +181,15 @@ mod tests {
             .is_err()
         );
         assert!(JwtSecret::new("short".into()).is_err());
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_read_in_any_case_and_nothing_else_is_a_token() {
+        assert_eq!(bearer_token("Bearer abc").unwrap(), "abc");
+        assert_eq!(bearer_token("bearer abc").unwrap(), "abc");
+        assert_eq!(bearer_token("BEARER  abc ").unwrap(), "abc");
+        for bad in ["abc", "Basic abc", "Bearer", "Bearer  "] {
+            assert!(bearer_token(bad).is_err(), "{bad}");
+        }
     }
 }

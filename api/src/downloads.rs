@@ -3,15 +3,16 @@
 //! with the same bearer token as GraphQL. Roles that read everything may download.
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use crate::app::HttpState;
-use crate::auth::verify_token;
-use crate::exports::{self, ExportError, ExportFormat};
-use crate::graphql::context::READS_EVERYTHING;
+use whistle_domain::access::reads_every_case;
+use whistle_reports::{self as exports, ExportError, ExportFormat};
+
+use crate::extract::{InvalidToken, MaybeActor};
+use crate::state::HttpState;
 
 #[derive(Debug, Deserialize)]
 pub struct PeriodParams {
@@ -41,20 +42,18 @@ fn refuse(status: StatusCode, message: &str) -> Response {
 }
 
 /// Check the bearer token and the role; `Err` says which status and why.
-fn authorise(state: &HttpState, headers: &HeaderMap) -> Result<(), (StatusCode, String)> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| {
-            (
+fn authorise(actor: Result<MaybeActor, InvalidToken>) -> Result<(), (StatusCode, String)> {
+    let actor = match actor {
+        Ok(MaybeActor(Some(actor))) => actor,
+        Ok(MaybeActor(None)) => {
+            return Err((
                 StatusCode::UNAUTHORIZED,
                 "send `Authorization: Bearer <token>`".to_owned(),
-            )
-        })?;
-    let actor = verify_token(&state.jwt_secret, token.trim())
-        .map_err(|e| (StatusCode::UNAUTHORIZED, e.to_string()))?;
-    if READS_EVERYTHING.contains(&actor.role) {
+            ));
+        }
+        Err(InvalidToken(error)) => return Err((StatusCode::UNAUTHORIZED, error.to_string())),
+    };
+    if reads_every_case(actor.role) {
         Ok(())
     } else {
         Err((
@@ -112,10 +111,10 @@ fn failed(error: ExportError) -> Response {
 
 pub async fn scorecards(
     State(state): State<HttpState>,
-    headers: HeaderMap,
+    actor: Result<MaybeActor, InvalidToken>,
     Query(params): Query<PeriodParams>,
 ) -> Response {
-    if let Err((status, message)) = authorise(&state, &headers) {
+    if let Err((status, message)) = authorise(actor) {
         return refuse(status, &message);
     }
     let now = state.app.clock().now();
@@ -130,10 +129,10 @@ pub async fn scorecards(
 
 pub async fn assessment(
     State(state): State<HttpState>,
-    headers: HeaderMap,
+    actor: Result<MaybeActor, InvalidToken>,
     Query(params): Query<YearParams>,
 ) -> Response {
-    if let Err((status, message)) = authorise(&state, &headers) {
+    if let Err((status, message)) = authorise(actor) {
         return refuse(status, &message);
     }
     let now = state.app.clock().now();
@@ -149,10 +148,10 @@ pub async fn assessment(
 
 pub async fn ledger(
     State(state): State<HttpState>,
-    headers: HeaderMap,
+    actor: Result<MaybeActor, InvalidToken>,
     Query(params): Query<PeriodParams>,
 ) -> Response {
-    if let Err((status, message)) = authorise(&state, &headers) {
+    if let Err((status, message)) = authorise(actor) {
         return refuse(status, &message);
     }
     respond(
@@ -166,10 +165,10 @@ pub async fn ledger(
 
 pub async fn bulletin(
     State(state): State<HttpState>,
-    headers: HeaderMap,
+    actor: Result<MaybeActor, InvalidToken>,
     Query(params): Query<WeekParams>,
 ) -> Response {
-    if let Err((status, message)) = authorise(&state, &headers) {
+    if let Err((status, message)) = authorise(actor) {
         return refuse(status, &message);
     }
     let monday = match exports::parse_iso_week(&params.week) {

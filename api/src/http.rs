@@ -12,12 +12,12 @@ use axum::extract::{Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
-use whistle_domain::Actor;
 
-use crate::app::HttpState;
-use crate::auth::verify_token;
+use crate::auth::authenticate;
+use crate::extract::{InvalidToken, MaybeActor};
 use crate::graphql::RequestActor;
 use crate::graphql::errors::ErrorCode;
+use crate::state::HttpState;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -92,26 +92,10 @@ fn request_error(accepts: Accepts, code: ErrorCode, message: &str) -> Response {
     respond(StatusCode::BAD_REQUEST, accepts, &error_body(code, message))
 }
 
-/// The actor from `Authorization: Bearer …`; `Err` when a token is present but invalid.
-fn authenticate(state: &HttpState, headers: &HeaderMap) -> Result<Option<Actor>, String> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let value = value
-        .to_str()
-        .map_err(|_| "the Authorization header is not text".to_owned())?;
-    let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .ok_or_else(|| "the Authorization header must be `Bearer <token>`".to_owned())?;
-    verify_token(&state.jwt_secret, token.trim())
-        .map(Some)
-        .map_err(|e| e.to_string())
-}
-
 pub async fn graphiql_or_get(
     State(state): State<HttpState>,
     headers: HeaderMap,
+    actor: Result<MaybeActor, InvalidToken>,
     Query(params): Query<GetParams>,
 ) -> Response {
     let wants_html = headers
@@ -156,12 +140,13 @@ pub async fn graphiql_or_get(
         operation_name: params.operation_name,
         extensions,
     };
-    execute(state, headers, Method::GET, accepts, params).await
+    execute(state, actor, Method::GET, accepts, params).await
 }
 
 pub async fn graphql_post(
     State(state): State<HttpState>,
     headers: HeaderMap,
+    actor: Result<MaybeActor, InvalidToken>,
     body: Bytes,
 ) -> Response {
     let Some(accepts) = negotiate(&headers) else {
@@ -198,12 +183,12 @@ pub async fn graphql_post(
             );
         }
     };
-    execute(state, headers, Method::POST, accepts, params).await
+    execute(state, actor, Method::POST, accepts, params).await
 }
 
 async fn execute(
     state: HttpState,
-    headers: HeaderMap,
+    actor: Result<MaybeActor, InvalidToken>,
     method: Method,
     accepts: Accepts,
     params: GraphqlParams,
@@ -244,13 +229,13 @@ async fn execute(
             return response;
         }
     }
-    let actor = match authenticate(&state, &headers) {
-        Ok(actor) => actor,
-        Err(message) => {
+    let actor = match actor {
+        Ok(MaybeActor(actor)) => actor,
+        Err(InvalidToken(error)) => {
             return respond(
                 StatusCode::UNAUTHORIZED,
                 accepts,
-                &error_body(ErrorCode::Unauthenticated, &message),
+                &error_body(ErrorCode::Unauthenticated, &error.to_string()),
             );
         }
     };
@@ -304,29 +289,13 @@ pub async fn graphql_ws(
         .on_upgrade(move |socket| async move {
             GraphQLWebSocket::new(socket, schema, protocol)
                 .on_connection_init(move |payload| async move {
-                    let token = payload
+                    let authorization = payload
                         .get("Authorization")
                         .or_else(|| payload.get("authorization"))
-                        .and_then(|v| v.as_str())
-                        .map(|v| {
-                            v.trim_start_matches("Bearer ")
-                                .trim_start_matches("bearer ")
-                                .to_owned()
-                        })
-                        .or_else(|| {
-                            payload
-                                .get("token")
-                                .and_then(|v| v.as_str())
-                                .map(str::to_owned)
-                        });
+                        .and_then(|v| v.as_str());
+                    let actor = authenticate(&state.jwt_secret, authorization)
+                        .map_err(|e| async_graphql::Error::new(e.to_string()))?;
                     let mut data = Data::default();
-                    let actor = match token {
-                        Some(token) => Some(
-                            verify_token(&state.jwt_secret, &token)
-                                .map_err(|e| async_graphql::Error::new(e.to_string()))?,
-                        ),
-                        None => None,
-                    };
                     data.insert(RequestActor(actor));
                     Ok(data)
                 })

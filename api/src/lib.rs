@@ -1,19 +1,15 @@
-//! Whistle's service: the GraphQL API over axum, authentication, startup, the demo data
-//! loader and the command-line interface of the `whistle` binary.
+//! Whistle's edge: GraphQL over HTTP and WebSocket, report downloads, health and
+//! readiness, and the bearer-token authentication every route shares. It parses what
+//! comes in into domain types, hands commands to the application core
+//! (`whistle-app`) and answers reads from the read models (`whistle-projections`).
+//! Only this crate knows GraphQL or axum.
 
-pub mod app;
-pub mod audit_commands;
 pub mod auth;
-pub mod bench;
-pub mod cli;
-pub mod deadlines;
-pub mod demo;
 pub mod downloads;
-pub mod entry;
-pub mod exports;
+pub mod extract;
 pub mod graphql;
 pub mod http;
-pub mod rules_file;
-pub mod telemetry;
+pub mod server;
+pub mod state;
 
-pub use app::{AppConfig, Application};
+pub use server::{Application, ServerConfig};

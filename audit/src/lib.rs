@@ -12,6 +12,7 @@
 
 pub mod bundle;
 pub mod checkpoint;
+pub mod files;
 pub mod leaf;
 pub mod ledger;
 pub mod merkle;

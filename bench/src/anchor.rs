@@ -18,12 +18,12 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::drivers::commands::ClientWorkload;
+use crate::drivers::{AppendRun, run_clients};
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework, DomainEvent, EventStore};
 use serde::{Deserialize, Serialize};
 use sqlx::Executor;
-use whistle_api::bench::commands::ClientWorkload;
-use whistle_api::bench::{AppendRun, run_clients};
 use whistle_domain::case::{self, CaseState};
 use whistle_domain::commands::{Command, ReferencedUnit};
 use whistle_domain::rules::DeadlineRules;

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-use whistle_api::bench::{AppendRun, latency_quantile};
+use crate::drivers::{AppendRun, latency_quantile};
 
 use crate::suite::{BackendResults, SuiteResults};
 

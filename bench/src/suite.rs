@@ -10,17 +10,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::drivers::commands::prepare;
+use crate::drivers::graphql::GraphqlRun;
+use crate::drivers::{AppendRun, append_run, graphql, graphql_commands, open_empty_store};
 use cqrs_es::CqrsFramework;
 use whistle_api::auth::JwtSecret;
-use whistle_api::bench::commands::prepare;
-use whistle_api::bench::graphql::GraphqlRun;
-use whistle_api::bench::{AppendRun, append_run, graphql, graphql_commands, open_empty_store};
+use whistle_app::CommandHandler;
 use whistle_domain::commands::ReferencedUnit;
-use whistle_store::CommandHandler;
 
 use crate::anchor;
-use crate::postgres_server::PostgresServer;
 use crate::service::Service;
+use whistle_test_support::postgres_server::PostgresServer;
 
 /// The backends measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -319,7 +319,7 @@ where
         ));
         let seed = n as u64;
         let whistle =
-            whistle_api::bench::commands::run(handler, units, clients, per_client, seed).await?;
+            crate::drivers::commands::run(handler, units, clients, per_client, seed).await?;
         let cqrs_es =
             anchor::run(anchor.clone(), anchor_db, units, clients, per_client, seed).await?;
         runs.push(SideBySide { whistle, cqrs_es });
@@ -356,7 +356,7 @@ async fn large_log(
         // About 1.15 events per lifecycle command; never more than 2,000 per client at once.
         let per_client = (missing * 100 / 115 / clients).clamp(1, 2_000);
         let run =
-            whistle_api::bench::commands::run(&handler, &units, clients, per_client, seed).await?;
+            crate::drivers::commands::run(&handler, &units, clients, per_client, seed).await?;
         seed += 1;
         fill = Some(match fill {
             None => run,

@@ -76,19 +76,6 @@ impl Actor {
             )))
         }
     }
-
-    /// May this actor see a post author's identity (DOMAIN.md §8)?
-    pub fn may_see_post_authors(&self) -> bool {
-        matches!(
-            self.role,
-            Role::Monitor | Role::Dispatcher | Role::Police | Role::Inspector
-        )
-    }
-
-    /// May this actor read every case, not only those assigned to their unit?
-    pub fn reads_everything(&self) -> bool {
-        !matches!(self.role, Role::Officer | Role::UnitHead | Role::Police)
-    }
 }
 
 #[cfg(test)]

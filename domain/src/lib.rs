@@ -6,6 +6,7 @@
 //! and the identity of whoever issues it arrive inside the command, and everything that
 //! needs the outside world (the event store, other streams) is resolved by the caller.
 
+pub mod access;
 pub mod actor;
 pub mod assessment;
 pub mod calendar;

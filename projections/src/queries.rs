@@ -85,34 +85,24 @@ impl Conditions {
     }
 }
 
-/// Which cases a reader may see.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CaseScope {
-    /// Every case (cyberspace office, leaders, supervisors, evaluators, inspectors).
-    All,
-    /// Cases with an assignment to this unit (officers and unit heads).
-    AssignedTo(UnitId),
-    /// Cases referred to this police unit or assigned to it.
-    PoliceUnit(UnitId),
-}
+pub use whistle_domain::access::CaseScope;
 
-impl CaseScope {
-    fn restrict(&self, conditions: &mut Conditions, case_column: &str) {
-        match self {
-            CaseScope::All => {}
-            CaseScope::AssignedTo(unit) => {
-                let p = conditions.text(unit.as_str());
-                conditions.push(format!(
+/// Keep only the cases `scope` lets its reader see.
+fn restrict_to_scope(scope: &CaseScope, conditions: &mut Conditions, case_column: &str) {
+    match scope {
+        CaseScope::All => {}
+        CaseScope::AssignedTo(unit) => {
+            let p = conditions.text(unit.as_str());
+            conditions.push(format!(
                     "EXISTS (SELECT 1 FROM rm_assignments sa WHERE sa.case_id = {case_column} AND sa.unit_id = {p})"
                 ));
-            }
-            CaseScope::PoliceUnit(unit) => {
-                let p = conditions.text(unit.as_str());
-                conditions.push(format!(
+        }
+        CaseScope::PoliceUnit(unit) => {
+            let p = conditions.text(unit.as_str());
+            conditions.push(format!(
                     "(EXISTS (SELECT 1 FROM rm_referrals sr WHERE sr.case_id = {case_column} AND sr.police_unit = {p}) \
                      OR EXISTS (SELECT 1 FROM rm_assignments sa WHERE sa.case_id = {case_column} AND sa.unit_id = {p}))"
                 ));
-            }
         }
     }
 }
@@ -256,7 +246,7 @@ pub async fn list_cases(
     after: Option<i64>,
 ) -> Result<Page<CaseSummary>, ProjectionError> {
     let mut conditions = Conditions::default();
-    scope.restrict(&mut conditions, "c.case_id");
+    restrict_to_scope(scope, &mut conditions, "c.case_id");
     if let Some(after) = after {
         let p = conditions.int(after);
         conditions.push(format!("c.flagged_position < {p}"));
@@ -335,7 +325,7 @@ pub async fn case_by_id(
     let mut conditions = Conditions::default();
     let p = conditions.text(case_id.to_string());
     conditions.push(format!("c.case_id = {p}"));
-    scope.restrict(&mut conditions, "c.case_id");
+    restrict_to_scope(scope, &mut conditions, "c.case_id");
     let sql = format!(
         "SELECT {CASE_COLUMNS} FROM rm_cases c {}",
         conditions.where_sql()
@@ -1529,6 +1519,32 @@ pub async fn supervision_queue(
                 unit_name: row.try_get("unit_name")?,
                 deadline,
             })
+        })
+        .collect()
+}
+
+/// Cases with an open deadline past due and not yet recorded as missed, or due before
+/// `warn_before` without its warning: what the deadline process looks at. A hint only —
+/// the domain decides from each case's stream what is due.
+pub async fn cases_with_due_deadlines(
+    pool: &AnyPool,
+    now: DateTime<Utc>,
+    warn_before: DateTime<Utc>,
+) -> Result<Vec<CaseId>, ProjectionError> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT d.case_id FROM rm_deadlines d JOIN rm_cases c ON c.case_id = d.case_id \
+         WHERE d.settled = 0 AND c.status <> 'closed' \
+         AND ((d.missed_at IS NULL AND d.due_at < $1) OR (d.approaching_at IS NULL AND d.due_at <= $2)) \
+         ORDER BY d.case_id",
+    )
+    .bind(to_micros(now))
+    .bind(to_micros(warn_before))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let raw: String = row.try_get(0)?;
+            CaseId::parse(&raw).map_err(unreadable)
         })
         .collect()
 }

@@ -11,16 +11,12 @@
 //! [`Database`] owns the connection pool (sqlx's `Any` driver, so SQL here and in
 //! `projections` is written once for every SQL backend) and the migrations.
 
-pub mod clock;
 mod database;
 mod event_store;
-pub mod handler;
 mod time;
 
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use database::{Backend, Database, LOG_CHANNEL, PROJECTIONS_CHANNEL, WriteTransaction};
 pub use event_store::*;
-pub use handler::{CommandError, CommandHandler, CommandReceipt, Issue};
 pub use time::{from_micros, to_micros};
 
 use thiserror::Error;

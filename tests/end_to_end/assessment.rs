@@ -256,7 +256,7 @@ async fn the_annual_assessment_applies_every_rule_as_computed_by_hand(backend: T
     // The exports say the same as the API.
     let pool = app.store().database().pool();
     let rules = whistle_domain::rules::AssessmentRules::default();
-    let report = whistle_api::exports::assessment(pool, 2026, app.clock_now(), &rules)
+    let report = whistle_reports::assessment(pool, 2026, app.clock_now(), &rules)
         .await
         .unwrap();
     let csv = String::from_utf8(report.to_csv().unwrap()[3..].to_vec()).unwrap();
@@ -275,7 +275,7 @@ async fn the_annual_assessment_applies_every_rule_as_computed_by_hand(backend: T
         "three deductions and one addition"
     );
     assert!(report.to_xlsx().unwrap().starts_with(b"PK"));
-    let ledger = whistle_api::exports::ledger(
+    let ledger = whistle_reports::ledger(
         pool,
         "2026-03-01".parse().unwrap(),
         "2026-04-01".parse().unwrap(),

@@ -1,11 +1,10 @@
-//! The benchmarks keep working: a seconds-long smoke run of each `whistle bench` command
+//! The benchmarks keep working: a seconds-long smoke run of each `whistle-bench` command
 //! on both backends (no timing is asserted; BENCHMARKS.md has the numbers).
 
 use crate::helpers::*;
 
 async fn bench(args: &[&str]) -> (i32, String, String) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_whistle-under-test"))
-        .arg("bench")
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_whistle-bench-under-test"))
         .args(args)
         .env("RUST_LOG", "error")
         .env("WHISTLE_JWT_SECRET", TEST_SECRET)

@@ -4,7 +4,7 @@
 
 use chrono::Duration;
 use serde_json::json;
-use whistle_api::deadlines::{DeadlinePass, DeadlineProcess};
+use whistle_app::deadlines::{DeadlinePass, DeadlineProcess};
 use whistle_domain::UnitId;
 
 use crate::helpers::*;

@@ -9,9 +9,14 @@ type History = (Vec<(String, i64, String, String)>, BTreeMap<String, usize>);
 
 async fn history(backend: TestBackend, seed: u64) -> History {
     let database = TestDatabase::new(backend).await;
-    let report = whistle_api::demo::load_days(&database.url, seed, 12)
-        .await
-        .expect("the demo loads without a refusal");
+    let report = whistle_demo::load_days(
+        &database.url,
+        seed,
+        12,
+        &whistle_domain::rules::DeadlineRules::default(),
+    )
+    .await
+    .expect("the demo loads without a refusal");
     assert!(report.cases > 50, "{report}");
     let store = database.store().await;
     let events = store.read_all(0, 1_000_000).await.unwrap();

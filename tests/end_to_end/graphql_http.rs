@@ -169,7 +169,7 @@ async fn graphiql_health_readiness_and_vocabularies_answer(backend: TestBackend)
 async fn oversized_bodies_deep_queries_and_huge_pages_are_refused(backend: TestBackend) {
     let app = spawn_app_on(backend).await;
     let p = standard_city(&app).await;
-    let big = "x".repeat(whistle_api::app::MAX_BODY_BYTES + 10);
+    let big = "x".repeat(whistle_api::server::MAX_BODY_BYTES + 10);
     let response = app
         .client
         .post(format!("{}/graphql", app.address))

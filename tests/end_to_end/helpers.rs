@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::sync::watch;
 use whistle_api::auth::{JwtSecret, issue_token};
-use whistle_api::{AppConfig, Application};
-use whistle_domain::rules::DeadlineRules;
-use whistle_store::{CommandHandler, EventStore, ManualClock};
+use whistle_api::{Application, ServerConfig};
+use whistle_app::{AppConfig, CommandHandler, ManualClock, RuleSet};
+use whistle_store::EventStore;
 
 pub const TEST_SECRET: &str = "end-to-end-suite-signing-secret";
 
@@ -55,7 +55,7 @@ pub struct TestDatabase {
 impl TestDatabase {
     pub async fn new(backend: TestBackend) -> Self {
         if std::env::var("TEST_LOG").is_ok() {
-            whistle_api::telemetry::init("info,sqlx=warn");
+            whistle_app::telemetry::init("info,sqlx=warn");
         }
         match backend {
             TestBackend::Sqlite => {
@@ -116,7 +116,7 @@ pub struct TestApp {
     pub port: u16,
     pub clock: ManualClock,
     pub handler: CommandHandler,
-    pub deadlines: whistle_api::deadlines::DeadlineProcess,
+    pub deadlines: whistle_app::DeadlineProcess,
     pub database: Option<TestDatabase>,
     shutdown: watch::Sender<bool>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -148,15 +148,17 @@ pub async fn spawn_app_with(database: TestDatabase) -> TestApp {
     let database_url = database.url.clone();
     let clock = ManualClock::starting_at(start_of_tests());
     let secret = JwtSecret::new(TEST_SECRET.to_owned()).unwrap();
-    let config = AppConfig {
+    let config = ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: database_url.clone(),
         jwt_secret: secret.clone(),
-        rules: DeadlineRules::default(),
-        assessment_rules: whistle_domain::rules::AssessmentRules::default(),
-        clock: Arc::new(clock.clone()),
-        deadline_interval: None,
-        system_unit: whistle_domain::UnitId::parse("city-cac").unwrap(),
+        app: AppConfig {
+            database_url: database_url.clone(),
+            rules: RuleSet::shipped(),
+            clock: Arc::new(clock.clone()),
+            deadline_interval: None,
+            system_unit: whistle_domain::UnitId::parse("city-cac").unwrap(),
+            checkpoints: None,
+        },
     };
     let app = Application::build(config)
         .await
@@ -195,7 +197,7 @@ impl TestApp {
     }
 
     pub fn clock_now(&self) -> DateTime<Utc> {
-        use whistle_store::Clock;
+        use whistle_app::Clock;
         self.clock.now()
     }
 

@@ -14,9 +14,9 @@
 
 use chrono::Duration;
 use serde_json::json;
+use whistle_app::Issue;
 use whistle_domain::case::deadline_ids;
 use whistle_domain::{Actor, AssignmentId, CaseCommand, CaseId, UnitId};
-use whistle_store::Issue;
 
 use crate::helpers::*;
 

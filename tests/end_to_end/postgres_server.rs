@@ -2,12 +2,12 @@
 //! `DATABASE_URL=postgres://…` if given (its user must be allowed to create databases;
 //! each test creates its own `whistle_test_*` database there), otherwise a throwaway
 //! cluster with fsync off (the suite never crashes PostgreSQL itself; the crash tests
-//! kill Whistle's processes) — see `whistle_bench::postgres_server`.
+//! kill Whistle's processes) — see `whistle_test_support::postgres_server`.
 
 use std::sync::OnceLock;
 
-use whistle_bench::postgres_server::Durability;
-pub use whistle_bench::postgres_server::PostgresServer;
+use whistle_test_support::postgres_server::Durability;
+pub use whistle_test_support::postgres_server::PostgresServer;
 
 static SERVER: OnceLock<Result<PostgresServer, String>> = OnceLock::new();
 

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use async_graphql::{Context, Result};
 use sqlx::AnyPool;
+use whistle_app::{Clock, CommandHandler};
 use whistle_domain::{Actor, Role};
 use whistle_projections::ProjectionProgress;
-use whistle_projections::queries::CaseScope;
-use whistle_store::{Clock, CommandHandler, EventStore};
+use whistle_store::EventStore;
 
 use super::errors::{ErrorCode, error, from_projection, unauthenticated};
 
@@ -19,16 +19,7 @@ pub const MAX_WAIT: Duration = Duration::from_secs(10);
 pub const MAX_PAGE: i64 = 200;
 pub const DEFAULT_PAGE: i64 = 50;
 
-/// Roles that read every case, the dashboard and any unit's inbox.
-pub const READS_EVERYTHING: &[Role] = &[
-    Role::Monitor,
-    Role::Dispatcher,
-    Role::Leader,
-    Role::Supervisor,
-    Role::Evaluator,
-    Role::Inspector,
-    Role::Admin,
-];
+pub use whistle_domain::access::{READS_EVERY_CASE as READS_EVERYTHING, case_scope};
 
 /// Shared by every request.
 #[derive(Clone)]
@@ -72,15 +63,6 @@ pub fn require_role<'a>(ctx: &'a Context<'_>, roles: &[Role], what: &str) -> Res
         .require_role(roles, what)
         .map_err(super::errors::from_domain)?;
     Ok(actor)
-}
-
-/// Which cases the actor may read.
-pub fn case_scope(actor: &Actor) -> CaseScope {
-    match actor.role {
-        Role::Officer | Role::UnitHead => CaseScope::AssignedTo(actor.unit.clone()),
-        Role::Police => CaseScope::PoliceUnit(actor.unit.clone()),
-        _ => CaseScope::All,
-    }
 }
 
 pub fn page_size(first: Option<i32>) -> Result<i64> {

@@ -3,9 +3,10 @@
 //! are logged, never shown to the client.
 
 use async_graphql::ErrorExtensions;
+use whistle_app::CommandError;
 use whistle_domain::{DomainError, ParseError};
 use whistle_projections::ProjectionError;
-use whistle_store::{CommandError, StoreError};
+use whistle_store::StoreError;
 
 /// The machine codes clients can switch on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

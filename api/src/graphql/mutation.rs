@@ -7,10 +7,10 @@
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use uuid::Uuid;
+use whistle_app::{CommandReceipt, Issue};
 use whistle_domain::events::{Heat, Period, Post};
 use whistle_domain::text::{RequiredText, optional_text};
 use whistle_domain::*;
-use whistle_store::{CommandReceipt, Issue};
 
 use super::context::{actor, state};
 use super::enums;

@@ -82,7 +82,7 @@ impl QueryRoot {
             role: actor.role.into(),
             role_label: actor.role.label_zh().to_owned(),
             unit_id: actor.unit.to_string(),
-            may_see_post_authors: actor.may_see_post_authors(),
+            may_see_post_authors: whistle_domain::access::may_see_post_authors(actor),
         })
     }
 

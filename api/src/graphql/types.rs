@@ -265,7 +265,7 @@ impl Post {
     /// The author's identity: visible to the cyberspace office (monitors, dispatchers),
     /// police and inspectors only (DOMAIN.md §8).
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
-        if actor(ctx)?.may_see_post_authors() {
+        if whistle_domain::access::may_see_post_authors(actor(ctx)?) {
             Ok(self.0.author.as_deref())
         } else {
             Err(error(

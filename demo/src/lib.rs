@@ -1,5 +1,5 @@
 //! The demo year: about 100 units of a prefecture-level city and a few thousand cases
-//! that walk every branch of DOMAIN.md §4 — returns accepted and rejected, replies sent
+//! that walk every branch of docs/domain/lifecycle.md — returns accepted and rejected, replies sent
 //! back, late feedback and missed deadlines, rectification promises, memos and leader
 //! instructions, supervision, rumour referrals with every police outcome, reopened
 //! cases, mass incidents, penalties and commendations — in realistic proportions.
@@ -18,13 +18,14 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use uuid::Uuid;
+use whistle_app::{CommandHandler, Issue, ManualClock};
 use whistle_domain::calendar::{shanghai_date, start_of_shanghai_day};
 use whistle_domain::commands::ReferencedUnit;
 use whistle_domain::events::{Heat, Period, Post};
 use whistle_domain::rules::DeadlineRules;
 use whistle_domain::text::RequiredText;
 use whistle_domain::*;
-use whistle_store::{CommandHandler, Database, EventStore, Issue, ManualClock};
+use whistle_store::{Database, EventStore};
 
 pub const DEFAULT_SEED: u64 = 2026;
 
@@ -60,13 +61,23 @@ impl std::fmt::Display for DemoReport {
     }
 }
 
-/// Load the demo year into an empty database.
-pub async fn load(database_url: &str, seed: u64) -> anyhow::Result<DemoReport> {
-    load_days(database_url, seed, YEAR_DAYS).await
+/// Load the demo year into an empty database, deciding every command under `rules`
+/// (the rules the service will run with).
+pub async fn load(
+    database_url: &str,
+    seed: u64,
+    rules: &DeadlineRules,
+) -> anyhow::Result<DemoReport> {
+    load_days(database_url, seed, YEAR_DAYS, rules).await
 }
 
 /// Load the first `days` days of the demo year into an empty database.
-pub async fn load_days(database_url: &str, seed: u64, days: i64) -> anyhow::Result<DemoReport> {
+pub async fn load_days(
+    database_url: &str,
+    seed: u64,
+    days: i64,
+    rules: &DeadlineRules,
+) -> anyhow::Result<DemoReport> {
     let store = EventStore::new(Database::connect(database_url).await?).await?;
     if store.head_position().await? > 0 {
         bail!(
@@ -76,12 +87,8 @@ pub async fn load_days(database_url: &str, seed: u64, days: i64) -> anyhow::Resu
     let started = std::time::Instant::now();
     let clock = ManualClock::starting_at(year_start());
     // The demo's commands are not operators' actions: they are logged at debug level.
-    let handler = CommandHandler::new(
-        store.clone(),
-        DeadlineRules::default(),
-        Arc::new(clock.clone()),
-    )
-    .quiet();
+    let handler =
+        CommandHandler::new(store.clone(), rules.clone(), Arc::new(clock.clone())).quiet();
     let mut sim = Simulation::new(handler, clock, seed, year_start() + Duration::days(days));
     sim.register_units().await?;
     sim.plan_year();
@@ -100,7 +107,11 @@ pub async fn load_days(database_url: &str, seed: u64, days: i64) -> anyhow::Resu
 }
 
 /// Load the demo year unless the database already holds events.
-pub async fn load_if_empty(database_url: &str, seed: u64) -> anyhow::Result<()> {
+pub async fn load_if_empty(
+    database_url: &str,
+    seed: u64,
+    rules: &DeadlineRules,
+) -> anyhow::Result<()> {
     let store = EventStore::new(Database::connect(database_url).await?).await?;
     let head = store.head_position().await?;
     store.database().close().await;
@@ -111,7 +122,7 @@ pub async fn load_if_empty(database_url: &str, seed: u64) -> anyhow::Result<()> 
         );
         return Ok(());
     }
-    let report = load(database_url, seed).await?;
+    let report = load(database_url, seed, rules).await?;
     eprintln!("{report}");
     Ok(())
 }
@@ -1032,8 +1043,20 @@ impl Simulation {
             person("d2", "赵复核", Role::Dispatcher, "city-cac"),
         ];
         let leader = person("l1", "吴市长", Role::Leader, "city-leadership");
-        let cac_supervisor = person("s-cac", "林督办", Role::Supervisor, "city-cac");
-        let office_supervisor = person("s1", "郑督查", Role::Supervisor, "city-supervision");
+        // The supervisors belong to the units the rules name as supervising.
+        let supervision = self.handler.rules().supervision.clone();
+        let cac_supervisor = person(
+            "s-cac",
+            "林督办",
+            Role::Supervisor,
+            supervision.general_unit.as_str(),
+        );
+        let office_supervisor = person(
+            "s1",
+            "郑督查",
+            Role::Supervisor,
+            supervision.significant_and_above_unit.as_str(),
+        );
         let police = person("p1", "孙警官", Role::Police, "city-police");
         let end = self.end.timestamp_micros();
         while let Some(Reverse((at, seq))) = self.agenda.pop() {
@@ -1383,7 +1406,7 @@ impl Simulation {
     }
 
     fn clock_now(&self) -> DateTime<Utc> {
-        use whistle_store::Clock;
+        use whistle_app::Clock;
         self.clock.now()
     }
 

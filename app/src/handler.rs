@@ -18,11 +18,12 @@ use whistle_domain::{
     UnitCommand, UnitId,
 };
 
-use crate::StoreError;
-use crate::clock::Clock;
-use crate::event_store::{
-    AppendOutcome, AppendRequest, CommandMetadata, EventStore, ExpectedVersion, UniqueClaim,
+use whistle_store::{
+    AppendOutcome, AppendRequest, CommandMetadata, EventStore, ExpectedVersion, StoreError,
+    UniqueClaim,
 };
+
+use crate::clock::Clock;
 
 /// How many times a command is decided again after losing a race on its stream.
 const MAX_ATTEMPTS: usize = 5;

@@ -1,18 +1,125 @@
 //! `whistle audit …`: what inspectors run. Outputs are files and plain lines a script
 //! can read; the verifier's verdict is its exit code (see [`AuditVerdict`]).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use clap::Subcommand;
 use whistle_audit::AuditError;
 use whistle_audit::bundle::Evidence;
 use whistle_audit::checkpoint::{Checkpoint, generate_key, verifier_key_of};
+use whistle_audit::files::{decode_leaves, encode_leaves, key_text, leaves_path};
 use whistle_audit::ledger::{self, HeldCheckpoint};
 use whistle_audit::merkle::Hash;
 use whistle_domain::Vocabulary;
 use whistle_projections::queries as q;
 use whistle_store::{Database, EventStore};
 
-use crate::cli::AuditCommand;
+use crate::args::DatabaseArgs;
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Make an Ed25519 key pair for signing checkpoints: the private key goes to --out
+    /// (keep it outside the database), the public key is printed.
+    Keygen {
+        /// Where to write the private key (refuses to overwrite).
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// The log's name (origin), e.g. whistle.example.gov.cn/log; checkpoints carry it.
+        #[arg(long, env = "WHISTLE_AUDIT_ORIGIN", default_value = "whistle")]
+        origin: String,
+    },
+    /// Sign a checkpoint of the log as it is now. Writes FILE and FILE.leaves (the leaf
+    /// hashes it covers, which let a later audit name the first bad event).
+    Checkpoint {
+        /// The private key file (or the key itself in WHISTLE_AUDIT_KEY).
+        #[arg(long, env = "WHISTLE_AUDIT_KEY", hide_env_values = true)]
+        key: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Prove that an event is in the log a checkpoint signs (a bundle for the offline
+    /// verifier).
+    Prove {
+        /// The event id.
+        #[arg(long)]
+        event: String,
+        #[arg(long)]
+        checkpoint: std::path::PathBuf,
+        #[arg(long)]
+        out: std::path::PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Prove that the log an older checkpoint signs is a prefix of the one a newer signs.
+    Consistency {
+        #[arg(long)]
+        old: std::path::PathBuf,
+        #[arg(long)]
+        new: std::path::PathBuf,
+        #[arg(long)]
+        out: std::path::PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Export audit-trail rows (CSV) and the same events with their proofs against a
+    /// checkpoint (an evidence bundle the offline verifier accepts).
+    Export {
+        /// The checkpoint the events are proven against.
+        #[arg(long)]
+        checkpoint: std::path::PathBuf,
+        /// Where to write the rows as CSV (UTF-8 with BOM).
+        #[arg(long)]
+        csv: std::path::PathBuf,
+        /// Where to write the evidence bundle.
+        #[arg(long)]
+        bundle: std::path::PathBuf,
+        /// Everything this person did.
+        #[arg(long)]
+        actor: Option<String>,
+        /// Everything that happened to the assignments of this unit.
+        #[arg(long)]
+        assignments_of_unit: Option<String>,
+        /// Everything that happened to this case.
+        #[arg(long)]
+        case: Option<String>,
+        /// Only these event types (repeatable), e.g. ReturnRejected, CaseReopened.
+        #[arg(long)]
+        event_type: Vec<String>,
+        /// From this instant (RFC 3339).
+        #[arg(long)]
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        /// Before this instant (RFC 3339).
+        #[arg(long)]
+        to: Option<chrono::DateTime<chrono::Utc>>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Verify. Offline: checkpoint files and proof bundles, with the public key only.
+    /// Otherwise a full audit of the database against the checkpoints you hold. Exit 0:
+    /// everything verifies; 1: something does not (the first bad position on stderr);
+    /// 2: the check could not be carried out.
+    Verify {
+        /// Check FILES without touching any database.
+        #[arg(long)]
+        offline: bool,
+        /// The log's public key (the key itself, or a file holding it).
+        #[arg(long, env = "WHISTLE_AUDIT_PUBLIC_KEY")]
+        public_key: String,
+        /// A checkpoint you hold (repeatable; full audit).
+        #[arg(long)]
+        checkpoint: Vec<std::path::PathBuf>,
+        /// Checkpoint files and proof bundles (offline).
+        files: Vec<std::path::PathBuf>,
+        /// Full audit: skip replaying the log to compare the read models (which takes as
+        /// long as projecting the whole log).
+        #[arg(long)]
+        skip_read_models: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
 
 /// The evidence was examined and does not verify: exit code 1, message on stderr.
 #[derive(Debug, thiserror::Error)]
@@ -23,52 +130,19 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))
 }
 
+/// Write a file that must not exist yet (evidence is never overwritten).
 fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "writing {}: {e} (an existing file is never overwritten)",
-                path.display()
-            )
-        })?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    Ok(())
+    whistle_audit::files::write_new(path, bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "writing {}: {e} (an existing file is never overwritten)",
+            path.display()
+        )
+    })
 }
 
 /// A key given on the command line: the key itself, or a file that holds it.
-fn key_text(given: &str) -> anyhow::Result<String> {
-    let path = Path::new(given);
-    if path.is_file() {
-        return Ok(read_text(path)?.trim().to_owned());
-    }
-    Ok(given.trim().to_owned())
-}
-
-fn leaves_path(checkpoint: &Path) -> PathBuf {
-    let mut name = checkpoint.as_os_str().to_owned();
-    name.push(".leaves");
-    PathBuf::from(name)
-}
-
-fn leaves_to_bytes(leaves: &[Hash]) -> Vec<u8> {
-    leaves.concat()
-}
-
-fn leaves_from_bytes(bytes: &[u8]) -> Option<Vec<Hash>> {
-    if !bytes.len().is_multiple_of(32) {
-        return None;
-    }
-    Some(
-        bytes
-            .chunks(32)
-            .map(|c| c.try_into().expect("32 bytes"))
-            .collect(),
-    )
+fn read_key(given: &str) -> anyhow::Result<String> {
+    key_text(given).map_err(|e| anyhow::anyhow!("reading the key {given}: {e}"))
 }
 
 /// Treat an audit error as a verdict (exit 1) when it is one.
@@ -98,7 +172,7 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
             Ok(())
         }
         AuditCommand::Checkpoint { key, out, database } => {
-            let private = key_text(&key)?;
+            let private = read_key(&key)?;
             let origin = verifier_key_of(&private)?
                 .split('+')
                 .next()
@@ -111,7 +185,7 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
                 .map_err(verdict)?;
             db.close().await;
             write_new(&out, signed.as_bytes())?;
-            write_new(&leaves_path(&out), &leaves_to_bytes(&leaves))?;
+            write_new(&leaves_path(&out), &encode_leaves(&leaves))?;
             print!("{signed}");
             eprintln!(
                 "checkpoint of {} events written to {} (and its leaf list to {}) in {:.2?}",
@@ -190,7 +264,7 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
                 to,
                 event_types: event_type,
             };
-            let store = crate::entry::caught_up_store(&database.database_url).await?;
+            let store = whistle_app::open_caught_up(&database.database_url).await?;
             let mut rows = Vec::new();
             let mut after = None;
             loop {
@@ -275,7 +349,7 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
             skip_read_models,
             database,
         } => {
-            let public_key = key_text(&public_key)?;
+            let public_key = read_key(&public_key)?;
             if offline {
                 if files.is_empty() {
                     anyhow::bail!("give the checkpoint files and proof bundles to check");
@@ -296,9 +370,19 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
             }
             let mut held = Vec::new();
             for file in &checkpoint {
+                // Without its leaf list a checkpoint still verifies the log; the
+                // audit then names a range instead of the first bad event.
                 let leaves = match std::fs::read(leaves_path(file)) {
-                    Ok(bytes) => leaves_from_bytes(&bytes),
-                    Err(_) => None,
+                    Ok(bytes) => Some(decode_leaves(&bytes).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "{}: not a leaf list (its length is not a multiple of 32 bytes)",
+                            leaves_path(file).display()
+                        )
+                    })?),
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+                    Err(error) => {
+                        anyhow::bail!("reading {}: {error}", leaves_path(file).display())
+                    }
                 };
                 held.push(HeldCheckpoint {
                     name: file.display().to_string(),
@@ -359,7 +443,7 @@ async fn read_models_match_a_replay(store: &EventStore) -> anyhow::Result<i64> {
     // A service writing meanwhile moves the read models on; compare at a moment when
     // they stood still (a few tries).
     for _ in 0..5 {
-        let runner = ProjectionRunner::new(store.clone(), crate::app::PROJECTION_BATCH).await?;
+        let runner = ProjectionRunner::new(store.clone(), whistle_app::PROJECTION_BATCH).await?;
         runner.catch_up().await?;
         let position = runner.progress().current();
         let live = dump_read_models(store).await?;
@@ -390,81 +474,6 @@ async fn read_models_match_a_replay(store: &EventStore) -> anyhow::Result<i64> {
     anyhow::bail!(
         "the log kept growing while the read models were compared; run the audit again when it is quieter, or with --skip-read-models"
     )
-}
-
-/// The service's periodic checkpoints: every interval, if the log grew, a signed
-/// checkpoint and its leaf list are written to the directory (to a temporary name first,
-/// then renamed, so a file that exists is whole).
-pub struct CheckpointSchedule {
-    private_key: String,
-    origin: String,
-    dir: PathBuf,
-    interval: std::time::Duration,
-}
-
-impl CheckpointSchedule {
-    pub fn new(key: &str, dir: PathBuf, interval: std::time::Duration) -> anyhow::Result<Self> {
-        let private_key = key_text(key)?;
-        let origin = verifier_key_of(&private_key)?
-            .split('+')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
-        Ok(Self {
-            private_key,
-            origin,
-            dir,
-            interval,
-        })
-    }
-
-    pub async fn run(self, database_url: String) {
-        let mut last_size = None;
-        loop {
-            match self.once(&database_url, last_size).await {
-                Ok(Some((size, file))) => {
-                    tracing::info!(size, file = %file.display(), "checkpoint signed");
-                    last_size = Some(size);
-                }
-                Ok(None) => {}
-                Err(error) => {
-                    tracing::error!(%error, "periodic checkpoint failed; trying again next interval")
-                }
-            }
-            tokio::time::sleep(self.interval).await;
-        }
-    }
-
-    async fn once(
-        &self,
-        database_url: &str,
-        last_size: Option<usize>,
-    ) -> anyhow::Result<Option<(usize, PathBuf)>> {
-        let db = Database::open(database_url).await?;
-        let result =
-            ledger::checkpoint(&db, &self.private_key, &self.origin, chrono::Utc::now()).await;
-        db.close().await;
-        let (signed, leaves) = result?;
-        if leaves.is_empty() || last_size == Some(leaves.len()) {
-            return Ok(None);
-        }
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-        let file = self
-            .dir
-            .join(format!("checkpoint-{}-{stamp}.txt", leaves.len()));
-        for (path, bytes) in [
-            (leaves_path(&file), leaves_to_bytes(&leaves)),
-            (file.clone(), signed.into_bytes()),
-        ] {
-            let temporary = path.with_extension("partial");
-            let _ = std::fs::remove_file(&temporary);
-            write_new(&temporary, &bytes)?;
-            std::fs::rename(&temporary, &path)?;
-        }
-        Ok(Some((leaves.len(), file)))
-    }
 }
 
 fn hex(hash: &Hash) -> String {

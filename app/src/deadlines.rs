@@ -12,12 +12,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use tokio::sync::watch;
 use uuid::Uuid;
 use whistle_domain::case::CaseState;
 use whistle_domain::{Actor, CaseCommand, CaseId, CommandId, DomainError, UnitId};
-use whistle_store::{Clock, CommandError, CommandHandler, Issue, to_micros};
+use whistle_projections::{ProjectionError, queries};
+
+use crate::clock::Clock;
+use crate::handler::{CommandError, CommandHandler, Issue};
+
+/// Why a pass of the deadline process stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DeadlineError {
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    #[error("reading which deadlines are due: {0}")]
+    ReadModel(#[from] ProjectionError),
+}
 
 /// Namespace of the deterministic command ids of deadline events.
 const DEADLINE_COMMAND_NAMESPACE: Uuid = Uuid::from_u128(0x7768_6973_746c_6564_6561_646c_696e_6573);
@@ -51,7 +62,7 @@ impl DeadlineProcess {
     }
 
     /// One pass at the clock's now.
-    pub async fn run_once(&self) -> Result<DeadlinePass, CommandError> {
+    pub async fn run_once(&self) -> Result<DeadlinePass, DeadlineError> {
         let now = self.clock().now();
         let mut pass = DeadlinePass::default();
         for case_id in self.cases_with_due_deadlines(now).await? {
@@ -69,7 +80,7 @@ impl DeadlineProcess {
                     Err(CommandError::Domain(DomainError::Rule(reason))) => {
                         tracing::info!(%case_id, %reason, "deadline event already written elsewhere");
                     }
-                    Err(error) => return Err(error),
+                    Err(error) => return Err(error.into()),
                 }
             }
         }
@@ -81,25 +92,14 @@ impl DeadlineProcess {
     async fn cases_with_due_deadlines(
         &self,
         now: DateTime<Utc>,
-    ) -> Result<Vec<CaseId>, CommandError> {
+    ) -> Result<Vec<CaseId>, DeadlineError> {
         let lead = self.handler.rules().warning_lead();
-        let rows = sqlx::query(
-            "SELECT DISTINCT d.case_id FROM rm_deadlines d JOIN rm_cases c ON c.case_id = d.case_id \
-             WHERE d.settled = 0 AND c.status <> 'closed' \
-             AND ((d.missed_at IS NULL AND d.due_at < $1) OR (d.approaching_at IS NULL AND d.due_at <= $2)) \
-             ORDER BY d.case_id",
+        Ok(queries::cases_with_due_deadlines(
+            self.handler.store().database().pool(),
+            now,
+            now + lead,
         )
-        .bind(to_micros(now))
-        .bind(to_micros(now + lead))
-        .fetch_all(self.handler.store().database().pool())
-        .await
-        .map_err(|e| CommandError::Store(e.into()))?;
-        let mut cases = Vec::with_capacity(rows.len());
-        for row in rows {
-            let raw: String = row.try_get(0).map_err(|e| CommandError::Store(e.into()))?;
-            cases.push(CaseId::parse(&raw).map_err(DomainError::from)?);
-        }
-        Ok(cases)
+        .await?)
     }
 
     /// Run a pass every `interval` until `shutdown` fires.
