@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use uuid::Uuid;
 use whistle_domain::case::CaseState;
-use whistle_domain::{Actor, CaseCommand, CaseId, CommandId, DomainError, UnitId};
+use whistle_domain::{Actor, CaseCommand, CaseId, CommandId, DomainError, RefusalKind, UnitId};
 use whistle_projections::{ProjectionError, queries};
 
 use crate::clock::Clock;
@@ -68,7 +68,7 @@ impl DeadlineProcess {
         for case_id in self.cases_with_due_deadlines(now).await? {
             pass.cases_checked += 1;
             let (state, _) = self.handler.load_case(case_id).await?;
-            for command in state.due_deadline_commands(now, self.handler.rules()) {
+            for command in state.due_deadline_commands(now, &self.handler.rules().deadlines) {
                 let missed = matches!(command, CaseCommand::RecordDeadlineMissed { .. });
                 let command_id = command_id_for(case_id, &state, &command);
                 let issue = Issue::by(self.system.clone()).with_command_id(command_id);
@@ -77,7 +77,9 @@ impl DeadlineProcess {
                     Ok(_) if missed => pass.misses += 1,
                     Ok(_) => pass.warnings += 1,
                     // Another process wrote it between our read and our append.
-                    Err(CommandError::Domain(DomainError::Rule(reason))) => {
+                    Err(CommandError::Domain(DomainError::Refused(reason)))
+                        if reason.kind() == RefusalKind::Rule =>
+                    {
                         tracing::info!(%case_id, %reason, "deadline event already written elsewhere");
                     }
                     Err(error) => return Err(error.into()),
@@ -93,7 +95,7 @@ impl DeadlineProcess {
         &self,
         now: DateTime<Utc>,
     ) -> Result<Vec<CaseId>, DeadlineError> {
-        let lead = self.handler.rules().warning_lead();
+        let lead = self.handler.rules().deadlines.warning_lead();
         Ok(queries::cases_with_due_deadlines(
             self.handler.store().database().pool(),
             now,
@@ -134,7 +136,7 @@ fn command_id_for(case_id: CaseId, state: &CaseState, command: &CaseCommand) -> 
         CaseCommand::RecordDeadlineMissed { deadline_id } => ("missed", deadline_id),
         other => unreachable!(
             "the deadline process issues deadline commands only, not {}",
-            other.name()
+            other.kind()
         ),
     };
     let due = state

@@ -1,35 +1,31 @@
-//! The command side: load a stream, fold it into state, `decide`, and append the result
-//! with the stream's version as the expected version. When another writer wins the
-//! race the command is decided again against the new state (a few times), unless the
-//! caller named the version it expected, in which case the conflict is theirs to see.
+//! The command side, for any [`Aggregate`]: load the stream, fold it into state, let the
+//! domain `decide`, and append the result with the stream's version as the expected
+//! version. When another writer wins the race the command is decided again against the
+//! new state (a few times), unless the caller named the version it expected, in which
+//! case the conflict is theirs to see.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
-use whistle_domain::assessment::{self, AssessmentState};
-use whistle_domain::case::{self, CaseState};
+use whistle_domain::assessment::{AssessmentAggregate, AssessmentYear};
+use whistle_domain::case::{CaseAggregate, CaseState};
 use whistle_domain::commands::ReferencedUnit;
-use whistle_domain::events::streams;
-use whistle_domain::rules::DeadlineRules;
-use whistle_domain::unit::{self, UnitState};
+use whistle_domain::rules::CaseRules;
+use whistle_domain::unit::{UnitAggregate, UnitState};
 use whistle_domain::{
-    Actor, AssessmentCommand, CaseCommand, CaseId, Command, CommandId, DomainError, Event,
-    UnitCommand, UnitId,
+    Actor, Aggregate, AssessmentCommand, CaseCommand, CaseId, Command, CommandId, CommandKind,
+    DomainError, Event, Refusal, StreamId, UnitCommand, UnitId, Vocabulary,
 };
-
 use whistle_store::{
     AppendOutcome, AppendRequest, CommandMetadata, EventStore, ExpectedVersion, StoreError,
-    UniqueClaim,
 };
 
 use crate::clock::Clock;
 
 /// How many times a command is decided again after losing a race on its stream.
 const MAX_ATTEMPTS: usize = 5;
-
-/// Namespace of the post-URL claim: one URL, one case.
-pub const POST_URL_CLAIM: &str = "post_url";
 
 /// Who issues a command and how it should be recorded.
 #[derive(Debug, Clone)]
@@ -81,19 +77,17 @@ impl From<StoreError> for CommandError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::VersionConflict { .. } => CommandError::Conflict(error.to_string()),
-            StoreError::ClaimTaken {
-                namespace,
-                key,
-                owner,
-            } if namespace == POST_URL_CLAIM => {
-                let case = owner.strip_prefix("case-").unwrap_or(&owner).to_owned();
-                CommandError::Domain(DomainError::rule(format!(
-                    "post {key} is already on case {case}; one URL never opens two cases"
-                )))
+            StoreError::ClaimTaken { key, owner } => {
+                CommandError::Domain(key.taken_by(&owner).into())
             }
-            StoreError::ClaimTaken { .. } => CommandError::Conflict(error.to_string()),
             other => CommandError::Store(other),
         }
+    }
+}
+
+impl From<Refusal> for CommandError {
+    fn from(refusal: Refusal) -> Self {
+        CommandError::Domain(refusal.into())
     }
 }
 
@@ -101,7 +95,7 @@ impl From<StoreError> for CommandError {
 #[derive(Clone, Debug)]
 pub struct CommandHandler {
     store: EventStore,
-    rules: DeadlineRules,
+    rules: CaseRules,
     clock: Arc<dyn Clock>,
     /// Log accepted and refused commands at debug instead of info (bulk loaders).
     quiet: bool,
@@ -115,7 +109,7 @@ pub struct CommandHandler {
 /// checked against a fresh read before it is returned.
 #[derive(Clone, Debug, Default)]
 struct RecentStreams {
-    streams: Arc<std::sync::Mutex<HashMap<String, StreamAsWritten>>>,
+    streams: Arc<std::sync::Mutex<HashMap<StreamId, StreamAsWritten>>>,
 }
 
 /// A stream's events and version as this handler last wrote them.
@@ -125,7 +119,7 @@ type StreamAsWritten = (Vec<Event>, i64);
 const RECENT_STREAMS: usize = 20_000;
 
 impl RecentStreams {
-    fn get(&self, stream_id: &str) -> Option<StreamAsWritten> {
+    fn get(&self, stream_id: &StreamId) -> Option<StreamAsWritten> {
         self.streams
             .lock()
             .expect("the stream cache is not poisoned")
@@ -133,7 +127,7 @@ impl RecentStreams {
             .cloned()
     }
 
-    fn put(&self, stream_id: &str, events: Vec<Event>, version: i64) {
+    fn put(&self, stream_id: &StreamId, events: Vec<Event>, version: i64) {
         let mut streams = self
             .streams
             .lock()
@@ -141,10 +135,10 @@ impl RecentStreams {
         if streams.len() >= RECENT_STREAMS && !streams.contains_key(stream_id) {
             streams.clear();
         }
-        streams.insert(stream_id.to_owned(), (events, version));
+        streams.insert(stream_id.clone(), (events, version));
     }
 
-    fn forget(&self, stream_id: &str) {
+    fn forget(&self, stream_id: &StreamId) {
         self.streams
             .lock()
             .expect("the stream cache is not poisoned")
@@ -153,7 +147,7 @@ impl RecentStreams {
 }
 
 impl CommandHandler {
-    pub fn new(store: EventStore, rules: DeadlineRules, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(store: EventStore, rules: CaseRules, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
             rules,
@@ -178,31 +172,37 @@ impl CommandHandler {
         &self.clock
     }
 
-    pub fn rules(&self) -> &DeadlineRules {
+    /// The rules commands are decided under.
+    pub fn rules(&self) -> &CaseRules {
         &self.rules
     }
 
-    /// Load the state of a case from its stream.
+    /// The state of an aggregate, folded from its stream, and the stream's version.
+    pub async fn load<A: Aggregate>(&self, id: &A::Id) -> Result<(A::State, i64), CommandError> {
+        let (events, version) = self.load_stream(&A::stream_id(id)).await?;
+        Ok((A::fold(&events), version))
+    }
+
+    /// The state of a case.
     pub async fn load_case(&self, case_id: CaseId) -> Result<(CaseState, i64), CommandError> {
-        let (events, version) = self.load_stream(&streams::case(case_id)).await?;
-        Ok((CaseState::from_events(&events), version))
+        self.load::<CaseAggregate>(&case_id).await
     }
 
-    /// Load the state of a unit from its stream.
+    /// The state of a unit.
     pub async fn load_unit(&self, unit_id: &UnitId) -> Result<(UnitState, i64), CommandError> {
-        let (events, version) = self.load_stream(&streams::unit(unit_id)).await?;
-        Ok((UnitState::from_events(&events), version))
+        self.load::<UnitAggregate>(unit_id).await
     }
 
-    /// A unit as a command may reference it; not found if it was never registered.
+    /// A unit as a command may reference it, read from its own stream (never from a
+    /// read model); not found if it was never registered.
     pub async fn resolve_unit(&self, unit_id: &UnitId) -> Result<ReferencedUnit, CommandError> {
         let (state, _) = self.load_unit(unit_id).await?;
-        state.as_reference().ok_or_else(|| {
-            DomainError::not_found(format!("unit `{unit_id}` is not registered")).into()
-        })
+        state
+            .as_reference()
+            .ok_or_else(|| Refusal::UnitNotRegistered(unit_id.clone()).into())
     }
 
-    async fn load_stream(&self, stream_id: &str) -> Result<(Vec<Event>, i64), CommandError> {
+    async fn load_stream(&self, stream_id: &StreamId) -> Result<(Vec<Event>, i64), CommandError> {
         let recorded = self.store.read_stream(stream_id).await?;
         let version = recorded.last().map_or(0, |e| e.stream_version);
         let events = recorded
@@ -218,54 +218,27 @@ impl CommandHandler {
     }
 
     /// Decide and append a case command.
-    #[tracing::instrument(skip_all, fields(command = body.name(), case_id = %case_id, actor = %issue.actor.user_id, role = ?issue.actor.role))]
     pub async fn handle_case(
         &self,
         issue: Issue,
         case_id: CaseId,
         body: CaseCommand,
     ) -> Result<CommandReceipt, CommandError> {
-        let claims = match &body {
-            CaseCommand::FlagPost { post, .. } | CaseCommand::AttachPost { post, .. } => {
-                vec![UniqueClaim {
-                    namespace: POST_URL_CLAIM.to_owned(),
-                    key: post.url.to_string(),
-                }]
-            }
-            _ => Vec::new(),
-        };
-        let stream_id = streams::case(case_id);
-        let result = self
-            .run(&issue, &stream_id, claims, |events, now| {
-                let state = CaseState::from_events(events);
-                case::decide(&state, &self.command(&issue.actor, now, body.clone()))
-            })
-            .await;
-        log_outcome(self.quiet, body.name(), &issue, &result);
-        result
+        self.handle::<CaseAggregate>(issue, &case_id, body).await
     }
 
     /// Decide and append a unit command.
-    #[tracing::instrument(skip_all, fields(unit_id = %unit_id, actor = %issue.actor.user_id))]
     pub async fn handle_unit(
         &self,
         issue: Issue,
         unit_id: &UnitId,
         body: UnitCommand,
     ) -> Result<CommandReceipt, CommandError> {
-        let stream_id = streams::unit(unit_id);
-        let result = self
-            .run(&issue, &stream_id, Vec::new(), |events, now| {
-                let state = UnitState::from_events(events);
-                unit::decide(&state, &self.command(&issue.actor, now, body.clone()))
-            })
-            .await;
-        log_outcome(self.quiet, "unitCommand", &issue, &result);
-        result
+        self.handle::<UnitAggregate>(issue, unit_id, body).await
     }
 
-    /// Decide and append an assessment command for a unit and year.
-    #[tracing::instrument(skip_all, fields(unit_id = %unit_id, year, actor = %issue.actor.user_id))]
+    /// Decide and append an assessment command for a registered unit and a year (a
+    /// deactivated unit can still be assessed for its past).
     pub async fn handle_assessment(
         &self,
         issue: Issue,
@@ -274,23 +247,35 @@ impl CommandHandler {
         body: AssessmentCommand,
     ) -> Result<CommandReceipt, CommandError> {
         self.resolve_unit(unit_id).await?;
-        let stream_id = streams::assessment(unit_id, year);
+        let id = AssessmentYear {
+            unit: unit_id.clone(),
+            year,
+        };
+        self.handle::<AssessmentAggregate>(issue, &id, body).await
+    }
+
+    /// Decide a command on the aggregate `id` and append what it produces.
+    #[tracing::instrument(skip_all, fields(command = A::kind(&body).key(), stream = %A::stream_id(id), actor = %issue.actor.user_id, role = ?issue.actor.role))]
+    pub async fn handle<A: Aggregate>(
+        &self,
+        issue: Issue,
+        id: &A::Id,
+        body: A::Command,
+    ) -> Result<CommandReceipt, CommandError> {
+        let kind = A::kind(&body);
+        let stream_id = A::stream_id(id);
+        let claims = A::unique_keys(&body);
         let result = self
-            .run(&issue, &stream_id, Vec::new(), |events, now| {
-                let state = AssessmentState::from_events(events);
-                assessment::decide(
-                    &state,
-                    unit_id,
-                    year,
-                    &self.command(&issue.actor, now, body.clone()),
-                )
+            .run(&issue, &stream_id, claims, |events, now| {
+                let state = A::fold(events);
+                A::decide(id, &state, &self.command(&issue.actor, now, body.clone()))
             })
             .await;
-        log_outcome(self.quiet, "assessmentCommand", &issue, &result);
+        log_outcome(self.quiet, kind, &issue, &result);
         result
     }
 
-    fn command<B>(&self, actor: &Actor, now: chrono::DateTime<chrono::Utc>, body: B) -> Command<B> {
+    fn command<B>(&self, actor: &Actor, now: DateTime<Utc>, body: B) -> Command<B> {
         Command {
             actor: actor.clone(),
             issued_at: now,
@@ -302,9 +287,9 @@ impl CommandHandler {
     async fn run(
         &self,
         issue: &Issue,
-        stream_id: &str,
-        claims: Vec<UniqueClaim>,
-        decide: impl Fn(&[Event], chrono::DateTime<chrono::Utc>) -> Result<Vec<Event>, DomainError>,
+        stream_id: &StreamId,
+        claims: Vec<whistle_domain::UniqueKey>,
+        decide: impl Fn(&[Event], DateTime<Utc>) -> Result<Vec<Event>, DomainError>,
     ) -> Result<CommandReceipt, CommandError> {
         // A command id the caller gave may have been handled already: then its first
         // outcome is the answer, before deciding again on a state it has since changed.
@@ -358,7 +343,7 @@ impl CommandHandler {
                 Err(refusal) => return Err(refusal.into()),
             };
             let request = AppendRequest {
-                stream_id: stream_id.to_owned(),
+                stream_id: stream_id.clone(),
                 expected_version: if version == 0 {
                     ExpectedVersion::NoStream
                 } else {
@@ -407,7 +392,7 @@ impl CommandHandler {
 
 fn log_outcome(
     quiet: bool,
-    command: &str,
+    command: CommandKind,
     issue: &Issue,
     result: &Result<CommandReceipt, CommandError>,
 ) {
@@ -418,19 +403,19 @@ fn log_outcome(
             let stream = &receipt.outcome.stream_id;
             let replayed = receipt.outcome.replayed;
             if quiet {
-                tracing::debug!(command, actor = %actor.user_id, role = ?actor.role, unit = %actor.unit, %stream, position, replayed, "command accepted");
+                tracing::debug!(command = command.key(), actor = %actor.user_id, role = ?actor.role, unit = %actor.unit, %stream, position, replayed, "command accepted");
             } else {
-                tracing::info!(command, actor = %actor.user_id, role = ?actor.role, unit = %actor.unit, %stream, position, replayed, "command accepted");
+                tracing::info!(command = command.key(), actor = %actor.user_id, role = ?actor.role, unit = %actor.unit, %stream, position, replayed, "command accepted");
             }
         }
         Err(CommandError::Store(error)) => {
-            tracing::error!(command, actor = %actor.user_id, %error, "command failed in the store")
+            tracing::error!(command = command.key(), actor = %actor.user_id, %error, "command failed in the store")
         }
         Err(error) => {
             if quiet {
-                tracing::debug!(command, actor = %actor.user_id, role = ?actor.role, unit = %actor.unit, %error, "command refused");
+                tracing::debug!(command = command.key(), actor = %actor.user_id, role = ?actor.role, unit = %actor.unit, %error, "command refused");
             } else {
-                tracing::info!(command, actor = %actor.user_id, role = ?actor.role, unit = %actor.unit, %error, "command refused");
+                tracing::info!(command = command.key(), actor = %actor.user_id, role = ?actor.role, unit = %actor.unit, %error, "command refused");
             }
         }
     }

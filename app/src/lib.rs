@@ -109,7 +109,7 @@ impl App {
         let runner = ProjectionRunner::new(store.clone(), PROJECTION_BATCH)
             .await
             .context("starting the projections")?;
-        let handler = CommandHandler::new(store, config.rules.deadlines.clone(), config.clock);
+        let handler = CommandHandler::new(store, config.rules.case_rules(), config.clock);
         let deadlines = DeadlineProcess::new(handler.clone(), config.system_unit);
         let checkpoints = config
             .checkpoints

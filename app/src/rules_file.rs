@@ -8,15 +8,16 @@ use std::path::Path;
 use serde::Deserialize;
 use thiserror::Error;
 use whistle_domain::UnitId;
-use whistle_domain::rules::{AssessmentRules, DeadlineRules, SupervisionRules};
+use whistle_domain::rules::{AssessmentRules, CaseRules, DeadlineRules, SupervisionRules};
 
 /// The rule set shipped with Whistle.
 pub const DEFAULT_RULES_TOML: &str = include_str!("../../rules/default.toml");
 
-/// Deadline and assessment rules of one version.
+/// Deadline, supervision and assessment rules of one version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleSet {
     pub deadlines: DeadlineRules,
+    pub supervision: SupervisionRules,
     pub assessment: AssessmentRules,
 }
 
@@ -81,6 +82,14 @@ fn invalid(key: &'static str, reason: impl Into<String>) -> RulesError {
 }
 
 impl RuleSet {
+    /// What deciding a case command needs: the deadline and supervision rules.
+    pub fn case_rules(&self) -> CaseRules {
+        CaseRules {
+            deadlines: self.deadlines.clone(),
+            supervision: self.supervision.clone(),
+        }
+    }
+
     /// The rule set shipped with Whistle (`rules/default.toml`).
     pub fn shipped() -> Self {
         Self::parse(DEFAULT_RULES_TOML).expect("the shipped rules file is valid")
@@ -176,8 +185,8 @@ impl RuleSet {
                 public_response_hours: d.public_response_hours,
                 leader_instruction_working_days: d.leader_instruction_working_days,
                 warning_lead_minutes: d.warning_lead_minutes,
-                supervision,
             },
+            supervision,
             assessment: AssessmentRules {
                 version,
                 base: a.base,
@@ -202,6 +211,7 @@ mod tests {
     fn the_shipped_file_holds_the_defaults_of_the_domain() {
         let shipped = RuleSet::shipped();
         assert_eq!(shipped.deadlines, DeadlineRules::default());
+        assert_eq!(shipped.supervision, SupervisionRules::default());
         assert_eq!(shipped.assessment, AssessmentRules::default());
     }
 

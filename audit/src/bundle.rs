@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::AuditError;
 use crate::checkpoint::Checkpoint;
-use crate::leaf::StoredEvent;
+use crate::leaf::{Leaf, StoredEvent};
 use crate::merkle::{self, Hash, hashes_from_bytes};
 
 pub const INCLUSION_FORMAT: &str = "whistle-inclusion-proof/v1";

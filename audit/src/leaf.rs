@@ -13,39 +13,28 @@ use crate::merkle::{Hash, leaf_hash};
 /// Names the encoding; part of every leaf.
 pub const LEAF_ENCODING: &str = "whistle/leaf/v1";
 
-/// An `events` row exactly as stored, every column as its stored value.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct StoredEvent {
-    pub position: i64,
-    pub event_id: String,
-    pub stream_id: String,
-    pub stream_version: i64,
-    pub event_type: String,
-    pub schema_version: i64,
-    pub payload: String,
-    pub recorded_at: i64,
-    pub actor_id: String,
-    pub actor_name: String,
-    pub actor_role: String,
-    pub actor_unit: String,
-    pub command_id: String,
-    pub correlation_id: String,
-    pub causation_id: Option<String>,
+pub use whistle_store::StoredEvent;
+
+/// A stored event as a leaf of the ledger.
+pub trait Leaf {
+    /// SHA-256 of the payload text as stored.
+    fn payload_hash(&self) -> Hash;
+    /// The canonical encoding (the leaf's bytes), with the payload by its hash.
+    fn leaf(&self) -> Vec<u8>;
+    /// The RFC 6962 leaf hash of [`Leaf::leaf`].
+    fn leaf_hash(&self) -> Hash;
 }
 
-impl StoredEvent {
-    /// SHA-256 of the payload text as stored.
-    pub fn payload_hash(&self) -> Hash {
+impl Leaf for StoredEvent {
+    fn payload_hash(&self) -> Hash {
         Sha256::digest(self.payload.as_bytes()).into()
     }
 
-    /// The canonical encoding (the leaf's bytes), with the payload by its hash.
-    pub fn leaf(&self) -> Vec<u8> {
+    fn leaf(&self) -> Vec<u8> {
         encode_leaf(self, &self.payload_hash())
     }
 
-    /// The RFC 6962 leaf hash of [`StoredEvent::leaf`].
-    pub fn leaf_hash(&self) -> Hash {
+    fn leaf_hash(&self) -> Hash {
         leaf_hash(&self.leaf())
     }
 }

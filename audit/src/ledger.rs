@@ -7,7 +7,6 @@
 //! name the first bad position, by the leaf list an inspector kept with a checkpoint).
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use whistle_store::Database;
 
 use crate::AuditError;
@@ -16,7 +15,7 @@ use crate::bundle::{
     InclusionBundle, ProvenEvent, encode_proof,
 };
 use crate::checkpoint::Checkpoint;
-use crate::leaf::StoredEvent;
+use crate::leaf::{Leaf, StoredEvent};
 use crate::merkle::{self, Hash};
 
 const BATCH: i64 = 5_000;
@@ -34,29 +33,13 @@ async fn read_rows(
     rows.iter().map(stored_event).collect()
 }
 
-/// An `events` row (selected with [`COLUMNS`]) exactly as stored.
+/// An `events` row exactly as stored.
 fn stored_event(row: &sqlx::any::AnyRow) -> Result<StoredEvent, AuditError> {
-    Ok(StoredEvent {
-        position: row.try_get("position")?,
-        event_id: row.try_get("event_id")?,
-        stream_id: row.try_get("stream_id")?,
-        stream_version: row.try_get("stream_version")?,
-        event_type: row.try_get("event_type")?,
-        schema_version: row.try_get("schema_version")?,
-        payload: row.try_get("payload")?,
-        recorded_at: row.try_get("recorded_at")?,
-        actor_id: row.try_get("actor_id")?,
-        actor_name: row.try_get("actor_name")?,
-        actor_role: row.try_get("actor_role")?,
-        actor_unit: row.try_get("actor_unit")?,
-        command_id: row.try_get("command_id")?,
-        correlation_id: row.try_get("correlation_id")?,
-        causation_id: row.try_get("causation_id")?,
-    })
+    Ok(StoredEvent::from_row(row)?)
 }
 
-const COLUMNS: &str = "SELECT position, event_id, stream_id, stream_version, event_type, schema_version, payload, \
-     recorded_at, actor_id, actor_name, actor_role, actor_unit, command_id, correlation_id, causation_id FROM events";
+static COLUMNS: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("SELECT {} FROM events", whistle_store::EVENT_COLUMNS));
 
 /// The log as stored, in position order: each row's position and leaf hash.
 #[derive(Debug, Clone, Default)]
@@ -85,7 +68,10 @@ pub async fn log_leaves(
     let mut log = LogLeaves::default();
     let mut after = i64::MIN;
     loop {
-        let sql = format!("{COLUMNS} WHERE position > $1 ORDER BY position LIMIT $2");
+        let sql = format!(
+            "{} WHERE position > $1 ORDER BY position LIMIT $2",
+            *COLUMNS
+        );
         let rows = read_rows(db, &sql, &[after, BATCH]).await?;
         let Some(last) = rows.last() else { break };
         after = last.position;
@@ -103,7 +89,7 @@ pub async fn stored_event_at_index(
     db: &Database,
     index: usize,
 ) -> Result<Option<StoredEvent>, AuditError> {
-    let sql = format!("{COLUMNS} ORDER BY position LIMIT 1 OFFSET $1");
+    let sql = format!("{} ORDER BY position LIMIT 1 OFFSET $1", *COLUMNS);
     Ok(read_rows(db, &sql, &[index as i64]).await?.pop())
 }
 
@@ -167,7 +153,7 @@ pub async fn prove_inclusion(
     signed_checkpoint: &str,
 ) -> Result<InclusionBundle, AuditError> {
     let checkpoint = Checkpoint::read_unverified(signed_checkpoint)?;
-    let row = sqlx::query(&format!("{COLUMNS} WHERE event_id = $1"))
+    let row = sqlx::query(&format!("{} WHERE event_id = $1", *COLUMNS))
         .bind(event_id)
         .fetch_optional(db.pool())
         .await?
@@ -207,10 +193,14 @@ pub async fn prove_events(
             after_checkpoint.push(position);
             continue;
         }
-        let event = read_rows(db, &format!("{COLUMNS} WHERE position = $1"), &[position])
-            .await?
-            .pop()
-            .ok_or_else(|| AuditError::NotFound(format!("no event at position {position}")))?;
+        let event = read_rows(
+            db,
+            &format!("{} WHERE position = $1", *COLUMNS),
+            &[position],
+        )
+        .await?
+        .pop()
+        .ok_or_else(|| AuditError::NotFound(format!("no event at position {position}")))?;
         let index = (position - 1) as usize;
         events.push(ProvenEvent {
             leaf_index: index as u64,

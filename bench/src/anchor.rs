@@ -26,8 +26,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::Executor;
 use whistle_domain::case::{self, CaseState};
 use whistle_domain::commands::{Command, ReferencedUnit};
-use whistle_domain::rules::DeadlineRules;
-use whistle_domain::{Actor, CaseCommand, DomainError, Event};
+use whistle_domain::rules::CaseRules;
+use whistle_domain::{Actor, CaseCommand, CaseId, DomainError, Event};
 
 /// A case as a cqrs-es aggregate: Whistle's case state. It is never serialised (the
 /// anchor takes no snapshots), so the state is skipped by serde.
@@ -56,13 +56,14 @@ impl DomainEvent for AnchorEvent {
 
 /// A case command with the person who issues it.
 pub struct AnchorCommand {
+    pub case_id: CaseId,
     pub actor: Actor,
     pub body: CaseCommand,
 }
 
-/// What the aggregate needs besides the command: the deadline rules.
+/// What the aggregate needs besides the command: the rules.
 pub struct AnchorServices {
-    pub rules: DeadlineRules,
+    pub rules: CaseRules,
 }
 
 impl Aggregate for AnchorCase {
@@ -78,13 +79,14 @@ impl Aggregate for AnchorCase {
         services: &AnchorServices,
         sink: &cqrs_es::event_sink::EventSink<Self>,
     ) -> Result<(), DomainError> {
+        let command_case = command.case_id;
         let command = Command {
             actor: command.actor,
             issued_at: chrono::Utc::now(),
             rules: services.rules.clone(),
             body: command.body,
         };
-        for event in case::decide(&self.state, &command)? {
+        for event in case::decide(command_case, &self.state, &command)? {
             sink.write(AnchorEvent(event), self).await;
         }
         Ok(())
@@ -173,7 +175,7 @@ pub async fn sqlite_anchor(
     pool.execute(SQLITE_EVENTS_TABLE).await?;
     let database = AnchorDatabase::Sqlite(pool.clone());
     let services = AnchorServices {
-        rules: DeadlineRules::default(),
+        rules: CaseRules::default(),
     };
     Ok((sqlite_es::sqlite_cqrs(pool, Vec::new(), services), database))
 }
@@ -195,7 +197,7 @@ pub async fn postgres_anchor(
     pool.execute(POSTGRES_EVENTS_TABLE).await?;
     let database = AnchorDatabase::Postgres(pool.clone());
     let services = AnchorServices {
-        rules: DeadlineRules::default(),
+        rules: CaseRules::default(),
     };
     Ok((
         postgres_es::postgres_cqrs(pool, Vec::new(), services),
@@ -238,6 +240,7 @@ where
                     .execute_with_metadata(
                         &aggregate_id,
                         AnchorCommand {
+                            case_id: step.case_id,
                             actor: step.actor.clone(),
                             body: step.command.clone(),
                         },

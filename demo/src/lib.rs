@@ -22,7 +22,7 @@ use whistle_app::{CommandHandler, Issue, ManualClock};
 use whistle_domain::calendar::{shanghai_date, start_of_shanghai_day};
 use whistle_domain::commands::ReferencedUnit;
 use whistle_domain::events::{Heat, Period, Post};
-use whistle_domain::rules::DeadlineRules;
+use whistle_domain::rules::CaseRules;
 use whistle_domain::text::RequiredText;
 use whistle_domain::*;
 use whistle_store::{Database, EventStore};
@@ -63,11 +63,7 @@ impl std::fmt::Display for DemoReport {
 
 /// Load the demo year into an empty database, deciding every command under `rules`
 /// (the rules the service will run with).
-pub async fn load(
-    database_url: &str,
-    seed: u64,
-    rules: &DeadlineRules,
-) -> anyhow::Result<DemoReport> {
+pub async fn load(database_url: &str, seed: u64, rules: &CaseRules) -> anyhow::Result<DemoReport> {
     load_days(database_url, seed, YEAR_DAYS, rules).await
 }
 
@@ -76,7 +72,7 @@ pub async fn load_days(
     database_url: &str,
     seed: u64,
     days: i64,
-    rules: &DeadlineRules,
+    rules: &CaseRules,
 ) -> anyhow::Result<DemoReport> {
     let store = EventStore::new(Database::connect(database_url).await?).await?;
     if store.head_position().await? > 0 {
@@ -107,11 +103,7 @@ pub async fn load_days(
 }
 
 /// Load the demo year unless the database already holds events.
-pub async fn load_if_empty(
-    database_url: &str,
-    seed: u64,
-    rules: &DeadlineRules,
-) -> anyhow::Result<()> {
+pub async fn load_if_empty(database_url: &str, seed: u64, rules: &CaseRules) -> anyhow::Result<()> {
     let store = EventStore::new(Database::connect(database_url).await?).await?;
     let head = store.head_position().await?;
     store.database().close().await;
@@ -631,7 +623,6 @@ impl Simulation {
                 None => None,
             };
             let command = UnitCommand::RegisterUnit {
-                unit_id: unit.id.clone(),
                 name: text(unit.name),
                 kind: unit.kind,
                 parent,
@@ -1103,14 +1094,7 @@ impl Simulation {
                         author: Some(format!("网友{:04}", self.rng.random_range(0..10_000))),
                         heat,
                     };
-                    (
-                        monitor,
-                        CaseCommand::FlagPost {
-                            case_id,
-                            post,
-                            note: None,
-                        },
-                    )
+                    (monitor, CaseCommand::FlagPost { post, note: None })
                 }
                 Step::Attach => {
                     let post = Post {
@@ -1414,7 +1398,7 @@ impl Simulation {
     /// and fall due — the job the deadline process does in the service.
     async fn schedule_deadline_checks(&mut self, case_index: usize) -> anyhow::Result<()> {
         let (state, _) = self.handler.load_case(self.cases[case_index].id).await?;
-        let lead = self.handler.rules().warning_lead();
+        let lead = self.handler.rules().deadlines.warning_lead();
         let now = self.clock_now();
         for deadline in state.deadlines.values().filter(|d| !d.settled) {
             let warn = deadline.due_at - lead + Duration::minutes(1);
@@ -1435,7 +1419,9 @@ impl Simulation {
     async fn check_deadlines(&mut self, case_index: usize) -> anyhow::Result<()> {
         let case_id = self.cases[case_index].id;
         let (state, _) = self.handler.load_case(case_id).await?;
-        for command in state.due_deadline_commands(self.clock_now(), self.handler.rules()) {
+        for command in
+            state.due_deadline_commands(self.clock_now(), &self.handler.rules().deadlines)
+        {
             self.handler
                 .handle_case(Issue::by(self.system.clone()), case_id, command)
                 .await?;

@@ -1,12 +1,13 @@
 //! Who acts: a person with one role, belonging to one unit. Roles and what each may do
-//! follow DOMAIN.md §2; the `System` role is reserved for events the service writes
+//! follow docs/domain/people.md; the `System` role is reserved for events the service writes
 //! itself (deadline warnings and misses) and cannot be issued to a person.
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{DomainError, ParseError};
+use crate::error::ParseError;
 use crate::ids::{UnitId, UserId};
-use crate::vocabulary::Vocabulary;
+use crate::refusal::Refusal;
+use crate::vocabulary::{CommandKind, Vocabulary};
 
 crate::vocabulary::vocabulary_role!();
 
@@ -48,32 +49,28 @@ impl Actor {
     }
 
     /// Refuse unless the actor has one of `roles`.
-    pub fn require_role(&self, roles: &[Role], action: &str) -> Result<(), DomainError> {
+    pub fn require_role(&self, roles: &[Role], command: CommandKind) -> Result<(), Refusal> {
         if roles.contains(&self.role) {
             Ok(())
         } else {
-            let allowed: Vec<_> = roles
-                .iter()
-                .map(|r| format!("{}({})", r.key(), r.label_zh()))
-                .collect();
-            Err(DomainError::forbidden(format!(
-                "{action} requires the role {}; you are {}({})",
-                allowed.join(" or "),
-                self.role.key(),
-                self.role.label_zh()
-            )))
+            Err(Refusal::RoleNotAllowed {
+                command,
+                allowed: roles.to_vec(),
+                role: self.role,
+            })
         }
     }
 
     /// Refuse unless the actor belongs to `unit`.
-    pub fn require_unit(&self, unit: &UnitId, action: &str) -> Result<(), DomainError> {
+    pub fn require_unit(&self, unit: &UnitId, command: CommandKind) -> Result<(), Refusal> {
         if &self.unit == unit {
             Ok(())
         } else {
-            Err(DomainError::forbidden(format!(
-                "{action} is for staff of unit `{unit}`; you belong to `{}`",
-                self.unit
-            )))
+            Err(Refusal::NotYourUnit {
+                command,
+                unit: unit.clone(),
+                actor_unit: self.unit.clone(),
+            })
         }
     }
 }

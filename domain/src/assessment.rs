@@ -1,16 +1,21 @@
 //! The assessment aggregate: one stream per unit and year holding penalties, revocations,
-//! commendations, accountability referrals and disciplinary decisions (DOMAIN.md §4 step
-//! 12). Scores are computed by projections from these and the case events.
+//! commendations, accountability referrals and disciplinary decisions (the last step of
+//! docs/domain/lifecycle.md). Scores are computed from these and the case events by the
+//! read side, with the scoring rules of [`crate::rules::AssessmentRules`].
 
 use std::collections::BTreeMap;
 
 use chrono::Datelike;
 
 use crate::actor::Role;
+use crate::aggregate::Aggregate;
 use crate::commands::{AssessmentCommand, Command};
 use crate::error::DomainError;
 use crate::events::{Event, Period};
 use crate::ids::*;
+use crate::refusal::Refusal;
+use crate::stream::StreamId;
+use crate::vocabulary::CommandKind;
 
 /// Most points one penalty or commendation may carry.
 pub const MAX_POINTS: u32 = 100;
@@ -39,21 +44,58 @@ pub fn year_of(command: &AssessmentCommand, today_year: i32) -> i32 {
     }
 }
 
-fn check_period(period: &Period) -> Result<(), DomainError> {
+/// One unit's assessment stream for one year.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssessmentYear {
+    pub unit: UnitId,
+    pub year: i32,
+}
+
+/// The assessment as an [`Aggregate`].
+pub struct AssessmentAggregate;
+
+impl Aggregate for AssessmentAggregate {
+    type Id = AssessmentYear;
+    type State = AssessmentState;
+    type Command = AssessmentCommand;
+
+    fn stream_id(id: &AssessmentYear) -> StreamId {
+        StreamId::Assessment {
+            unit: id.unit.clone(),
+            year: id.year,
+        }
+    }
+
+    fn kind(command: &AssessmentCommand) -> CommandKind {
+        command.kind()
+    }
+
+    fn evolve(state: AssessmentState, event: &Event) -> AssessmentState {
+        evolve(state, event)
+    }
+
+    fn decide(
+        id: &AssessmentYear,
+        state: &AssessmentState,
+        command: &Command<AssessmentCommand>,
+    ) -> Result<Vec<Event>, DomainError> {
+        decide(state, &id.unit, id.year, command)
+    }
+}
+
+fn check_period(period: &Period) -> Result<(), Refusal> {
     if period.to <= period.from {
-        return Err(DomainError::rule(format!(
-            "the period [{}, {}) is empty: `to` must be after `from`",
-            period.from, period.to
-        )));
+        return Err(Refusal::EmptyPeriod {
+            from: period.from,
+            to: period.to,
+        });
     }
     Ok(())
 }
 
-fn check_points(points: u32) -> Result<(), DomainError> {
+fn check_points(points: u32) -> Result<(), Refusal> {
     if points > MAX_POINTS {
-        return Err(DomainError::rule(format!(
-            "points must be between 0 and {MAX_POINTS}"
-        )));
+        return Err(Refusal::PointsOutOfRange(MAX_POINTS));
     }
     Ok(())
 }
@@ -68,6 +110,7 @@ pub fn decide(
 ) -> Result<Vec<Event>, DomainError> {
     use AssessmentCommand as A;
     let actor = &command.actor;
+    let command_kind = command.body.kind();
     match &command.body {
         A::ApplyPenalty {
             penalty_id,
@@ -78,13 +121,11 @@ pub fn decide(
             case_ids,
             period,
         } => {
-            actor.require_role(&[Role::Evaluator, Role::Inspector], "applyPenalty")?;
+            actor.require_role(&[Role::Evaluator, Role::Inspector], command_kind)?;
             check_period(period)?;
             check_points(*points)?;
             if state.penalties.contains_key(penalty_id) {
-                return Err(DomainError::rule(format!(
-                    "penalty {penalty_id} already exists"
-                )));
+                return Err(Refusal::PenaltyExists(*penalty_id).into());
             }
             Ok(vec![Event::PenaltyApplied {
                 penalty_id: *penalty_id,
@@ -99,14 +140,15 @@ pub fn decide(
             }])
         }
         A::RevokePenalty { penalty_id, reason } => {
-            actor.require_role(&[Role::Evaluator, Role::Inspector], "revokePenalty")?;
+            actor.require_role(&[Role::Evaluator, Role::Inspector], command_kind)?;
             match state.penalties.get(penalty_id) {
-                None => Err(DomainError::not_found(format!(
-                    "penalty {penalty_id} was not applied to `{unit_id}` in {year}"
-                ))),
-                Some(true) => Err(DomainError::rule(format!(
-                    "penalty {penalty_id} is already revoked"
-                ))),
+                None => Err(Refusal::NoSuchPenalty {
+                    penalty_id: *penalty_id,
+                    unit: unit_id.clone(),
+                    year,
+                }
+                .into()),
+                Some(true) => Err(Refusal::PenaltyAlreadyRevoked(*penalty_id).into()),
                 Some(false) => Ok(vec![Event::PenaltyRevoked {
                     penalty_id: *penalty_id,
                     unit_id: unit_id.clone(),
@@ -121,13 +163,11 @@ pub fn decide(
             reason,
             period,
         } => {
-            actor.require_role(&[Role::Evaluator], "awardCommendation")?;
+            actor.require_role(&[Role::Evaluator], command_kind)?;
             check_period(period)?;
             check_points(*points)?;
             if state.commendations.contains_key(commendation_id) {
-                return Err(DomainError::rule(format!(
-                    "commendation {commendation_id} already exists"
-                )));
+                return Err(Refusal::CommendationExists(*commendation_id).into());
             }
             Ok(vec![Event::CommendationAwarded {
                 commendation_id: *commendation_id,
@@ -144,11 +184,9 @@ pub fn decide(
             case_ids,
             reason,
         } => {
-            actor.require_role(&[Role::Evaluator], "referAccountability")?;
+            actor.require_role(&[Role::Evaluator], command_kind)?;
             if state.accountability.contains_key(accountability_id) {
-                return Err(DomainError::rule(format!(
-                    "accountability referral {accountability_id} already exists"
-                )));
+                return Err(Refusal::AccountabilityExists(*accountability_id).into());
             }
             Ok(vec![Event::AccountabilityReferred {
                 accountability_id: *accountability_id,
@@ -165,11 +203,9 @@ pub fn decide(
             case_ids,
             decision,
         } => {
-            actor.require_role(&[Role::Inspector], "recordDisciplinaryDecision")?;
+            actor.require_role(&[Role::Inspector], command_kind)?;
             if state.accountability.get(accountability_id) == Some(&true) {
-                return Err(DomainError::rule(format!(
-                    "a decision is already recorded for {accountability_id}"
-                )));
+                return Err(Refusal::DecisionAlreadyRecorded(*accountability_id).into());
             }
             Ok(vec![Event::DisciplinaryDecisionRecorded {
                 accountability_id: *accountability_id,

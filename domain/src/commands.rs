@@ -1,13 +1,14 @@
 //! Commands: the imperative of each event. A command carries who issues it, when, and
-//! the deadline rules in force; its fields are already parsed domain types, so `decide`
-//! only checks what the current state allows.
+//! the rules in force; its fields are already parsed domain types, so `decide` only
+//! checks what the actor and the current state allow. The stream a command goes to (the
+//! case, the unit, the unit's assessment year) is given beside it, not inside it.
 
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::actor::Actor;
 use crate::events::{Heat, Period, Post};
 use crate::ids::*;
-use crate::rules::DeadlineRules;
+use crate::rules::CaseRules;
 use crate::text::RequiredText;
 use crate::vocabulary::*;
 
@@ -17,8 +18,8 @@ pub struct Command<B> {
     pub actor: Actor,
     /// When the command was issued (the injected clock's now).
     pub issued_at: DateTime<Utc>,
-    /// The deadline rules in force for new deadlines.
-    pub rules: DeadlineRules,
+    /// The rules in force: deadlines for new deadlines, and who supervises what.
+    pub rules: CaseRules,
     pub body: B,
 }
 
@@ -36,7 +37,6 @@ pub struct ReferencedUnit {
 #[derive(Debug, Clone)]
 pub enum CaseCommand {
     FlagPost {
-        case_id: CaseId,
         post: Post,
         note: Option<RequiredText>,
     },
@@ -176,7 +176,6 @@ pub enum CaseCommand {
 #[derive(Debug, Clone)]
 pub enum UnitCommand {
     RegisterUnit {
-        unit_id: UnitId,
         name: RequiredText,
         kind: UnitKind,
         parent: Option<ReferencedUnit>,
@@ -227,42 +226,66 @@ pub enum AssessmentCommand {
 }
 
 impl CaseCommand {
-    /// The command's name as the API calls it (for logs and errors).
-    pub fn name(&self) -> &'static str {
-        use CaseCommand::*;
+    /// What the command does, for logs, refusals and the command record.
+    pub fn kind(&self) -> CommandKind {
+        use CaseCommand as C;
+        use CommandKind as K;
         match self {
-            FlagPost { .. } => "flagPost",
-            AttachPost { .. } => "attachPost",
-            RecordHeat { .. } => "recordHeat",
-            RecordFollowUp { .. } => "recordFollowUp",
-            TriageCase { .. } => "triageCase",
-            ChangeCaseLevel { .. } => "changeCaseLevel",
-            AssignCase { .. } => "assignCase",
-            AcceptAssignment { .. } => "acceptAssignment",
-            ReturnAssignment { .. } => "returnAssignment",
-            AcceptReturn { .. } => "acceptReturn",
-            RejectReturn { .. } => "rejectReturn",
-            WithdrawAssignment { .. } => "withdrawAssignment",
-            VerifyFacts { .. } => "verifyFacts",
-            SubmitReply { .. } => "submitReply",
-            ApproveReply { .. } => "approveReply",
-            SendBackReply { .. } => "sendBackReply",
-            PublishResponse { .. } => "publishResponse",
-            PromiseRectification { .. } => "promiseRectification",
-            CompleteRectification { .. } => "completeRectification",
-            CompleteAssignment { .. } => "completeAssignment",
-            SendMemo { .. } => "sendMemo",
-            InstructOnMemo { .. } => "instructOnMemo",
-            RecordDeadlineApproaching { .. } => "recordDeadlineApproaching",
-            RecordDeadlineMissed { .. } => "recordDeadlineMissed",
-            UrgeSupervision { .. } => "urgeSupervision",
-            ProposeRumourReferral { .. } => "proposeRumourReferral",
-            ApproveRumourReferral { .. } => "approveRumourReferral",
-            RecordReferralOutcome { .. } => "recordReferralOutcome",
-            RebutRumour { .. } => "rebutRumour",
-            CloseCase { .. } => "closeCase",
-            ReopenCase { .. } => "reopenCase",
-            DeclareMassIncident { .. } => "declareMassIncident",
+            C::FlagPost { .. } => K::FlagPost,
+            C::AttachPost { .. } => K::AttachPost,
+            C::RecordHeat { .. } => K::RecordHeat,
+            C::RecordFollowUp { .. } => K::RecordFollowUp,
+            C::TriageCase { .. } => K::TriageCase,
+            C::ChangeCaseLevel { .. } => K::ChangeCaseLevel,
+            C::AssignCase { .. } => K::AssignCase,
+            C::AcceptAssignment { .. } => K::AcceptAssignment,
+            C::ReturnAssignment { .. } => K::ReturnAssignment,
+            C::AcceptReturn { .. } => K::AcceptReturn,
+            C::RejectReturn { .. } => K::RejectReturn,
+            C::WithdrawAssignment { .. } => K::WithdrawAssignment,
+            C::VerifyFacts { .. } => K::VerifyFacts,
+            C::SubmitReply { .. } => K::SubmitReply,
+            C::ApproveReply { .. } => K::ApproveReply,
+            C::SendBackReply { .. } => K::SendBackReply,
+            C::PublishResponse { .. } => K::PublishResponse,
+            C::PromiseRectification { .. } => K::PromiseRectification,
+            C::CompleteRectification { .. } => K::CompleteRectification,
+            C::CompleteAssignment { .. } => K::CompleteAssignment,
+            C::SendMemo { .. } => K::SendMemo,
+            C::InstructOnMemo { .. } => K::InstructOnMemo,
+            C::RecordDeadlineApproaching { .. } => K::RecordDeadlineApproaching,
+            C::RecordDeadlineMissed { .. } => K::RecordDeadlineMissed,
+            C::UrgeSupervision { .. } => K::UrgeSupervision,
+            C::ProposeRumourReferral { .. } => K::ProposeRumourReferral,
+            C::ApproveRumourReferral { .. } => K::ApproveRumourReferral,
+            C::RecordReferralOutcome { .. } => K::RecordReferralOutcome,
+            C::RebutRumour { .. } => K::RebutRumour,
+            C::CloseCase { .. } => K::CloseCase,
+            C::ReopenCase { .. } => K::ReopenCase,
+            C::DeclareMassIncident { .. } => K::DeclareMassIncident,
+        }
+    }
+}
+
+impl UnitCommand {
+    pub fn kind(&self) -> CommandKind {
+        match self {
+            UnitCommand::RegisterUnit { .. } => CommandKind::RegisterUnit,
+            UnitCommand::RenameUnit { .. } => CommandKind::RenameUnit,
+            UnitCommand::DeactivateUnit { .. } => CommandKind::DeactivateUnit,
+        }
+    }
+}
+
+impl AssessmentCommand {
+    pub fn kind(&self) -> CommandKind {
+        use AssessmentCommand as A;
+        match self {
+            A::ApplyPenalty { .. } => CommandKind::ApplyPenalty,
+            A::RevokePenalty { .. } => CommandKind::RevokePenalty,
+            A::AwardCommendation { .. } => CommandKind::AwardCommendation,
+            A::ReferAccountability { .. } => CommandKind::ReferAccountability,
+            A::RecordDisciplinaryDecision { .. } => CommandKind::RecordDisciplinaryDecision,
         }
     }
 }

@@ -1,8 +1,10 @@
 //! The two families of errors the domain raises: input that does not parse (the caller
-//! sent something malformed) and commands the current state or the actor's role does
-//! not allow. Every message is a sentence a person can act on.
+//! sent something malformed) and commands that are refused ([`Refusal`]: the actor may
+//! not, the thing does not exist, or the current state does not allow it).
 
 use thiserror::Error;
+
+pub use crate::refusal::{Refusal, RefusalKind};
 
 /// A value from outside could not be turned into a domain type.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -21,31 +23,23 @@ impl ParseError {
     }
 }
 
-/// Why a command was refused. A refused command appends nothing.
+/// Why a command produced no events. A refused command appends nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum DomainError {
-    /// The actor's role or unit does not allow this command.
-    #[error("forbidden: {0}")]
-    Forbidden(String),
-    /// The thing the command refers to does not exist.
-    #[error("not found: {0}")]
-    NotFound(String),
-    /// The current state does not allow this command; the message says why.
-    #[error("{0}")]
-    Rule(String),
+    /// The command is refused; the refusal says why.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// A field of the command is malformed.
     #[error("invalid input: {0}")]
     Validation(#[from] ParseError),
 }
 
 impl DomainError {
-    pub fn rule(message: impl Into<String>) -> Self {
-        DomainError::Rule(message.into())
-    }
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        DomainError::Forbidden(message.into())
-    }
-    pub fn not_found(message: impl Into<String>) -> Self {
-        DomainError::NotFound(message.into())
+    /// The refusal, when the command was refused (not malformed).
+    pub fn refusal(&self) -> Option<&Refusal> {
+        match self {
+            DomainError::Refused(refusal) => Some(refusal),
+            DomainError::Validation(_) => None,
+        }
     }
 }

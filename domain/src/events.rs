@@ -1,4 +1,4 @@
-//! The event catalogue of DOMAIN.md §5: Whistle's public, versioned contract.
+//! The event catalogue of docs/domain/events.md: Whistle's public, versioned contract.
 //!
 //! Each event is stored as its type name (the variant name, e.g. `CaseAssigned`), a
 //! schema version and a JSON payload. Old events keep loading: [`Event::from_record`]
@@ -24,7 +24,7 @@ pub struct Post {
     pub excerpt: String,
     #[serde(default)]
     pub posted_at: Option<DateTime<Utc>>,
-    /// The author's identity as shown on the platform; restricted (DOMAIN.md §8).
+    /// The author's identity as shown on the platform; restricted (docs/domain/trust.md).
     #[serde(default)]
     pub author: Option<String>,
     #[serde(default)]
@@ -518,25 +518,6 @@ fn type_name_of(value: &serde_json::Value) -> &'static str {
 /// version so far, so this is the identity; it is the one place future upcasters go.
 fn upcast(_event_type: &str, _version: u32, payload: serde_json::Value) -> serde_json::Value {
     payload
-}
-
-/// Stream names: one stream per case, per unit, and per unit and assessment year.
-pub mod streams {
-    use crate::ids::{CaseId, UnitId};
-
-    pub fn case(case_id: CaseId) -> String {
-        format!("case-{case_id}")
-    }
-    pub fn unit(unit_id: &UnitId) -> String {
-        format!("unit-{unit_id}")
-    }
-    pub fn assessment(unit_id: &UnitId, year: i32) -> String {
-        format!("assessment-{unit_id}-{year}")
-    }
-    /// The category of a stream name (`case`, `unit`, `assessment`).
-    pub fn category(stream: &str) -> &str {
-        stream.split('-').next().unwrap_or(stream)
-    }
 }
 
 #[cfg(test)]

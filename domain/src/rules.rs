@@ -1,7 +1,9 @@
-//! Deadline rules as data (DOMAIN.md §6): feedback hours by level, the public-response
-//! window, the leader-instruction window in working days and the warning lead time.
-//! Every deadline records the identifier of the rule that set it, e.g.
-//! `feedback/v1/major=24h`, so a later rule version never silently moves an old deadline.
+//! The rules as data (docs/domain/time-rules.md, docs/domain/measures.md): deadline rules
+//! (feedback hours by level, the public-response window, the leader-instruction window
+//! in working days, the warning lead time), supervision rules (which unit supervises
+//! which levels) and assessment rules (base, deductions, floor, grades, veto). Every
+//! deadline records the identifier of the rule that set it, e.g. `feedback/v1/major=24h`,
+//! so a later rule version never silently moves an old deadline.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -25,11 +27,17 @@ pub struct DeadlineRules {
     pub leader_instruction_working_days: u32,
     /// `DeadlineApproaching` is written this many minutes before a deadline.
     pub warning_lead_minutes: u32,
-    /// Which unit supervises (督办) cases of each level.
+}
+
+/// What deciding a case command needs to know of the rules in force: the deadline
+/// rules and who supervises which levels.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseRules {
+    pub deadlines: DeadlineRules,
     pub supervision: SupervisionRules,
 }
 
-/// The supervising unit by level (reference 003): 一般 cases by the cyberspace office,
+/// The supervising unit by level: 一般 cases by the cyberspace office,
 /// 较大 and above by the supervision office (督查室).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SupervisionRules {
@@ -67,7 +75,7 @@ impl Default for SupervisionRules {
 }
 
 impl Default for DeadlineRules {
-    /// The defaults of DOMAIN.md §6 (references 001 and 004).
+    /// The defaults of docs/domain/time-rules.md.
     fn default() -> Self {
         Self {
             version: "v1".to_owned(),
@@ -76,7 +84,6 @@ impl Default for DeadlineRules {
             public_response_hours: 24,
             leader_instruction_working_days: 3,
             warning_lead_minutes: 240,
-            supervision: SupervisionRules::default(),
         }
     }
 }
@@ -154,7 +161,7 @@ mod tests {
     }
 }
 
-/// One version of the assessment rules (DOMAIN.md §7 defaults): the base, what each
+/// One version of the assessment rules (the defaults of docs/domain/measures.md): the base, what each
 /// fact deducts or adds, the floor and the grade thresholds. Every assessment records
 /// the version it used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,11 +3,14 @@
 //! is itself part of the record.
 
 use crate::actor::Role;
+use crate::aggregate::Aggregate;
 use crate::commands::{Command, ReferencedUnit, UnitCommand};
 use crate::error::DomainError;
 use crate::events::Event;
 use crate::ids::UnitId;
-use crate::vocabulary::{UnitKind, Vocabulary};
+use crate::refusal::Refusal;
+use crate::stream::StreamId;
+use crate::vocabulary::{CommandKind, UnitKind, Vocabulary};
 
 /// What the write side knows about one unit.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,40 +38,61 @@ impl UnitState {
     }
 }
 
+/// The unit as an [`Aggregate`].
+pub struct UnitAggregate;
+
+impl Aggregate for UnitAggregate {
+    type Id = UnitId;
+    type State = UnitState;
+    type Command = UnitCommand;
+
+    fn stream_id(id: &UnitId) -> StreamId {
+        StreamId::Unit(id.clone())
+    }
+
+    fn kind(command: &UnitCommand) -> CommandKind {
+        command.kind()
+    }
+
+    fn evolve(state: UnitState, event: &Event) -> UnitState {
+        evolve(state, event)
+    }
+
+    fn decide(
+        id: &UnitId,
+        state: &UnitState,
+        command: &Command<UnitCommand>,
+    ) -> Result<Vec<Event>, DomainError> {
+        decide(id, state, command)
+    }
+}
+
+/// Decide a command on the unit `unit_id`: only administrators register, rename and
+/// deactivate units.
 pub fn decide(
+    unit_id: &UnitId,
     state: &UnitState,
     command: &Command<UnitCommand>,
 ) -> Result<Vec<Event>, DomainError> {
-    let action = match &command.body {
-        UnitCommand::RegisterUnit { .. } => "registerUnit",
-        UnitCommand::RenameUnit { .. } => "renameUnit",
-        UnitCommand::DeactivateUnit { .. } => "deactivateUnit",
-    };
-    command.actor.require_role(&[Role::Admin], action)?;
+    command
+        .actor
+        .require_role(&[Role::Admin], command.body.kind())?;
     match &command.body {
         UnitCommand::RegisterUnit {
-            unit_id,
             name,
             kind,
             parent,
             jurisdiction,
         } => {
             if state.unit_id.is_some() {
-                return Err(DomainError::rule(format!(
-                    "unit `{unit_id}` is already registered"
-                )));
+                return Err(Refusal::UnitAlreadyRegistered(unit_id.clone()).into());
             }
             if let Some(parent) = parent {
                 if !parent.active {
-                    return Err(DomainError::rule(format!(
-                        "parent unit `{}` is deactivated",
-                        parent.unit_id
-                    )));
+                    return Err(Refusal::ParentDeactivated(parent.unit_id.clone()).into());
                 }
                 if &parent.unit_id == unit_id {
-                    return Err(DomainError::rule(
-                        "a unit cannot be its own parent".to_owned(),
-                    ));
+                    return Err(Refusal::OwnParent.into());
                 }
             }
             Ok(vec![Event::UnitRegistered {
@@ -80,11 +104,13 @@ pub fn decide(
             }])
         }
         UnitCommand::RenameUnit { name } => {
-            let unit_id = registered(state)?;
+            let unit_id = registered(unit_id, state)?;
             if state.name == name.as_str() {
-                return Err(DomainError::rule(format!(
-                    "unit `{unit_id}` is already named {name}"
-                )));
+                return Err(Refusal::UnitAlreadyNamed {
+                    unit: unit_id,
+                    name: name.to_string(),
+                }
+                .into());
             }
             Ok(vec![Event::UnitRenamed {
                 unit_id,
@@ -93,11 +119,9 @@ pub fn decide(
             }])
         }
         UnitCommand::DeactivateUnit { reason } => {
-            let unit_id = registered(state)?;
+            let unit_id = registered(unit_id, state)?;
             if !state.active {
-                return Err(DomainError::rule(format!(
-                    "unit `{unit_id}` is already deactivated"
-                )));
+                return Err(Refusal::UnitAlreadyDeactivated(unit_id).into());
             }
             Ok(vec![Event::UnitDeactivated {
                 unit_id,
@@ -107,11 +131,11 @@ pub fn decide(
     }
 }
 
-fn registered(state: &UnitState) -> Result<UnitId, DomainError> {
+fn registered(unit_id: &UnitId, state: &UnitState) -> Result<UnitId, Refusal> {
     state
         .unit_id
         .clone()
-        .ok_or_else(|| DomainError::not_found("no such unit: register it first".to_owned()))
+        .ok_or_else(|| Refusal::UnitNotRegistered(unit_id.clone()))
 }
 
 pub fn evolve(mut state: UnitState, event: &Event) -> UnitState {

@@ -249,6 +249,53 @@ vocabulary!(
     }
 );
 
+vocabulary!(
+    /// What a command does, in the domain's words: the key is stable (logs, metrics,
+    /// refusals, the command record), the label is what people read.
+    CommandKind {
+        FlagPost = "flag_post": "吹哨(标记帖文)",
+        AttachPost = "attach_post": "追加帖文",
+        RecordHeat = "record_heat": "记录热度",
+        RecordFollowUp = "record_follow_up": "记录跟踪监测",
+        TriageCase = "triage_case": "研判",
+        ChangeCaseLevel = "change_case_level": "变更舆情等级",
+        AssignCase = "assign_case": "转办",
+        AcceptAssignment = "accept_assignment": "签收",
+        ReturnAssignment = "return_assignment": "退回",
+        AcceptReturn = "accept_return": "同意退回",
+        RejectReturn = "reject_return": "驳回退回",
+        WithdrawAssignment = "withdraw_assignment": "撤回转办",
+        VerifyFacts = "verify_facts": "核查",
+        SubmitReply = "submit_reply": "提交反馈",
+        ApproveReply = "approve_reply": "审核通过反馈",
+        SendBackReply = "send_back_reply": "退回反馈修改",
+        PublishResponse = "publish_response": "公开回应",
+        PromiseRectification = "promise_rectification": "承诺整改",
+        CompleteRectification = "complete_rectification": "完成整改",
+        CompleteAssignment = "complete_assignment": "办结转办任务",
+        SendMemo = "send_memo": "呈报抄告单",
+        InstructOnMemo = "instruct_on_memo": "领导批示",
+        RecordDeadlineApproaching = "record_deadline_approaching": "记录时限临近",
+        RecordDeadlineMissed = "record_deadline_missed": "记录超期",
+        UrgeSupervision = "urge_supervision": "督办催办",
+        ProposeRumourReferral = "propose_rumour_referral": "提请移交公安",
+        ApproveRumourReferral = "approve_rumour_referral": "批准移交公安",
+        RecordReferralOutcome = "record_referral_outcome": "记录公安处理结果",
+        RebutRumour = "rebut_rumour": "辟谣",
+        CloseCase = "close_case": "办结事项",
+        ReopenCase = "reopen_case": "重新启动事项",
+        DeclareMassIncident = "declare_mass_incident": "认定群体性事件",
+        RegisterUnit = "register_unit": "登记单位",
+        RenameUnit = "rename_unit": "单位更名",
+        DeactivateUnit = "deactivate_unit": "停用单位",
+        ApplyPenalty = "apply_penalty": "问责扣分",
+        RevokePenalty = "revoke_penalty": "撤销问责",
+        AwardCommendation = "award_commendation": "表扬加分",
+        ReferAccountability = "refer_accountability": "移送问责",
+        RecordDisciplinaryDecision = "record_disciplinary_decision": "记录处分决定",
+    }
+);
+
 /// Defines [`crate::actor::Role`] with the same macro as the other vocabularies.
 macro_rules! vocabulary_role {
     () => {
@@ -325,6 +372,7 @@ mod tests {
         check_vocabulary::<DeadlineKind>();
         check_vocabulary::<Grade>();
         check_vocabulary::<AssessmentRule>();
+        check_vocabulary::<CommandKind>();
     }
 
     #[test]

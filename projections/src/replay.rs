@@ -7,9 +7,9 @@
 //! models showed at that instant.
 
 use chrono::{DateTime, Utc};
-use sqlx::{AnyPool, Row};
+use sqlx::AnyPool;
 use whistle_domain::CaseId;
-use whistle_store::{Database, EventStore, to_micros};
+use whistle_store::{Database, EVENT_COLUMNS, EventStore, StoredEvent, to_micros};
 
 use crate::{ProjectionError, ProjectionRunner};
 
@@ -45,9 +45,6 @@ impl Replay {
     }
 }
 
-const COLUMNS: &str = "position, event_id, stream_id, stream_version, event_type, schema_version, payload, \
-     recorded_at, actor_id, actor_name, actor_role, actor_unit, command_id, correlation_id, causation_id";
-const INTEGER_COLUMNS: [usize; 4] = [0, 3, 5, 7];
 const BATCH: i64 = 500;
 
 /// Replay the events of `scope` recorded at or before `as_of` into a scratch database
@@ -84,11 +81,11 @@ async fn replay(
         ReplayScope::All => (String::new(), None),
         ReplayScope::Case(case_id) => (
             " AND (stream_id = $5 OR stream_id LIKE 'unit-%')".to_owned(),
-            Some(whistle_domain::events::streams::case(case_id)),
+            Some(whistle_domain::StreamId::Case(case_id).to_string()),
         ),
     };
     let select = format!(
-        "SELECT {COLUMNS} FROM events WHERE position > $1 AND recorded_at <= $2 AND position <= $4{stream_clause} \
+        "SELECT {EVENT_COLUMNS} FROM events WHERE position > $1 AND recorded_at <= $2 AND position <= $4{stream_clause} \
          ORDER BY position LIMIT $3"
     );
     let insert_row = format!(
@@ -109,21 +106,35 @@ async fn replay(
         if let Some(stream) = &case_stream {
             query = query.bind(stream.as_str());
         }
-        let rows = query.fetch_all(live.database().pool()).await?;
+        let rows = query
+            .fetch_all(live.database().pool())
+            .await?
+            .iter()
+            .map(StoredEvent::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         let Some(last) = rows.last() else { break };
-        after = last.try_get(0)?;
+        after = last.position;
         let mut tx = scratch.pool().begin().await?;
+        let insert = format!("INSERT INTO events ({EVENT_COLUMNS}) VALUES {insert_row}");
         for row in &rows {
-            let sql = format!("INSERT INTO events ({COLUMNS}) VALUES {insert_row}");
-            let mut statement = sqlx::query(&sql);
-            for column in 0..15 {
-                statement = if INTEGER_COLUMNS.contains(&column) {
-                    statement.bind(row.try_get::<i64, _>(column)?)
-                } else {
-                    statement.bind(row.try_get::<Option<String>, _>(column)?)
-                };
-            }
-            statement.execute(&mut *tx).await?;
+            sqlx::query(&insert)
+                .bind(row.position)
+                .bind(&row.event_id)
+                .bind(&row.stream_id)
+                .bind(row.stream_version)
+                .bind(&row.event_type)
+                .bind(row.schema_version)
+                .bind(&row.payload)
+                .bind(row.recorded_at)
+                .bind(&row.actor_id)
+                .bind(&row.actor_name)
+                .bind(&row.actor_role)
+                .bind(&row.actor_unit)
+                .bind(&row.command_id)
+                .bind(&row.correlation_id)
+                .bind(&row.causation_id)
+                .execute(&mut *tx)
+                .await?;
         }
         sqlx::query("UPDATE log_head SET position = $1 WHERE id = 1")
             .bind(after)

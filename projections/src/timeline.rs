@@ -87,7 +87,7 @@ pub async fn apply(
     )
     .bind(recorded.position)
     .bind(recorded.event_id.to_string())
-    .bind(&recorded.stream_id)
+    .bind(recorded.stream_id.to_string())
     .bind(event.case_id().map(|id| id.to_string()))
     .bind(&recorded.event_type)
     .bind(to_micros(recorded.recorded_at))

@@ -184,8 +184,8 @@ impl Database {
     /// Grants cover the tables that exist: run it again after migrations add tables.
     pub async fn grant_service_role(&self, role: &str) -> Result<(), StoreError> {
         if self.backend != Backend::Postgres {
-            return Err(StoreError::UnsupportedUrl(
-                "roles and grants exist on PostgreSQL only; SQLite has no users".into(),
+            return Err(StoreError::NotOnThisBackend(
+                "roles and grants exist on PostgreSQL only; SQLite has no users",
             ));
         }
         let valid = role

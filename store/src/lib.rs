@@ -11,12 +11,15 @@
 //! [`Database`] owns the connection pool (sqlx's `Any` driver, so SQL here and in
 //! `projections` is written once for every SQL backend) and the migrations.
 
+mod appender;
 mod database;
 mod event_store;
+mod stored_event;
 mod time;
 
 pub use database::{Backend, Database, LOG_CHANNEL, PROJECTIONS_CHANNEL, WriteTransaction};
 pub use event_store::*;
+pub use stored_event::{EVENT_COLUMNS, RecordedEvent, StoredEvent};
 pub use time::{from_micros, to_micros};
 
 use thiserror::Error;
@@ -28,14 +31,13 @@ pub enum StoreError {
         "stream `{stream_id}` is at version {actual}, not the expected {expected}: someone else changed it first"
     )]
     VersionConflict {
-        stream_id: String,
+        stream_id: whistle_domain::StreamId,
         expected: String,
         actual: i64,
     },
-    #[error("{namespace} `{key}` already belongs to {owner}")]
+    #[error("{} `{}` already belongs to {owner}", .key.namespace(), .key.key())]
     ClaimTaken {
-        namespace: String,
-        key: String,
+        key: whistle_domain::UniqueKey,
         owner: String,
     },
     #[error("an append needs at least one event")]
@@ -46,6 +48,8 @@ pub enum StoreError {
     AppenderStopped,
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
+    #[error("{0}")]
+    NotOnThisBackend(&'static str),
     #[error("stored event at position {position} is unreadable: {reason}")]
     Corrupt { position: i64, reason: String },
     #[error("database error: {0}")]

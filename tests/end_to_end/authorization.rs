@@ -250,11 +250,17 @@ async fn bad_input_gets_a_clear_validation_error_and_changes_nothing(backend: Te
         );
     }
     // Domain refusals say why, and write nothing either.
-    let (code, message) = app
-        .error_code(&p.housing_officer, "mutation($c: ID!, $a: ID!) { submitReply(caseId: $c, assignmentId: $a, content: \"已处理\") { position } }", json!({ "c": case, "a": assignment }))
+    let (code, reason, message) = app
+        .refusal(&p.housing_officer, "mutation($c: ID!, $a: ID!) { submitReply(caseId: $c, assignmentId: $a, content: \"已处理\") { position } }", json!({ "c": case, "a": assignment }))
         .await;
-    assert_eq!(code, "DOMAIN_RULE");
-    assert!(message.contains("acceptAssignment"), "{message}");
+    assert_eq!(
+        (code.as_str(), reason.as_str()),
+        ("DOMAIN_RULE", "not_yet_accepted")
+    );
+    assert!(
+        message.contains("请先签收"),
+        "the refusal says what to do first: {message}"
+    );
     let (code, _) = app
         .error_code(&p.dispatcher, "mutation($c: ID!) { assignCase(caseId: $c, unitId: \"no-such-unit\", role: CO_HANDLER) { position } }", json!({ "c": case }))
         .await;

@@ -167,7 +167,9 @@ async fn a_case_walks_every_branch_from_flag_to_reopened_and_closed_again(backen
     // The timeline has every event of the case's stream, in order, each as a sentence.
     let stream = app
         .store()
-        .read_stream(&format!("case-{case}"))
+        .read_stream(&whistle_domain::StreamId::Case(
+            whistle_domain::CaseId::parse(&case).unwrap(),
+        ))
         .await
         .unwrap();
     let timeline: Vec<Value> = detail["timeline"]["edges"]

@@ -13,7 +13,7 @@ async fn history(backend: TestBackend, seed: u64) -> History {
         &database.url,
         seed,
         12,
-        &whistle_domain::rules::DeadlineRules::default(),
+        &whistle_domain::rules::CaseRules::default(),
     )
     .await
     .expect("the demo loads without a refusal");
@@ -26,7 +26,7 @@ async fn history(backend: TestBackend, seed: u64) -> History {
     for event in events {
         *counts.entry(event.event_type.clone()).or_insert(0) += 1;
         sequence.push((
-            event.stream_id,
+            event.stream_id.to_string(),
             event.stream_version,
             event.event_type,
             event.payload.to_string(),

@@ -283,6 +283,26 @@ impl GraphqlClient {
         Self::expect_data(self.graphql(token, query, variables).await)
     }
 
+    /// The `extensions.code`, `extensions.reason` (the refusal's stable code, for
+    /// refused commands) and message of the first error of a request that must fail.
+    pub async fn refusal(
+        &self,
+        token: &str,
+        query: &str,
+        variables: Value,
+    ) -> (String, String, String) {
+        let response = self.graphql(token, query, variables).await;
+        let error = response["errors"]
+            .get(0)
+            .unwrap_or_else(|| panic!("expected an error, got {response:#}"));
+        let text = |value: &Value| value.as_str().unwrap_or_default().to_owned();
+        (
+            text(&error["extensions"]["code"]),
+            text(&error["extensions"]["reason"]),
+            text(&error["message"]),
+        )
+    }
+
     /// The `extensions.code` of the first error of a request that must fail.
     pub async fn error_code(&self, token: &str, query: &str, variables: Value) -> (String, String) {
         let response = self.graphql(token, query, variables).await;

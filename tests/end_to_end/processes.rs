@@ -254,7 +254,12 @@ async fn a_sigkill_during_a_load_loses_no_acknowledged_command(backend: TestBack
             *position <= head,
             "acknowledged position {position} beyond the head {head}"
         );
-        let stream = store.read_stream(&format!("case-{case}")).await.unwrap();
+        let stream = store
+            .read_stream(&whistle_domain::StreamId::Case(
+                whistle_domain::CaseId::parse(case).unwrap(),
+            ))
+            .await
+            .unwrap();
         assert_eq!(
             stream.first().map(|e| e.event_type.as_str()),
             Some("PostFlagged"),
@@ -379,7 +384,9 @@ async fn a_service_deciding_on_its_own_copy_of_a_stream_sees_what_another_wrote(
 
     let stream = first
         .store()
-        .read_stream(&format!("case-{case}"))
+        .read_stream(&whistle_domain::StreamId::Case(
+            whistle_domain::CaseId::parse(&case).unwrap(),
+        ))
         .await
         .unwrap();
     let types: Vec<&str> = stream.iter().map(|e| e.event_type.as_str()).collect();

@@ -164,7 +164,7 @@ async fn a_large_catch_up_on_postgres_vacuums_and_analyses_the_read_models() {
             let command_id = CommandId::from_uuid(uuid::Uuid::now_v7());
             store
                 .append(AppendRequest {
-                    stream_id: format!("unit-{unit_id}"),
+                    stream_id: whistle_domain::StreamId::Unit(unit_id.clone()),
                     expected_version: ExpectedVersion::NoStream,
                     events: vec![Event::UnitRegistered {
                         unit_id,

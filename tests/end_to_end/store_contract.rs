@@ -4,10 +4,10 @@ use crate::helpers::{TestBackend, TestDatabase, on_both_backends};
 use chrono::Utc;
 use uuid::Uuid;
 use whistle_domain::text::RequiredText;
-use whistle_domain::{Actor, CaseId, CommandId, Event, Role, UnitId, UserId};
-use whistle_store::{
-    AppendRequest, CommandMetadata, EventStore, ExpectedVersion, StoreError, UniqueClaim,
+use whistle_domain::{
+    Actor, CaseId, CommandId, Event, PostUrl, Role, StreamId, UniqueKey, UnitId, UserId,
 };
+use whistle_store::{AppendRequest, CommandMetadata, EventStore, ExpectedVersion, StoreError};
 
 async fn fresh_store(backend: TestBackend) -> (EventStore, TestDatabase) {
     let database = TestDatabase::new(backend).await;
@@ -37,9 +37,21 @@ fn reopened(case_id: CaseId, reason: &str) -> Event {
     }
 }
 
-fn request(stream: &str, expected: ExpectedVersion, events: Vec<Event>) -> AppendRequest {
+/// The case stream a test calls `name`: the same name is the same stream.
+fn stream(name: &str) -> StreamId {
+    StreamId::Case(CaseId::from_uuid(Uuid::new_v5(
+        &Uuid::NAMESPACE_OID,
+        name.as_bytes(),
+    )))
+}
+
+fn post_url_claim(url: &str) -> UniqueKey {
+    UniqueKey::PostUrl(PostUrl::parse(url).unwrap())
+}
+
+fn request(name: &str, expected: ExpectedVersion, events: Vec<Event>) -> AppendRequest {
     AppendRequest {
-        stream_id: stream.to_owned(),
+        stream_id: stream(name),
         expected_version: expected,
         events,
         metadata: metadata(),
@@ -79,7 +91,7 @@ async fn an_append_with_a_stale_expected_version_is_refused_and_writes_nothing(
         ))
         .await;
     assert!(matches!(conflict, Err(StoreError::VersionConflict { .. })));
-    assert_eq!(store.read_stream("case-a").await.unwrap().len(), 1);
+    assert_eq!(store.read_stream(&stream("case-a")).await.unwrap().len(), 1);
     assert_eq!(store.head_position().await.unwrap(), 1);
     let empty = store
         .append(request("case-a", ExpectedVersion::Exact(1), vec![]))
@@ -109,7 +121,7 @@ async fn several_events_append_atomically_with_consecutive_positions_and_version
         ),
         (1, 3, 3)
     );
-    let stream = store.read_stream("case-b").await.unwrap();
+    let stream = store.read_stream(&stream("case-b")).await.unwrap();
     let versions: Vec<i64> = stream.iter().map(|e| e.stream_version).collect();
     assert_eq!(versions, vec![1, 2, 3]);
     // A refused batch leaves no partial trace.
@@ -142,9 +154,9 @@ async fn a_retried_command_id_returns_the_first_outcome_and_appends_nothing(back
         (
             replay.first_position,
             replay.last_position,
-            replay.stream_id.as_str()
+            replay.stream_id.clone()
         ),
-        (1, 1, "case-c")
+        (1, 1, stream("case-c"))
     );
     assert_eq!(store.head_position().await.unwrap(), 1);
 }
@@ -156,7 +168,11 @@ async fn global_positions_have_no_gaps_across_streams_and_read_in_batches_from_a
     let case = CaseId::from_uuid(Uuid::now_v7());
     for i in 0..25 {
         let stream = format!("case-s{}", i % 4);
-        let version = store.read_stream(&stream).await.unwrap().len() as i64;
+        let version = store
+            .read_stream(&self::stream(&stream))
+            .await
+            .unwrap()
+            .len() as i64;
         let expected = if version == 0 {
             ExpectedVersion::NoStream
         } else {
@@ -198,10 +214,7 @@ async fn a_unique_key_claimed_by_one_stream_is_refused_to_another_and_nothing_is
 ) {
     let (store, _dir) = fresh_store(backend).await;
     let case = CaseId::from_uuid(Uuid::now_v7());
-    let claim = UniqueClaim {
-        namespace: "post_url".into(),
-        key: "https://weibo.com/1".into(),
-    };
+    let claim = post_url_claim("https://weibo.com/1");
     let mut first = request(
         "case-x",
         ExpectedVersion::NoStream,
@@ -217,10 +230,16 @@ async fn a_unique_key_claimed_by_one_stream_is_refused_to_another_and_nothing_is
     second.claims = vec![claim];
     let refused = store.append(second).await;
     assert!(
-        matches!(&refused, Err(StoreError::ClaimTaken { owner, .. }) if owner == "case-x"),
+        matches!(&refused, Err(StoreError::ClaimTaken { owner, .. }) if *owner == stream("case-x").to_string()),
         "{refused:?}"
     );
-    assert!(store.read_stream("case-y").await.unwrap().is_empty());
+    assert!(
+        store
+            .read_stream(&stream("case-y"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn stored_events_keep_their_metadata_and_cannot_be_updated_or_deleted(backend: TestBackend) {
@@ -292,7 +311,10 @@ async fn concurrent_writers_to_one_stream_never_interleave_versions(backend: Tes
         }
     }
     assert_eq!(won, 1, "exactly one writer wins version 2");
-    assert_eq!(store.read_stream("case-race").await.unwrap().len(), 2);
+    assert_eq!(
+        store.read_stream(&stream("case-race")).await.unwrap().len(),
+        2
+    );
 }
 
 /// Eight writers, each with its own connection pool (as separate processes would be),
@@ -436,9 +458,9 @@ async fn a_tailer_sees_every_committed_event_once_in_one_order_under_eight_write
         }
     }
     // Versions within each stream are 1..n in log order.
-    let mut versions: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut versions: BTreeMap<&StreamId, i64> = BTreeMap::new();
     for event in &log {
-        let next = versions.entry(event.stream_id.as_str()).or_insert(0);
+        let next = versions.entry(&event.stream_id).or_insert(0);
         *next += 1;
         assert_eq!(
             event.stream_version, *next,
@@ -490,14 +512,12 @@ async fn appends_committed_together_are_each_judged_on_their_own(backend: TestBa
                         ExpectedVersion::NoStream,
                         vec![reopened(case, "认领")],
                     );
-                    req.claims = vec![UniqueClaim {
-                        namespace: "post_url".into(),
-                        key: "https://weibo.com/same".into(),
-                    }];
+                    req.claims = vec![post_url_claim("https://weibo.com/same")];
                     req
                 }
                 // Eight more distinct streams, one of which the database itself may
-                // reject (PostgreSQL refuses a NUL character in text).
+                // reject (PostgreSQL refuses a NUL character in text: here, in the
+                // actor's name, which nothing before the store has checked).
                 _ => request(
                     &format!("case-e{i}"),
                     ExpectedVersion::NoStream,
@@ -505,7 +525,7 @@ async fn appends_committed_together_are_each_judged_on_their_own(backend: TestBa
                 ),
             };
             if i == 47 {
-                req.stream_id = "case-with-\0-nul".to_owned();
+                req.metadata.actor.name = "王\0研判".to_owned();
             }
             (i, store.append(req).await)
         }));

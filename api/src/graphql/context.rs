@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::{Context, Result};
+use async_graphql::{Context, ErrorExtensions, Result};
 use sqlx::AnyPool;
 use whistle_app::{Clock, CommandHandler};
 use whistle_domain::{Actor, Role};
@@ -56,13 +56,24 @@ pub fn actor<'a>(ctx: &'a Context<'_>) -> Result<&'a Actor> {
         .ok_or_else(unauthenticated)
 }
 
-/// Refuse unless the actor has one of `roles`.
+/// Refuse a read unless the actor has one of `roles`; `what` names the field read.
 pub fn require_role<'a>(ctx: &'a Context<'_>, roles: &[Role], what: &str) -> Result<&'a Actor> {
     let actor = actor(ctx)?;
-    actor
-        .require_role(roles, what)
-        .map_err(super::errors::from_domain)?;
-    Ok(actor)
+    if roles.contains(&actor.role) {
+        return Ok(actor);
+    }
+    let allowed: Vec<String> = roles.iter().map(|role| role.to_string()).collect();
+    let message = format!(
+        "{what} 需要{}角色;你的角色是{}",
+        allowed.join("或"),
+        actor.role
+    );
+    Err(
+        async_graphql::Error::new(message).extend_with(|_, extensions| {
+            extensions.set("code", ErrorCode::Forbidden.as_str());
+            extensions.set("reason", "role_not_allowed");
+        }),
+    )
 }
 
 pub fn page_size(first: Option<i32>) -> Result<i64> {

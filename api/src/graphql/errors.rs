@@ -4,7 +4,7 @@
 
 use async_graphql::ErrorExtensions;
 use whistle_app::CommandError;
-use whistle_domain::{DomainError, ParseError};
+use whistle_domain::{DomainError, ParseError, Refusal, RefusalKind};
 use whistle_projections::ProjectionError;
 use whistle_store::StoreError;
 
@@ -64,11 +64,24 @@ pub fn internal(context: &str, source: impl std::fmt::Display) -> async_graphql:
     )
 }
 
+/// A refused command: FORBIDDEN, NOT_FOUND or DOMAIN_RULE by the refusal's kind, with
+/// the refusal's stable code in `extensions.reason` and its message.
+pub fn from_refusal(refusal: &Refusal) -> async_graphql::Error {
+    let code = match refusal.kind() {
+        RefusalKind::Forbidden => ErrorCode::Forbidden,
+        RefusalKind::NotFound => ErrorCode::NotFound,
+        RefusalKind::Rule => ErrorCode::DomainRule,
+    };
+    let reason = refusal.code();
+    async_graphql::Error::new(refusal.to_string()).extend_with(|_, extensions| {
+        extensions.set("code", code.as_str());
+        extensions.set("reason", reason);
+    })
+}
+
 pub fn from_domain(error_value: DomainError) -> async_graphql::Error {
     match error_value {
-        DomainError::Forbidden(message) => error(ErrorCode::Forbidden, message),
-        DomainError::NotFound(message) => error(ErrorCode::NotFound, message),
-        DomainError::Rule(message) => error(ErrorCode::DomainRule, message),
+        DomainError::Refused(refusal) => from_refusal(&refusal),
         DomainError::Validation(parse) => validation(parse),
     }
 }

@@ -1,8 +1,10 @@
-//! Mutations: one per command of DOMAIN.md §5. Each parses its input into domain types
-//! (bad input → VALIDATION, nothing written), runs the command through the command
-//! handler, and returns where its events landed. Every mutation accepts `commandId`
-//! (retrying with the same id returns the first result and writes nothing) and
-//! `expectedVersion` (refuse with CONFLICT if the stream moved since you read it).
+//! Mutations: one per command of docs/domain/events.md. Each parses its input into
+//! domain types (bad input → VALIDATION, nothing written), runs the command through the
+//! command handler, and returns where its events landed. Every mutation accepts
+//! `commandId` (retrying with the same id returns the first result and writes nothing);
+//! those where a client edits what it has read (attach a post, triage, change the level,
+//! assign, close) also accept `expectedVersion` (refuse with CONFLICT if the case moved
+//! since it was read).
 
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -110,12 +112,12 @@ fn result(receipt: CommandReceipt) -> CommandResult {
     let case_id = receipt
         .outcome
         .stream_id
-        .strip_prefix("case-")
-        .map(|id| ID(id.to_owned()));
+        .case_id()
+        .map(|id| ID(id.to_string()));
     CommandResult {
         position: receipt.outcome.last_position,
         first_position: receipt.outcome.first_position,
-        stream_id: receipt.outcome.stream_id,
+        stream_id: receipt.outcome.stream_id.to_string(),
         stream_version: receipt.outcome.stream_version,
         command_id: ID(receipt.command_id.to_string()),
         replayed: receipt.outcome.replayed,
@@ -172,7 +174,6 @@ impl MutationRoot {
     ) -> Result<CommandResult> {
         let new_case = CaseId::from_uuid(new_id());
         let body = CaseCommand::FlagPost {
-            case_id: new_case,
             post: post.parse()?,
             note: opt_text("note", note)?,
         };
@@ -769,7 +770,6 @@ impl MutationRoot {
             None => None,
         };
         let body = UnitCommand::RegisterUnit {
-            unit_id: unit.clone(),
             name: text("name", &name)?,
             kind: kind.into(),
             parent,

@@ -1,13 +1,13 @@
 //! Subscriptions: new events of one case, or of every case, as they are appended.
 //! Served over WebSocket (`graphql-transport-ws`) at `/graphql/ws`; the token goes in
-//! `connectionParams` as `{"Authorization": "Bearer …"}` or `{"token": "…"}`.
+//! `connectionParams` as `{"Authorization": "Bearer …"}`.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use async_graphql::{Context, ID, Result, Subscription};
 use futures::Stream;
-use whistle_domain::CaseId;
+use whistle_domain::{CaseId, StreamCategory, StreamId};
 use whistle_projections::queries as q;
 use whistle_store::{EventStore, Position, RecordedEvent};
 
@@ -22,7 +22,7 @@ pub struct SubscriptionRoot;
 struct Tail {
     store: EventStore,
     after: Position,
-    stream_id: Option<String>,
+    stream_id: Option<StreamId>,
     buffer: VecDeque<RecordedEvent>,
 }
 
@@ -30,11 +30,8 @@ fn notice(event: RecordedEvent) -> EventNotice {
     EventNotice {
         position: event.position,
         event_id: ID(event.event_id.to_string()),
-        case_id: event
-            .stream_id
-            .strip_prefix("case-")
-            .map(|id| ID(id.to_owned())),
-        stream_id: event.stream_id,
+        case_id: event.stream_id.case_id().map(|id| ID(id.to_string())),
+        stream_id: event.stream_id.to_string(),
         event_type: event.event_type,
         recorded_at: event.recorded_at,
         actor_id: event.actor.user_id.to_string(),
@@ -72,7 +69,7 @@ impl SubscriptionRoot {
                         format!("case {case_id} does not exist or is not visible to you"),
                     ));
                 }
-                Some(format!("case-{case_id}"))
+                Some(StreamId::Case(case_id))
             }
             None => {
                 require_role(ctx, READS_EVERYTHING, "caseEvents for every case")?;
@@ -100,7 +97,7 @@ impl SubscriptionRoot {
                         tail.after = events.last().map_or(tail.after, |e| e.position);
                         let wanted = events.into_iter().filter(|e| match &tail.stream_id {
                             Some(stream) => &e.stream_id == stream,
-                            None => e.stream_id.starts_with("case-"),
+                            None => e.stream_id.category() == StreamCategory::Case,
                         });
                         tail.buffer.extend(wanted);
                     }

@@ -12,7 +12,8 @@ use std::time::Instant;
 use chrono::Utc;
 use uuid::Uuid;
 use whistle_domain::{
-    Actor, CaseId, CommandId, Event, FollowUpSentiment, Role, UnitId, UserId, text::RequiredText,
+    Actor, CaseId, CommandId, Event, FollowUpSentiment, Role, StreamId, UnitId, UserId,
+    text::RequiredText,
 };
 use whistle_store::{AppendRequest, CommandMetadata, EventStore, ExpectedVersion};
 
@@ -38,10 +39,10 @@ pub async fn append_run(
         let actor = actor.clone();
         let observation = observation.clone();
         Ok(async move {
-            let streams: Vec<(CaseId, String)> = (0..16)
+            let streams: Vec<(CaseId, StreamId)> = (0..16)
                 .map(|_| {
                     let case_id = CaseId::from_uuid(Uuid::now_v7());
-                    (case_id, whistle_domain::events::streams::case(case_id))
+                    (case_id, StreamId::Case(case_id))
                 })
                 .collect();
             let mut versions = vec![0_i64; streams.len()];

@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use uuid::Uuid;
 use whistle_app::{CommandHandler, Issue, SystemClock};
 use whistle_domain::commands::ReferencedUnit;
-use whistle_domain::rules::DeadlineRules;
+use whistle_domain::rules::CaseRules;
 use whistle_domain::text::RequiredText;
 use whistle_domain::{
     Actor, AssignmentId, AssignmentRole, CaseCommand, CaseId, CommandId, KeyCategory, Level,
@@ -56,8 +56,7 @@ fn pick(cdf: &[f64], rng: &mut ChaCha8Rng) -> usize {
 
 /// The command handler on `store`, with the ~100 units registered.
 pub async fn prepare(store: EventStore) -> anyhow::Result<(CommandHandler, Vec<ReferencedUnit>)> {
-    let handler =
-        CommandHandler::new(store, DeadlineRules::default(), Arc::new(SystemClock)).quiet();
+    let handler = CommandHandler::new(store, CaseRules::default(), Arc::new(SystemClock)).quiet();
     let cac = UnitId::parse("city-cac")?;
     let admin = actor("admin", Role::Admin, &cac)?;
     let office = ReferencedUnit {
@@ -73,7 +72,6 @@ pub async fn prepare(store: EventStore) -> anyhow::Result<(CommandHandler, Vec<R
                 Issue::by(admin.clone()).with_command_id(registration_command_id(&unit.unit_id)),
                 &unit.unit_id,
                 UnitCommand::RegisterUnit {
-                    unit_id: unit.unit_id.clone(),
                     name: text(&unit.name),
                     kind: unit.kind,
                     parent: None,
@@ -174,7 +172,6 @@ impl ClientWorkload {
             0 => (
                 self.monitor.clone(),
                 CaseCommand::FlagPost {
-                    case_id: case.case_id,
                     post: whistle_domain::events::Post {
                         platform: Platform::Weibo,
                         url: PostUrl::parse(&format!(

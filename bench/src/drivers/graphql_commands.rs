@@ -77,7 +77,7 @@ fn mutation_of(command: &CaseCommand, server_case: Option<&str>) -> (&'static st
             "mutation($c: ID!, $o: String!) { closeCase(caseId: $c, outcome: $o) { position } }",
             json!({ "c": c, "o": outcome.as_str() }),
         ),
-        other => unreachable!("the lifecycle workload never issues {}", other.name()),
+        other => unreachable!("the lifecycle workload never issues {}", other.kind()),
     }
 }
 

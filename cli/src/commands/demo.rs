@@ -17,7 +17,7 @@ pub struct DemoArgs {
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let rules = args.rules.load()?;
     let report =
-        whistle_demo::load(&args.database.database_url, args.seed, &rules.deadlines).await?;
+        whistle_demo::load(&args.database.database_url, args.seed, &rules.case_rules()).await?;
     eprintln!("{report}");
     Ok(())
 }

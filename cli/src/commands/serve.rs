@@ -63,7 +63,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(version = %rules.deadlines.version, "rules loaded");
     let jwt_secret = args.secret.secret()?;
     if args.with_demo {
-        whistle_demo::load_if_empty(&args.database.database_url, args.seed, &rules.deadlines)
+        whistle_demo::load_if_empty(&args.database.database_url, args.seed, &rules.case_rules())
             .await?;
     }
     let checkpoints = match (args.audit_key, args.checkpoint_dir) {

@@ -4,10 +4,15 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::*;
-use crate::actor::Actor;
-use crate::commands::ReferencedUnit;
-use crate::events::{Heat, Post};
+use crate::actor::{Actor, Role};
+use crate::commands::{CaseCommand, Command, ReferencedUnit};
+use crate::error::DomainError;
+use crate::events::{Event, Heat, Post};
+use crate::ids::*;
+use crate::refusal::{Refusal, RefusalKind};
+use crate::rules::{CaseRules, DeadlineRules};
 use crate::text::RequiredText;
+use crate::vocabulary::*;
 
 fn t0() -> DateTime<Utc> {
     "2026-03-02T01:00:00Z".parse().unwrap()
@@ -114,13 +119,13 @@ impl Scenario {
         let command = Command {
             actor,
             issued_at: self.now,
-            rules: DeadlineRules::default(),
+            rules: CaseRules::default(),
             body,
         };
-        decide(&self.state(), &command)
+        decide(case_id(), &self.state(), &command)
     }
     fn given(mut self, actor: Actor, body: CaseCommand) -> Self {
-        let name = body.name();
+        let name = body.kind();
         let events = self
             .when(actor, body)
             .unwrap_or_else(|e| panic!("given {name} was refused: {e}"));
@@ -131,7 +136,6 @@ impl Scenario {
         Self::new().given(
             monitor(),
             CaseCommand::FlagPost {
-                case_id: case_id(),
                 post: post("https://weibo.com/1"),
                 note: None,
             },
@@ -199,37 +203,60 @@ impl Scenario {
     }
 }
 
+/// The refusal of a command that must be refused.
 #[track_caller]
-fn refused_as_rule(result: Result<Vec<Event>, DomainError>, says: &str) {
+fn refusal(result: Result<Vec<Event>, DomainError>) -> Refusal {
     match result {
-        Err(DomainError::Rule(message)) => {
-            assert!(message.contains(says), "`{message}` should say `{says}`")
-        }
-        other => panic!("expected a rule refusal saying `{says}`, got {other:?}"),
+        Err(DomainError::Refused(refusal)) => refusal,
+        other => panic!("expected a refusal, got {other:?}"),
     }
 }
 
+/// Refused by the state, with the refusal `code`.
 #[track_caller]
-fn forbidden(result: Result<Vec<Event>, DomainError>, says: &str) {
-    match result {
-        Err(DomainError::Forbidden(message)) => {
-            assert!(message.contains(says), "`{message}` should say `{says}`")
+fn refused_as_rule(result: Result<Vec<Event>, DomainError>, code: &str) {
+    let refusal = refusal(result);
+    assert_eq!(refusal.kind(), RefusalKind::Rule, "{refusal}");
+    assert_eq!(refusal.code(), code, "{refusal}");
+}
+
+/// Refused because what it names does not exist, with the refusal `code`.
+#[track_caller]
+fn not_found(result: Result<Vec<Event>, DomainError>, code: &str) {
+    let refusal = refusal(result);
+    assert_eq!(refusal.kind(), RefusalKind::NotFound, "{refusal}");
+    assert_eq!(refusal.code(), code, "{refusal}");
+}
+
+/// Forbidden because the actor lacks the role; `role` is one of those that may.
+#[track_caller]
+fn forbidden_to_role(result: Result<Vec<Event>, DomainError>, role: Role) {
+    match refusal(result) {
+        Refusal::RoleNotAllowed { allowed, .. } => {
+            assert!(allowed.contains(&role), "{allowed:?} should name {role:?}")
         }
-        other => panic!("expected forbidden saying `{says}`, got {other:?}"),
+        other => panic!("expected a refusal for the role, got {other:?}"),
     }
 }
 
+/// Forbidden because what it acts on belongs to `unit`, not to the actor's unit.
 #[track_caller]
-fn not_found(result: Result<Vec<Event>, DomainError>, says: &str) {
-    match result {
-        Err(DomainError::NotFound(message)) => {
-            assert!(message.contains(says), "`{message}` should say `{says}`")
-        }
-        other => panic!("expected not found saying `{says}`, got {other:?}"),
+fn forbidden_to_unit(result: Result<Vec<Event>, DomainError>, unit: &str) {
+    match refusal(result) {
+        Refusal::NotYourUnit { unit: owner, .. } => assert_eq!(owner.as_str(), unit),
+        other => panic!("expected a refusal for the unit, got {other:?}"),
     }
 }
 
-// --- The refusals of DOMAIN.md §4 -------------------------------------------------
+/// Forbidden for another reason, with the refusal `code`.
+#[track_caller]
+fn forbidden(result: Result<Vec<Event>, DomainError>, code: &str) {
+    let refusal = refusal(result);
+    assert_eq!(refusal.kind(), RefusalKind::Forbidden, "{refusal}");
+    assert_eq!(refusal.code(), code, "{refusal}");
+}
+
+// --- The refusals of docs/domain/lifecycle.md -------------------------------------------------
 
 #[test]
 fn a_reply_before_the_assignment_is_accepted_is_refused() {
@@ -241,7 +268,7 @@ fn a_reply_before_the_assignment_is_accepted_is_refused() {
             content: text("已处理"),
         },
     );
-    refused_as_rule(result, "before the assignment is accepted");
+    refused_as_rule(result, "not_yet_accepted");
 }
 
 #[test]
@@ -252,7 +279,7 @@ fn closing_with_an_assignment_still_open_is_refused() {
             outcome: text("已办结"),
         },
     );
-    refused_as_rule(result, "assignments are open");
+    refused_as_rule(result, "assignments_still_open");
 }
 
 #[test]
@@ -265,7 +292,7 @@ fn a_police_outcome_with_no_referral_is_refused() {
             action: text("行政拘留"),
         },
     );
-    not_found(result, "referral");
+    not_found(result, "no_such_referral");
 }
 
 #[test]
@@ -278,7 +305,7 @@ fn a_police_outcome_before_the_second_dispatcher_approves_is_refused() {
             action: text("不予处理"),
         },
     );
-    refused_as_rule(result, "not been approved");
+    refused_as_rule(result, "referral_not_approved");
 }
 
 #[test]
@@ -289,7 +316,7 @@ fn a_referral_approved_by_the_dispatcher_who_proposed_it_is_refused() {
             referral_id: ref1(),
         },
     );
-    refused_as_rule(result, "four-eyes");
+    refused_as_rule(result, "four_eyes");
     let approved = Scenario::referral_proposed()
         .when(
             second_dispatcher(),
@@ -309,7 +336,7 @@ fn an_officer_acting_for_another_unit_is_forbidden() {
             assignment_id: a1(),
         },
     );
-    forbidden(result, "city-housing");
+    forbidden_to_unit(result, "city-housing");
     let result = Scenario::replied().when(
         unit_head("city-transport"),
         CaseCommand::ApproveReply {
@@ -317,7 +344,7 @@ fn an_officer_acting_for_another_unit_is_forbidden() {
             note: None,
         },
     );
-    forbidden(result, "city-housing");
+    forbidden_to_unit(result, "city-housing");
 }
 
 #[test]
@@ -327,12 +354,11 @@ fn a_case_cannot_be_flagged_twice_and_a_post_cannot_be_attached_twice() {
         scenario.when(
             monitor(),
             CaseCommand::FlagPost {
-                case_id: case_id(),
                 post: post("https://weibo.com/2"),
                 note: None,
             },
         ),
-        "already exists",
+        "case_already_exists",
     );
     refused_as_rule(
         scenario.when(
@@ -342,7 +368,7 @@ fn a_case_cannot_be_flagged_twice_and_a_post_cannot_be_attached_twice() {
                 note: None,
             },
         ),
-        "already on this case",
+        "post_already_on_this_case",
     );
 }
 
@@ -350,7 +376,7 @@ fn a_case_cannot_be_flagged_twice_and_a_post_cannot_be_attached_twice() {
 fn commands_on_a_case_that_was_never_flagged_are_not_found() {
     not_found(
         Scenario::new().when(dispatcher(), CaseCommand::CloseCase { outcome: text("x") }),
-        "flag a post first",
+        "no_such_case",
     );
 }
 
@@ -367,7 +393,7 @@ fn assignment_needs_triage_an_active_unit_and_one_lead() {
             dispatcher(),
             assign("city-housing", true, AssignmentRole::Lead),
         ),
-        "triaged",
+        "not_triaged",
     );
     let triaged = Scenario::triaged(Level::General, vec![]);
     refused_as_rule(
@@ -375,7 +401,7 @@ fn assignment_needs_triage_an_active_unit_and_one_lead() {
             dispatcher(),
             assign("city-old", false, AssignmentRole::Lead),
         ),
-        "deactivated",
+        "unit_deactivated",
     );
     let assigned = Scenario::assigned();
     refused_as_rule(
@@ -383,14 +409,14 @@ fn assignment_needs_triage_an_active_unit_and_one_lead() {
             dispatcher(),
             assign("city-transport", true, AssignmentRole::Lead),
         ),
-        "already has a lead",
+        "case_has_lead",
     );
     refused_as_rule(
         assigned.when(
             dispatcher(),
             assign("city-housing", true, AssignmentRole::CoHandler),
         ),
-        "open assignment",
+        "unit_has_open_assignment",
     );
     assert!(
         assigned
@@ -454,7 +480,7 @@ fn a_rejected_return_sends_the_assignment_back_to_the_unit_and_an_accepted_one_e
                 note: text("x"),
             },
         ),
-        "has not been returned",
+        "not_returned",
     );
     // Returning after signing for it is refused.
     refused_as_rule(
@@ -465,7 +491,7 @@ fn a_rejected_return_sends_the_assignment_back_to_the_unit_and_an_accepted_one_e
                 reason: text("x"),
             },
         ),
-        "awaiting signature",
+        "not_awaiting_signature",
     );
 }
 
@@ -479,7 +505,7 @@ fn completing_needs_an_approved_reply_and_any_promised_rectification_done() {
                 summary: text("办结"),
             },
         ),
-        "no approved reply",
+        "no_approved_reply",
     );
     let promised = Scenario::approved().given(
         officer("city-housing"),
@@ -497,7 +523,7 @@ fn completing_needs_an_approved_reply_and_any_promised_rectification_done() {
                 summary: text("办结"),
             },
         ),
-        "rectification is not completed",
+        "rectification_not_completed",
     );
     let done = promised
         .given(
@@ -533,7 +559,7 @@ fn a_promised_date_in_the_past_is_refused() {
             measures: text("x"),
         },
     );
-    refused_as_rule(result, "in the past");
+    refused_as_rule(result, "promised_date_in_past");
 }
 
 #[test]
@@ -547,7 +573,7 @@ fn a_reply_is_decided_once() {
                 note: None,
             },
         ),
-        "no longer waiting",
+        "reply_not_awaiting_approval",
     );
     refused_as_rule(
         Scenario::replied().when(
@@ -558,7 +584,7 @@ fn a_reply_is_decided_once() {
                 content: text("再次"),
             },
         ),
-        "still waiting",
+        "reply_awaiting_approval",
     );
 }
 
@@ -580,11 +606,11 @@ fn a_closed_case_refuses_work_until_reopened() {
                 instruction: None,
             },
         ),
-        "closed",
+        "case_closed",
     );
     refused_as_rule(
         Scenario::flagged().when(dispatcher(), CaseCommand::ReopenCase { reason: text("x") }),
-        "only a closed case",
+        "case_not_closed",
     );
     let reopened = closed.given(
         dispatcher(),
@@ -610,7 +636,7 @@ fn a_rumour_can_be_rebutted_only_once_the_police_confirm_it() {
     };
     refused_as_rule(
         approved.when(dispatcher(), rebut.clone()),
-        "once the police have confirmed",
+        "rumour_not_confirmed",
     );
     let not_rumour = approved.clone().given(
         police(),
@@ -622,9 +648,9 @@ fn a_rumour_can_be_rebutted_only_once_the_police_confirm_it() {
     );
     refused_as_rule(
         not_rumour.when(dispatcher(), rebut.clone()),
-        "no rumour to rebut",
+        "nothing_to_rebut",
     );
-    forbidden(
+    forbidden_to_unit(
         approved.when(
             person("p2", Role::Police, "county-police"),
             CaseCommand::RecordReferralOutcome {
@@ -645,26 +671,25 @@ fn a_rumour_can_be_rebutted_only_once_the_police_confirm_it() {
                 evidence: text("y"),
             },
         ),
-        "not a police unit",
+        "not_a_police_unit",
     );
 }
 
-// --- Roles of DOMAIN.md §2 ------------------------------------------------------------
+// --- Roles of docs/domain/people.md ------------------------------------------------------------
 
 #[test]
 fn each_command_is_refused_to_the_roles_that_may_not_issue_it() {
-    forbidden(
+    forbidden_to_role(
         Scenario::new().when(
             dispatcher(),
             CaseCommand::FlagPost {
-                case_id: case_id(),
                 post: post("https://weibo.com/9"),
                 note: None,
             },
         ),
-        "monitor",
+        Role::Monitor,
     );
-    forbidden(
+    forbidden_to_role(
         Scenario::flagged().when(
             monitor(),
             CaseCommand::TriageCase {
@@ -674,18 +699,18 @@ fn each_command_is_refused_to_the_roles_that_may_not_issue_it() {
                 jurisdiction: None,
             },
         ),
-        "dispatcher",
+        Role::Dispatcher,
     );
-    forbidden(
+    forbidden_to_role(
         Scenario::assigned().when(
             dispatcher(),
             CaseCommand::AcceptAssignment {
                 assignment_id: a1(),
             },
         ),
-        "officer",
+        Role::Officer,
     );
-    forbidden(
+    forbidden_to_role(
         Scenario::replied().when(
             officer("city-housing"),
             CaseCommand::ApproveReply {
@@ -693,23 +718,23 @@ fn each_command_is_refused_to_the_roles_that_may_not_issue_it() {
                 note: None,
             },
         ),
-        "unit_head",
+        Role::UnitHead,
     );
-    forbidden(
+    forbidden_to_role(
         Scenario::approved().when(
             officer("city-housing"),
             CaseCommand::CloseCase { outcome: text("x") },
         ),
-        "dispatcher",
+        Role::Dispatcher,
     );
-    forbidden(
+    forbidden_to_role(
         Scenario::assigned().when(
             dispatcher(),
             CaseCommand::RecordDeadlineMissed {
                 deadline_id: deadline_ids::feedback(a1()),
             },
         ),
-        "system",
+        Role::System,
     );
     let memo = Scenario::triaged(Level::Major, vec![]).given(
         dispatcher(),
@@ -718,7 +743,7 @@ fn each_command_is_refused_to_the_roles_that_may_not_issue_it() {
             summary: text("请批示"),
         },
     );
-    forbidden(
+    forbidden_to_role(
         memo.when(
             dispatcher(),
             CaseCommand::InstructOnMemo {
@@ -727,9 +752,9 @@ fn each_command_is_refused_to_the_roles_that_may_not_issue_it() {
                 deadline: None,
             },
         ),
-        "leader",
+        Role::Leader,
     );
-    forbidden(
+    forbidden_to_role(
         Scenario::assigned().when(
             dispatcher(),
             CaseCommand::UrgeSupervision {
@@ -737,7 +762,7 @@ fn each_command_is_refused_to_the_roles_that_may_not_issue_it() {
                 note: text("x"),
             },
         ),
-        "supervisor",
+        Role::Supervisor,
     );
     // 一般 cases are supervised by the cyberspace office, not the supervision office.
     forbidden(
@@ -748,7 +773,7 @@ fn each_command_is_refused_to_the_roles_that_may_not_issue_it() {
                 note: text("x"),
             },
         ),
-        "supervised by unit `city-cac`",
+        "not_the_supervising_unit",
     );
     let supervisor = person("s-cac", Role::Supervisor, "city-cac");
     assert!(
@@ -770,9 +795,9 @@ fn each_command_is_refused_to_the_roles_that_may_not_issue_it() {
                 note: text("x"),
             },
         ),
-        "no open assignment",
+        "nothing_to_urge",
     );
-    forbidden(
+    forbidden_to_role(
         Scenario::accepted().when(
             person("i1", Role::Inspector, "city-discipline"),
             CaseCommand::PublishResponse {
@@ -781,7 +806,7 @@ fn each_command_is_refused_to_the_roles_that_may_not_issue_it() {
                 url: None,
             },
         ),
-        "officer",
+        Role::Officer,
     );
     forbidden(
         Scenario::accepted().when(
@@ -792,11 +817,11 @@ fn each_command_is_refused_to_the_roles_that_may_not_issue_it() {
                 url: None,
             },
         ),
-        "no assignment",
+        "no_assignment_to_respond_for",
     );
 }
 
-// --- Deadlines of DOMAIN.md §6 -------------------------------------------------------
+// --- Deadlines of docs/domain/time-rules.md -------------------------------------------------------
 
 #[test]
 fn the_feedback_deadline_follows_the_level_and_a_level_change_reschedules_it() {
@@ -836,7 +861,7 @@ fn the_feedback_deadline_follows_the_level_and_a_level_change_reschedules_it() {
                 reason: text("x"),
             },
         ),
-        "already",
+        "already_at_level",
     );
 }
 
@@ -859,7 +884,7 @@ fn deadline_events_are_written_once_and_only_when_due() {
                 deadline_id: feedback.clone(),
             },
         ),
-        "warning lead time",
+        "deadline_not_in_warning_window",
     );
     // Inside the 4 h warning window: one warning.
     let warned = assigned.at(Duration::hours(45)).given(
@@ -875,7 +900,7 @@ fn deadline_events_are_written_once_and_only_when_due() {
                 deadline_id: feedback.clone(),
             },
         ),
-        "already has its warning",
+        "deadline_already_warned",
     );
     refused_as_rule(
         warned.when(
@@ -884,7 +909,7 @@ fn deadline_events_are_written_once_and_only_when_due() {
                 deadline_id: feedback.clone(),
             },
         ),
-        "not passed",
+        "deadline_not_passed",
     );
     // Past due: one miss, then nothing more.
     let missed = warned.at(Duration::hours(49)).given(
@@ -906,7 +931,7 @@ fn deadline_events_are_written_once_and_only_when_due() {
                 deadline_id: feedback,
             },
         ),
-        "already recorded",
+        "deadline_already_missed",
     );
 }
 
@@ -960,14 +985,14 @@ fn a_leader_instruction_is_due_in_three_working_days_by_default() {
     let command = Command {
         actor: person("l1", Role::Leader, "city-leadership"),
         issued_at: friday,
-        rules: DeadlineRules::default(),
+        rules: CaseRules::default(),
         body: CaseCommand::InstructOnMemo {
             memo_id: memo1(),
             instruction: text("速办"),
             deadline: None,
         },
     };
-    let events = decide(&memo.state(), &command).unwrap();
+    let events = decide(case_id(), &memo.state(), &command).unwrap();
     match &events[0] {
         Event::LeaderInstructed {
             deadline,
@@ -991,7 +1016,7 @@ fn a_leader_instruction_is_due_in_three_working_days_by_default() {
                 deadline: None,
             },
         ),
-        "was not sent",
+        "no_such_memo",
     );
 }
 
@@ -1021,14 +1046,14 @@ fn a_leader_instruction_before_national_day_is_due_on_the_make_up_saturday() {
     let command = Command {
         actor: person("l1", Role::Leader, "city-leadership"),
         issued_at: before_holiday,
-        rules: DeadlineRules::default(),
+        rules: CaseRules::default(),
         body: CaseCommand::InstructOnMemo {
             memo_id: memo1(),
             instruction: text("节前部署"),
             deadline: None,
         },
     };
-    match &decide(&memo.state(), &command).unwrap()[0] {
+    match &decide(case_id(), &memo.state(), &command).unwrap()[0] {
         Event::LeaderInstructed { deadline, .. } => {
             assert_eq!(
                 *deadline,
@@ -1067,14 +1092,14 @@ fn a_leader_instruction_brings_later_feedback_deadlines_forward_as_events() {
     let command = Command {
         actor: person("l1", Role::Leader, "city-leadership"),
         issued_at: friday + Duration::hours(1),
-        rules: DeadlineRules::default(),
+        rules: CaseRules::default(),
         body: CaseCommand::InstructOnMemo {
             memo_id: memo1(),
             instruction: text("周六前反馈"),
             deadline: Some(saturday_evening),
         },
     };
-    let events = decide(&scenario.state(), &command).unwrap();
+    let events = decide(case_id(), &scenario.state(), &command).unwrap();
     assert_eq!(events.len(), 2, "{events:?}");
     match &events[1] {
         Event::DeadlineRescheduled {
