@@ -19,7 +19,7 @@ use whistle_domain::{Actor, CaseCommand, CaseId, CommandId, DomainError, Refusal
 use whistle_projections::{ProjectionError, queries};
 
 use crate::clock::Clock;
-use crate::handler::{CommandError, CommandHandler, Issue};
+use crate::handler::{CommandError, CommandHandler, Envelope};
 
 /// Why a pass of the deadline process stopped.
 #[derive(Debug, thiserror::Error)]
@@ -71,7 +71,7 @@ impl DeadlineProcess {
             for command in state.due_deadline_commands(now, &self.handler.rules().deadlines) {
                 let missed = matches!(command, CaseCommand::RecordDeadlineMissed { .. });
                 let command_id = command_id_for(case_id, &state, &command);
-                let issue = Issue::by(self.system.clone()).with_command_id(command_id);
+                let issue = Envelope::by(self.system.clone()).with_command_id(command_id);
                 match self.handler.handle_case(issue, case_id, command).await {
                     Ok(receipt) if receipt.outcome.replayed => {}
                     Ok(_) if missed => pass.misses += 1,

@@ -27,9 +27,10 @@ use crate::clock::Clock;
 /// How many times a command is decided again after losing a race on its stream.
 const MAX_ATTEMPTS: usize = 5;
 
-/// Who issues a command and how it should be recorded.
+/// The envelope of a command: who issues it, and how it should be recorded (its
+/// idempotency key, correlation and causation, and the version the caller expects).
 #[derive(Debug, Clone)]
-pub struct Issue {
+pub struct Envelope {
     pub actor: Actor,
     /// Idempotency key; a fresh one is made when the caller gives none.
     pub command_id: Option<CommandId>,
@@ -39,7 +40,7 @@ pub struct Issue {
     pub expected_version: Option<i64>,
 }
 
-impl Issue {
+impl Envelope {
     pub fn by(actor: Actor) -> Self {
         Self {
             actor,
@@ -220,7 +221,7 @@ impl CommandHandler {
     /// Decide and append a case command.
     pub async fn handle_case(
         &self,
-        issue: Issue,
+        issue: Envelope,
         case_id: CaseId,
         body: CaseCommand,
     ) -> Result<CommandReceipt, CommandError> {
@@ -230,7 +231,7 @@ impl CommandHandler {
     /// Decide and append a unit command.
     pub async fn handle_unit(
         &self,
-        issue: Issue,
+        issue: Envelope,
         unit_id: &UnitId,
         body: UnitCommand,
     ) -> Result<CommandReceipt, CommandError> {
@@ -241,7 +242,7 @@ impl CommandHandler {
     /// deactivated unit can still be assessed for its past).
     pub async fn handle_assessment(
         &self,
-        issue: Issue,
+        issue: Envelope,
         unit_id: &UnitId,
         year: i32,
         body: AssessmentCommand,
@@ -258,7 +259,7 @@ impl CommandHandler {
     #[tracing::instrument(skip_all, fields(command = A::kind(&body).key(), stream = %A::stream_id(id), actor = %issue.actor.user_id, role = ?issue.actor.role))]
     pub async fn handle<A: Aggregate>(
         &self,
-        issue: Issue,
+        issue: Envelope,
         id: &A::Id,
         body: A::Command,
     ) -> Result<CommandReceipt, CommandError> {
@@ -286,7 +287,7 @@ impl CommandHandler {
 
     async fn run(
         &self,
-        issue: &Issue,
+        issue: &Envelope,
         stream_id: &StreamId,
         claims: Vec<whistle_domain::UniqueKey>,
         decide: impl Fn(&[Event], DateTime<Utc>) -> Result<Vec<Event>, DomainError>,
@@ -393,7 +394,7 @@ impl CommandHandler {
 fn log_outcome(
     quiet: bool,
     command: CommandKind,
-    issue: &Issue,
+    issue: &Envelope,
     result: &Result<CommandReceipt, CommandError>,
 ) {
     let actor = &issue.actor;

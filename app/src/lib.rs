@@ -34,7 +34,7 @@ use whistle_store::{Database, EventStore};
 pub use checkpoints::{CheckpointConfig, CheckpointSchedule};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use deadlines::DeadlineProcess;
-pub use handler::{CommandError, CommandHandler, CommandReceipt, Issue};
+pub use handler::{CommandError, CommandHandler, CommandReceipt, Envelope};
 pub use rules_file::RuleSet;
 
 /// Events applied per projection transaction.

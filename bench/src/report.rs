@@ -221,7 +221,7 @@ pub fn render(results: &SuiteResults, command_line: &str) -> String {
         }
     }
 
-    let _ = writeln!(w, "\n### Against the targets of issue 6\n");
+    let _ = writeln!(w, "\n### Against the targets\n");
     let _ = writeln!(
         w,
         "| target | {} |",

@@ -18,7 +18,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use uuid::Uuid;
-use whistle_app::{CommandHandler, Issue, ManualClock};
+use whistle_app::{CommandHandler, Envelope, ManualClock};
 use whistle_domain::calendar::{shanghai_date, start_of_shanghai_day};
 use whistle_domain::commands::ReferencedUnit;
 use whistle_domain::events::{Heat, Period, Post};
@@ -629,7 +629,7 @@ impl Simulation {
                 jurisdiction: None,
             };
             self.handler
-                .handle_unit(Issue::by(admin.clone()), &unit.id, command)
+                .handle_unit(Envelope::by(admin.clone()), &unit.id, command)
                 .await?;
         }
         Ok(())
@@ -1366,7 +1366,7 @@ impl Simulation {
                 }
             };
             self.handler
-                .handle_case(Issue::by(actor), case_id, command)
+                .handle_case(Envelope::by(actor), case_id, command)
                 .await
                 .with_context(|| {
                     format!(
@@ -1423,7 +1423,7 @@ impl Simulation {
             state.due_deadline_commands(self.clock_now(), &self.handler.rules().deadlines)
         {
             self.handler
-                .handle_case(Issue::by(self.system.clone()), case_id, command)
+                .handle_case(Envelope::by(self.system.clone()), case_id, command)
                 .await?;
         }
         Ok(())
@@ -1465,7 +1465,7 @@ impl Simulation {
                 period,
             };
             self.handler
-                .handle_assessment(Issue::by(evaluator.clone()), unit, 2026, command)
+                .handle_assessment(Envelope::by(evaluator.clone()), unit, 2026, command)
                 .await?;
         }
         let mut rejected: Vec<(UnitId, u32)> = self
@@ -1485,12 +1485,12 @@ impl Simulation {
                 period,
             };
             self.handler
-                .handle_assessment(Issue::by(evaluator.clone()), unit, 2026, command)
+                .handle_assessment(Envelope::by(evaluator.clone()), unit, 2026, command)
                 .await?;
             let accountability_id = AccountabilityId::from_uuid(self.uuid());
             self.handler
                 .handle_assessment(
-                    Issue::by(evaluator.clone()),
+                    Envelope::by(evaluator.clone()),
                     unit,
                     2026,
                     AssessmentCommand::ReferAccountability {
@@ -1503,7 +1503,7 @@ impl Simulation {
                 .await?;
             self.handler
                 .handle_assessment(
-                    Issue::by(inspector.clone()),
+                    Envelope::by(inspector.clone()),
                     unit,
                     2026,
                     AssessmentCommand::RecordDisciplinaryDecision {
@@ -1526,14 +1526,14 @@ impl Simulation {
                 period,
             };
             self.handler
-                .handle_assessment(Issue::by(evaluator.clone()), &unit, 2026, command)
+                .handle_assessment(Envelope::by(evaluator.clone()), &unit, 2026, command)
                 .await?;
         }
         if let Some((unit, penalty_id)) = first_penalty {
             self.clock.set(assessed_at + Duration::days(3));
             self.handler
                 .handle_assessment(
-                    Issue::by(inspector),
+                    Envelope::by(inspector),
                     &unit,
                     2026,
                     AssessmentCommand::RevokePenalty {
@@ -1560,7 +1560,7 @@ impl Simulation {
                 period,
             };
             self.handler
-                .handle_assessment(Issue::by(evaluator.clone()), &unit, 2026, command)
+                .handle_assessment(Envelope::by(evaluator.clone()), &unit, 2026, command)
                 .await?;
         }
         Ok(())

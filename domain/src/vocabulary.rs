@@ -73,7 +73,7 @@ impl Level {
 }
 
 vocabulary!(
-    /// 需重点回应的五类 (State Council rules, reference 001).
+    /// 需重点回应的五类 (the State Council notice, docs/domain/sources.md).
     KeyCategory {
         PolicyMisread = "policy_misread": "重大政策误解误读",
         PublicInterest = "public_interest": "涉及公众切身利益且产生较大影响",
@@ -300,7 +300,7 @@ vocabulary!(
 macro_rules! vocabulary_role {
     () => {
         $crate::vocabulary::vocabulary_macro!(
-            /// The roles of DOMAIN.md §2, plus `System` for the service's own events.
+            /// The roles of docs/domain/people.md, plus `System` for the service's own events.
             Role {
                 Monitor = "monitor": "监测员",
                 Dispatcher = "dispatcher": "研判转办",

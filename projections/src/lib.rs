@@ -23,7 +23,7 @@ mod timeline;
 
 pub use lease::{PROJECTION_LEASE_KEY, ProjectionLease};
 pub use runner::{
-    ProjectionName, ProjectionProgress, ProjectionRunner, dump_read_models, rebuild, reset,
+    Projection, ProjectionProgress, ProjectionRunner, dump_read_models, rebuild, reset,
 };
 
 use thiserror::Error;

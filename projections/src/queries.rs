@@ -874,7 +874,7 @@ pub struct Count {
     pub count: i64,
 }
 
-/// The dashboard of DOMAIN.md §2 as of `now`.
+/// The dashboard of docs/domain/people.md as of `now`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dashboard {
     pub total_cases: i64,
@@ -1106,7 +1106,7 @@ pub async fn dashboard_parts(
     })
 }
 
-/// The measures of DOMAIN.md §7 for one unit and period, as of an instant.
+/// The measures of docs/domain/measures.md for one unit and period, as of an instant.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scorecard {
     pub unit_id: String,
@@ -1324,7 +1324,7 @@ pub struct AssessmentItem {
     pub reason: Option<String>,
 }
 
-/// A unit's annual assessment (DOMAIN.md §7).
+/// A unit's annual assessment (docs/domain/measures.md).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnitAssessment {
     pub unit_id: String,

@@ -17,18 +17,18 @@ use crate::{ProjectionError, ProjectionLease, case_board, timeline};
 
 /// The projections Whistle runs, in the order they are applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProjectionName {
+pub enum Projection {
     CaseBoard,
     Timeline,
 }
 
-impl ProjectionName {
-    pub const ALL: [ProjectionName; 2] = [ProjectionName::CaseBoard, ProjectionName::Timeline];
+impl Projection {
+    pub const ALL: [Projection; 2] = [Projection::CaseBoard, Projection::Timeline];
 
     pub fn as_str(self) -> &'static str {
         match self {
-            ProjectionName::CaseBoard => "case_board",
-            ProjectionName::Timeline => "timeline",
+            Projection::CaseBoard => "case_board",
+            Projection::Timeline => "timeline",
         }
     }
 
@@ -38,18 +38,18 @@ impl ProjectionName {
     pub fn version(self) -> i64 {
         match self {
             // v2: unit incidents carry their event id; major-case leads and mass incidents.
-            ProjectionName::CaseBoard => 2,
+            Projection::CaseBoard => 2,
             // v2: a rescheduled deadline's sentence names the rule that moved it.
             // v3: rows name the assignment they are about and its unit.
-            ProjectionName::Timeline => 3,
+            Projection::Timeline => 3,
         }
     }
 
     /// The tables this projection owns (emptied on rebuild).
     pub fn tables(self) -> &'static [&'static str] {
         match self {
-            ProjectionName::CaseBoard => case_board::TABLES,
-            ProjectionName::Timeline => timeline::TABLES,
+            Projection::CaseBoard => case_board::TABLES,
+            Projection::Timeline => timeline::TABLES,
         }
     }
 
@@ -63,8 +63,8 @@ impl ProjectionName {
             reason: e.to_string(),
         })?;
         match self {
-            ProjectionName::CaseBoard => case_board::apply(connection, event, &domain_event).await,
-            ProjectionName::Timeline => timeline::apply(connection, event, &domain_event).await,
+            Projection::CaseBoard => case_board::apply(connection, event, &domain_event).await,
+            Projection::Timeline => timeline::apply(connection, event, &domain_event).await,
         }
     }
 }
@@ -141,7 +141,7 @@ impl ProjectionRunner {
         }
     }
 
-    async fn checkpoint(&self, name: ProjectionName) -> Result<Position, ProjectionError> {
+    async fn checkpoint(&self, name: Projection) -> Result<Position, ProjectionError> {
         let row = sqlx::query("SELECT position FROM projection_checkpoints WHERE name = $1")
             .bind(name.as_str())
             .fetch_optional(self.store.database().pool())
@@ -154,7 +154,7 @@ impl ProjectionRunner {
 
     async fn min_checkpoint(&self) -> Result<Position, ProjectionError> {
         let mut reached = Position::MAX;
-        for name in ProjectionName::ALL {
+        for name in Projection::ALL {
             reached = reached.min(self.checkpoint(name).await?);
         }
         Ok(reached)
@@ -168,7 +168,7 @@ impl ProjectionRunner {
     pub async fn run_one_batch(&self) -> Result<usize, ProjectionError> {
         let database = self.store.database();
         let mut applied = 0;
-        for name in ProjectionName::ALL {
+        for name in Projection::ALL {
             let mut write = database.begin_read_model_write().await?;
             let after = lock_checkpoint(&mut write.tx, database.backend(), name).await?;
             let events = self.store.read_all(after, self.batch_size).await?;
@@ -228,7 +228,7 @@ impl ProjectionRunner {
             }
         }
         if total >= ANALYZE_AFTER && self.store.database().backend() == Backend::Postgres {
-            for name in ProjectionName::ALL {
+            for name in Projection::ALL {
                 for table in name.tables() {
                     sqlx::query(&format!("VACUUM (ANALYZE) {table}"))
                         .execute(self.store.database().pool())
@@ -340,7 +340,7 @@ impl ProjectionRunner {
 async fn lock_checkpoint(
     tx: &mut AnyConnection,
     backend: Backend,
-    name: ProjectionName,
+    name: Projection,
 ) -> Result<Position, ProjectionError> {
     let select = match backend {
         Backend::Sqlite => "SELECT position FROM projection_checkpoints WHERE name = $1",
@@ -370,12 +370,12 @@ async fn lock_checkpoint(
 
 /// Empty every read model and its checkpoint (in one transaction).
 pub async fn reset(store: &EventStore) -> Result<(), ProjectionError> {
-    reset_projections(store, &ProjectionName::ALL).await
+    reset_projections(store, &Projection::ALL).await
 }
 
 async fn reset_projections(
     store: &EventStore,
-    names: &[ProjectionName],
+    names: &[Projection],
 ) -> Result<(), ProjectionError> {
     let mut write = store.database().begin_write().await?;
     if store.database().backend() == Backend::Postgres {
@@ -402,7 +402,7 @@ async fn reset_projections(
 /// Empty the projections whose stored version is not this build's, so they rebuild.
 async fn reset_outdated(store: &EventStore) -> Result<(), ProjectionError> {
     let mut outdated = Vec::new();
-    for name in ProjectionName::ALL {
+    for name in Projection::ALL {
         let stored: Option<i64> =
             sqlx::query("SELECT version FROM projection_checkpoints WHERE name = $1")
                 .bind(name.as_str())
@@ -439,7 +439,7 @@ pub async fn dump_read_models(
     store: &EventStore,
 ) -> Result<BTreeMap<String, Vec<String>>, ProjectionError> {
     let mut dump = BTreeMap::new();
-    for name in ProjectionName::ALL {
+    for name in Projection::ALL {
         for table in name.tables() {
             let sql = format!("SELECT * FROM {table} ORDER BY 1, 2");
             let rows = sqlx::query(&sql).fetch_all(store.database().pool()).await?;

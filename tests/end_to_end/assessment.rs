@@ -1,4 +1,4 @@
-//! The annual assessment against values computed by hand (DOMAIN.md §7 defaults).
+//! The annual assessment against values computed by hand (docs/domain/measures.md defaults).
 //!
 //! 市住建局: −1 (a missed feedback deadline), −5 (leads a 重大 case, once although its level
 //! goes down and up again), −3 (a penalty), a 10-point penalty revoked later (counts only

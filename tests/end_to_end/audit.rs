@@ -867,3 +867,56 @@ on_both_backends!(
     an_inspector_proves_a_prefix_and_a_recorded_event_to_a_third_party,
     every_kind_of_tampering_is_detected_with_the_first_bad_position_named,
 );
+
+/// The periodic checkpoints run inside the application, on its own database: a service
+/// started with a checkpoint schedule signs the log once it has grown, the checkpoint
+/// verifies with the public key and covers every event, and stopping the service stops
+/// the schedule.
+async fn the_application_signs_checkpoints_of_its_own_log_while_it_runs(backend: TestBackend) {
+    let (private, public) =
+        whistle_audit::checkpoint::generate_key("whistle.test/log").expect("a key pair");
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoints = dir.path().join("checkpoints");
+    let schedule = whistle_app::CheckpointConfig {
+        key: private,
+        dir: checkpoints.clone(),
+        interval: std::time::Duration::from_millis(50),
+    };
+    let app = spawn_app_configured(TestDatabase::new(backend).await, |config| {
+        config.app.checkpoints = Some(schedule);
+    })
+    .await;
+    standard_city(&app).await;
+    let head = app.head().await;
+    let mut signed = None;
+    for _ in 0..200 {
+        let files: Vec<std::path::PathBuf> = std::fs::read_dir(&checkpoints)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let covering = files.into_iter().find_map(|file| {
+            let text = std::fs::read_to_string(&file).ok()?;
+            let checkpoint = whistle_audit::checkpoint::Checkpoint::open(&text, &public).ok()?;
+            (checkpoint.size == head as u64).then_some(file)
+        });
+        if let Some(file) = covering {
+            signed = Some(file);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let file = signed.expect("a checkpoint covering the whole log is written while the app runs");
+    let leaves = std::fs::read(whistle_audit::files::leaves_path(&file)).unwrap();
+    assert_eq!(
+        leaves.len() as i64,
+        32 * head,
+        "its leaf list covers every event"
+    );
+    app.stop().await;
+}
+
+on_both_backends!(the_application_signs_checkpoints_of_its_own_log_while_it_runs);

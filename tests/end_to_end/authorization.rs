@@ -1,4 +1,4 @@
-//! Who may do and read what (DOMAIN.md §2 and §8), and bad input, over real HTTP: every
+//! Who may do and read what (docs/domain/people.md), and bad input, over real HTTP: every
 //! refusal carries its code, and a refused request changes nothing.
 
 use serde_json::json;

@@ -1,4 +1,4 @@
-//! A case walked over real HTTP through every branch of DOMAIN.md §4, read back through
+//! A case walked over real HTTP through every branch of docs/domain/lifecycle.md, read back through
 //! the case detail, timeline, dashboard and scorecards; read-your-writes; idempotent
 //! retries; live subscriptions.
 

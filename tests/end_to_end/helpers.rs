@@ -145,6 +145,15 @@ pub async fn spawn_app_on(backend: TestBackend) -> TestApp {
 
 /// Start the real server on an existing test database.
 pub async fn spawn_app_with(database: TestDatabase) -> TestApp {
+    spawn_app_configured(database, |_| {}).await
+}
+
+/// Start the real server on an existing test database, with the configuration changed
+/// by `configure` (periodic checkpoints, other rules …).
+pub async fn spawn_app_configured(
+    database: TestDatabase,
+    configure: impl FnOnce(&mut ServerConfig),
+) -> TestApp {
     let database_url = database.url.clone();
     let clock = ManualClock::starting_at(start_of_tests());
     let secret = JwtSecret::new(TEST_SECRET.to_owned()).unwrap();
@@ -160,6 +169,8 @@ pub async fn spawn_app_with(database: TestDatabase) -> TestApp {
             checkpoints: None,
         },
     };
+    let mut config = config;
+    configure(&mut config);
     let app = Application::build(config)
         .await
         .expect("the application builds");

@@ -17,3 +17,4 @@ mod postgres_server;
 mod processes;
 mod projections;
 mod store_contract;
+mod tidy;

@@ -1,4 +1,4 @@
-//! The measures of DOMAIN.md §7 against values computed by hand for a small scenario.
+//! The measures of docs/domain/measures.md against values computed by hand for a small scenario.
 //!
 //! Five assignments to 市住建局, all made at t0 (Monday 2026-03-02 09:00 Shanghai):
 //! - A1 (一般, due t0+48h): approved at +10h, completed at +12h.
@@ -14,7 +14,7 @@
 
 use chrono::Duration;
 use serde_json::json;
-use whistle_app::Issue;
+use whistle_app::Envelope;
 use whistle_domain::case::deadline_ids;
 use whistle_domain::{Actor, AssignmentId, CaseCommand, CaseId, UnitId};
 
@@ -90,7 +90,7 @@ async fn scorecard_measures_match_the_hand_computed_values_now_and_as_of_an_earl
         deadline_id: deadline_ids::feedback(AssignmentId::parse(a2).unwrap()),
     };
     app.handler
-        .handle_case(Issue::by(system), CaseId::parse(c2).unwrap(), missed)
+        .handle_case(Envelope::by(system), CaseId::parse(c2).unwrap(), missed)
         .await
         .unwrap();
     at_hour(&app, 30).await;

@@ -9,7 +9,7 @@
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use uuid::Uuid;
-use whistle_app::{CommandReceipt, Issue};
+use whistle_app::{CommandReceipt, Envelope};
 use whistle_domain::events::{Heat, Period, Post};
 use whistle_domain::text::{RequiredText, optional_text};
 use whistle_domain::*;
@@ -99,8 +99,8 @@ fn issue(
     ctx: &Context<'_>,
     command_id: Option<ID>,
     expected_version: Option<i64>,
-) -> Result<Issue> {
-    let mut issue = Issue::by(actor(ctx)?.clone());
+) -> Result<Envelope> {
+    let mut issue = Envelope::by(actor(ctx)?.clone());
     issue.command_id = command_id
         .map(|id| CommandId::parse(&id).map_err(validation))
         .transpose()?;

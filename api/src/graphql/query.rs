@@ -368,7 +368,7 @@ impl QueryRoot {
         Ok(Dashboard::build(as_of, dashboard, &names))
     }
 
-    /// Unit scorecards (DOMAIN.md §7) for the period [from, to) in Asia/Shanghai dates,
+    /// Unit scorecards (docs/domain/measures.md) for the period [from, to) in Asia/Shanghai dates,
     /// as of `asOf` (default now). Staff of a unit see their own unit's only.
     async fn scorecards(
         &self,
@@ -495,7 +495,7 @@ impl QueryRoot {
     }
 
     /// Rumour referrals with their outcomes; filter by outcome to see, for example, every
-    /// referral the police judged "not a rumour" (DOMAIN.md §8).
+    /// referral the police judged "not a rumour" (docs/domain/trust.md).
     async fn rumour_referrals(
         &self,
         ctx: &Context<'_>,

@@ -263,7 +263,7 @@ impl Post {
         self.0.posted_at
     }
     /// The author's identity: visible to the cyberspace office (monitors, dispatchers),
-    /// police and inspectors only (DOMAIN.md §8).
+    /// police and inspectors only (docs/domain/trust.md).
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
         if whistle_domain::access::may_see_post_authors(actor(ctx)?) {
             Ok(self.0.author.as_deref())
@@ -701,7 +701,7 @@ impl Dashboard {
     }
 }
 
-/// A unit's measures (DOMAIN.md §7) for a period, as of an instant.
+/// A unit's measures (docs/domain/measures.md) for a period, as of an instant.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct Scorecard {
     pub unit_id: String,

@@ -2,7 +2,7 @@
 //! append durably — for a realistic mix of commands.
 //!
 //! Each client keeps 16 cases in flight and drives each through the lifecycle of
-//! DOMAIN.md §4 (flag → triage → assign → accept → reply → approve → complete → close,
+//! docs/domain/lifecycle.md (flag → triage → assign → accept → reply → approve → complete → close,
 //! each command by the role that may issue it), choosing which case to move next with
 //! Zipf weights (the first slot is moved most often), so a few streams are hot and most
 //! are cool; a closed case's slot is refilled with a newly flagged one. Assignments go to
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use uuid::Uuid;
-use whistle_app::{CommandHandler, Issue, SystemClock};
+use whistle_app::{CommandHandler, Envelope, SystemClock};
 use whistle_domain::commands::ReferencedUnit;
 use whistle_domain::rules::CaseRules;
 use whistle_domain::text::RequiredText;
@@ -69,7 +69,7 @@ pub async fn prepare(store: EventStore) -> anyhow::Result<(CommandHandler, Vec<R
     for unit in std::iter::once(&office).chain(&units) {
         handler
             .handle_unit(
-                Issue::by(admin.clone()).with_command_id(registration_command_id(&unit.unit_id)),
+                Envelope::by(admin.clone()).with_command_id(registration_command_id(&unit.unit_id)),
                 &unit.unit_id,
                 UnitCommand::RegisterUnit {
                     name: text(&unit.name),
@@ -298,7 +298,7 @@ pub async fn run(
                 let began = Instant::now();
                 handler
                     .handle_case(
-                        Issue::by(step.actor.clone()),
+                        Envelope::by(step.actor.clone()),
                         step.case_id,
                         step.command.clone(),
                     )
