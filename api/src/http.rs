@@ -17,7 +17,11 @@ use crate::auth::authenticate;
 use crate::extract::{InvalidToken, MaybeActor};
 use crate::graphql::RequestActor;
 use crate::graphql::errors::ErrorCode;
+use crate::graphql::limits;
 use crate::state::HttpState;
+
+/// The longest one GraphQL request may run (the bounded `waitForPosition` included).
+pub const REQUEST_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -103,7 +107,7 @@ pub async fn graphiql_or_get(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"));
     if params.query.is_none() && wants_html {
-        return Html(
+        let mut page = Html(
             GraphiQLSource::build()
                 .endpoint("/graphql")
                 .subscription_endpoint("/graphql/ws")
@@ -111,6 +115,16 @@ pub async fn graphiql_or_get(
                 .finish(),
         )
         .into_response();
+        // The IDE's own scripts and styles; everything else stays as strict as the API.
+        page.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; script-src 'self' 'unsafe-inline' https://unpkg.com; \
+                 style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data: https://graphql.org; \
+                 font-src 'self' data: https://unpkg.com; connect-src 'self' ws: wss:; frame-ancestors 'none'",
+            ),
+        );
+        return page;
     }
     let Some(accepts) = negotiate(&headers) else {
         return (
@@ -196,16 +210,18 @@ async fn execute(
     let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
         return request_error(accepts, ErrorCode::Validation, "the request has no `query`");
     };
-    let document = match async_graphql::parser::parse_query(&query) {
+    // Size, tokens, nesting, fragments and strings are checked before the document is
+    // parsed or expanded, and before the token is looked at.
+    let document = match limits::parse_checked(&query) {
         Ok(document) => document,
-        Err(e) => {
-            return request_error(
-                accepts,
-                ErrorCode::Validation,
-                &format!("the query does not parse: {e}"),
-            );
+        Err(refused) => {
+            metrics::counter!("whistle_query_limit_refusals_total", "code" => refused.code.as_str())
+                .increment(1);
+            return request_error(accepts, refused.code, &refused.message);
         }
     };
+    let (operation_type, root_field) = operation_of(&document, params.operation_name.as_deref());
+    let started = std::time::Instant::now();
     if method == Method::GET {
         let operation = match &document.operations {
             DocumentOperations::Single(operation) => Some(operation),
@@ -263,10 +279,25 @@ async fn execute(
             }
         }
     }
-    let response = state.schema.execute(request).await;
+    let response = match tokio::time::timeout(REQUEST_BUDGET, state.schema.execute(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(budget = ?REQUEST_BUDGET, "a GraphQL request ran out of time");
+            let mut body = error_body(
+                ErrorCode::Timeout,
+                &format!(
+                    "the request took longer than its budget of {} s; a mutation may still have been recorded — retry it with the same commandId",
+                    REQUEST_BUDGET.as_secs()
+                ),
+            );
+            body["data"] = serde_json::Value::Null;
+            return respond(StatusCode::OK, accepts, &body);
+        }
+    };
     let is_request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
+    record_operation(&response, operation_type, root_field, started.elapsed());
     let status = if is_request_error && accepts == Accepts::GraphqlResponseJson {
         StatusCode::BAD_REQUEST
     } else {
@@ -277,16 +308,106 @@ async fn execute(
     respond(status, accepts, &body)
 }
 
+/// The type and first root field of the operation a request runs.
+fn operation_of(
+    document: &async_graphql::parser::types::ExecutableDocument,
+    name: Option<&str>,
+) -> (&'static str, Option<String>) {
+    use async_graphql::parser::types::Selection;
+    let operation = match &document.operations {
+        DocumentOperations::Single(operation) => Some(operation),
+        DocumentOperations::Multiple(operations) => name.and_then(|name| operations.get(name)),
+    };
+    let Some(operation) = operation else {
+        return ("unknown", None);
+    };
+    let kind = match operation.node.ty {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    };
+    let root =
+        operation
+            .node
+            .selection_set
+            .node
+            .items
+            .iter()
+            .find_map(|selection| match &selection.node {
+                Selection::Field(field) => Some(field.node.name.node.to_string()),
+                _ => None,
+            });
+    (kind, root)
+}
+
+/// Count and time one GraphQL operation. The root field labels it only when the
+/// request was valid (so a field named in an invalid request never becomes a series).
+fn record_operation(
+    response: &async_graphql::Response,
+    kind: &'static str,
+    root_field: Option<String>,
+    elapsed: std::time::Duration,
+) {
+    let code = response.errors.first().and_then(|error| {
+        error
+            .extensions
+            .as_ref()
+            .and_then(|extensions| extensions.get("code"))
+            .and_then(|code| match code {
+                async_graphql::Value::String(code) => Some(code.clone()),
+                _ => None,
+            })
+    });
+    let invalid = matches!(
+        code.as_deref(),
+        Some(
+            "GRAPHQL_VALIDATION_FAILED"
+                | "GRAPHQL_PARSE_FAILED"
+                | "QUERY_TOO_COMPLEX"
+                | "QUERY_TOO_DEEP"
+        )
+    );
+    let operation = match root_field {
+        Some(field) if !invalid => field,
+        _ => "invalid".to_owned(),
+    };
+    let outcome = code.unwrap_or_else(|| "OK".to_owned());
+    metrics::counter!(
+        "whistle_graphql_operations_total",
+        "operation" => operation.clone(),
+        "type" => kind,
+        "outcome" => outcome
+    )
+    .increment(1);
+    metrics::histogram!(
+        "whistle_graphql_operation_duration_seconds",
+        "operation" => operation,
+        "type" => kind
+    )
+    .record(elapsed.as_secs_f64());
+}
+
 /// GraphQL over WebSocket; the token comes in the connection's init payload.
 pub async fn graphql_ws(
     State(state): State<HttpState>,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let Ok(session) = state.websockets.clone().try_acquire_owned() else {
+        metrics::counter!("whistle_websockets_refused_total").increment(1);
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            "too many WebSocket sessions are open; try again shortly",
+        )
+            .into_response();
+    };
     let schema = state.schema.clone();
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| async move {
+            // The session holds its permit until the socket closes.
+            let _session = session;
             GraphQLWebSocket::new(socket, schema, protocol)
                 .on_connection_init(move |payload| async move {
                     let authorization = payload
@@ -308,28 +429,65 @@ pub async fn healthz() -> impl IntoResponse {
     (StatusCode::OK, "ok")
 }
 
-/// Ready when the database answers; reports how far the read models are behind.
+/// Ready when the database answers and accepts writes and no projection is stuck;
+/// reports how far the read models are behind, what fails, and calendar warnings. 503
+/// when not ready (`unavailable`) or when a projection cannot move on (`degraded`).
 pub async fn readyz(State(state): State<HttpState>) -> Response {
-    match state.app.store().head_position().await {
-        Ok(head) => {
-            let read_models = state.app.progress.current();
-            let body = serde_json::json!({
-                "status": "ready",
-                "backend": format!("{:?}", state.app.store().database().backend()).to_lowercase(),
-                "head": head,
-                "readModels": read_models,
-                "lag": head - read_models,
-                "runsProjections": state.app.progress.runs_projections(),
-            });
-            (StatusCode::OK, axum::Json(body)).into_response()
-        }
+    let database = state.app.store().database();
+    let backend = format!("{:?}", database.backend()).to_lowercase();
+    let head = match state.app.store().head_position().await {
+        Ok(head) => head,
         Err(error) => {
-            tracing::warn!(%error, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(serde_json::json!({ "status": "unavailable" })),
-            )
-                .into_response()
+            tracing::warn!(%error, "readiness: the database does not answer");
+            return not_ready("unavailable", &backend, "the database does not answer");
         }
+    };
+    if let Err(error) = database
+        .probe_writable(std::time::Duration::from_secs(1))
+        .await
+    {
+        tracing::warn!(%error, "readiness: the database accepts no writes");
+        return not_ready(
+            "unavailable",
+            &backend,
+            &format!("the database accepts no writes: {error}"),
+        );
     }
+    let read_models = state.app.progress.current();
+    let failure = state.app.progress.failure();
+    let mut warnings = Vec::new();
+    if let Some(warning) = whistle_app::calendar_files::next_year_warning(
+        &state.app.handler.rules().calendar,
+        state.app.clock().now(),
+    ) {
+        warnings.push(warning);
+    }
+    let body = serde_json::json!({
+        "status": if failure.is_some() { "degraded" } else { "ready" },
+        "backend": backend,
+        "head": head,
+        "readModels": read_models,
+        "lag": head - read_models,
+        "runsProjections": state.app.progress.runs_projections(),
+        "failingProjection": failure.as_ref().map(|f| serde_json::json!({
+            "projection": f.projection,
+            "position": f.position,
+            "error": f.error,
+        })),
+        "warnings": warnings,
+    });
+    let status = if failure.is_some() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+fn not_ready(status: &str, backend: &str, reason: &str) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(serde_json::json!({ "status": status, "backend": backend, "reason": reason })),
+    )
+        .into_response()
 }

@@ -9,7 +9,8 @@ pub mod downloads;
 pub mod extract;
 pub mod graphql;
 pub mod http;
+pub mod metrics;
 pub mod server;
 pub mod state;
 
-pub use server::{Application, ServerConfig};
+pub use server::{Application, ServerConfig, ServerLimits};

@@ -1,8 +1,13 @@
 //! What every HTTP handler is given: the GraphQL schema, the application state behind
-//! it, and the key that verifies bearer tokens.
+//! it, the key that verifies bearer tokens, the cap on open WebSockets, and the metrics.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
 
 use crate::auth::JwtSecret;
 use crate::graphql::{AppState, WhistleSchema};
+use crate::metrics::Metrics;
 
 /// State shared by the HTTP handlers.
 #[derive(Clone)]
@@ -10,4 +15,7 @@ pub struct HttpState {
     pub schema: WhistleSchema,
     pub app: AppState,
     pub jwt_secret: JwtSecret,
+    /// One permit per open WebSocket session.
+    pub websockets: Arc<Semaphore>,
+    pub metrics: Metrics,
 }

@@ -39,6 +39,8 @@ pub struct DeadlinePass {
     pub cases_checked: usize,
     pub warnings: usize,
     pub misses: usize,
+    /// Provisional deadlines recomputed on the calendar now loaded.
+    pub recomputed: usize,
 }
 
 /// Scans open deadlines and writes the warnings and misses that are due.
@@ -68,14 +70,17 @@ impl DeadlineProcess {
         for case_id in self.cases_with_due_deadlines(now).await? {
             pass.cases_checked += 1;
             let (state, _) = self.handler.load_case(case_id).await?;
-            for command in state.due_deadline_commands(now, &self.handler.rules().deadlines) {
-                let missed = matches!(command, CaseCommand::RecordDeadlineMissed { .. });
+            for command in state.due_deadline_commands(now, self.handler.rules()) {
                 let command_id = command_id_for(case_id, &state, &command);
+                let counter = match command {
+                    CaseCommand::RecordDeadlineMissed { .. } => &mut pass.misses,
+                    CaseCommand::RecomputeProvisionalDeadline { .. } => &mut pass.recomputed,
+                    _ => &mut pass.warnings,
+                };
                 let issue = Envelope::by(self.system.clone()).with_command_id(command_id);
                 match self.handler.handle_case(issue, case_id, command).await {
                     Ok(receipt) if receipt.outcome.replayed => {}
-                    Ok(_) if missed => pass.misses += 1,
-                    Ok(_) => pass.warnings += 1,
+                    Ok(_) => *counter += 1,
                     // Another process wrote it between our read and our append.
                     Err(CommandError::Domain(DomainError::Refused(reason)))
                         if reason.kind() == RefusalKind::Rule =>
@@ -108,10 +113,11 @@ impl DeadlineProcess {
     pub async fn run(self, interval: Duration, mut shutdown: watch::Receiver<bool>) {
         loop {
             match self.run_once().await {
-                Ok(pass) if pass.warnings + pass.misses > 0 => {
+                Ok(pass) if pass.warnings + pass.misses + pass.recomputed > 0 => {
                     tracing::info!(
                         warnings = pass.warnings,
                         misses = pass.misses,
+                        recomputed = pass.recomputed,
                         "deadline events written"
                     )
                 }
@@ -134,6 +140,7 @@ fn command_id_for(case_id: CaseId, state: &CaseState, command: &CaseCommand) -> 
     let (kind, deadline_id) = match command {
         CaseCommand::RecordDeadlineApproaching { deadline_id } => ("approaching", deadline_id),
         CaseCommand::RecordDeadlineMissed { deadline_id } => ("missed", deadline_id),
+        CaseCommand::RecomputeProvisionalDeadline { deadline_id } => ("recompute", deadline_id),
         other => unreachable!(
             "the deadline process issues deadline commands only, not {}",
             other.kind()

@@ -398,6 +398,14 @@ fn log_outcome(
     result: &Result<CommandReceipt, CommandError>,
 ) {
     let actor = &issue.actor;
+    let outcome = match result {
+        Ok(_) => "accepted",
+        Err(CommandError::Domain(_)) => "refused",
+        Err(CommandError::Conflict(_)) => "conflict",
+        Err(CommandError::Store(_)) => "failed",
+    };
+    metrics::counter!("whistle_commands_total", "command" => command.key(), "outcome" => outcome)
+        .increment(1);
     match result {
         Ok(receipt) => {
             let position = receipt.outcome.last_position;

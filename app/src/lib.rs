@@ -14,6 +14,7 @@
 //! `App::start` runs them until the shutdown signal; the HTTP server in `whistle-api`
 //! and the CLI are built on top.
 
+pub mod calendar_files;
 pub mod checkpoints;
 pub mod clock;
 pub mod deadlines;
@@ -28,6 +29,7 @@ use anyhow::Context as _;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use whistle_domain::UnitId;
+use whistle_domain::calendar::WorkingDayCalendar;
 use whistle_projections::{ProjectionProgress, ProjectionRunner};
 use whistle_store::{Database, EventStore};
 
@@ -46,6 +48,8 @@ pub struct AppConfig {
     pub database_url: String,
     /// The deadline, supervision and assessment rules in force.
     pub rules: RuleSet,
+    /// The working-day calendar: the compiled years, and any loaded with `--calendar`.
+    pub calendar: Arc<WorkingDayCalendar>,
     pub clock: Arc<dyn Clock>,
     /// How often the deadline process runs; `None` leaves it to the caller (tests run
     /// passes by hand through [`App::deadline_process`]).
@@ -109,7 +113,16 @@ impl App {
         let runner = ProjectionRunner::new(store.clone(), PROJECTION_BATCH)
             .await
             .context("starting the projections")?;
-        let handler = CommandHandler::new(store, config.rules.case_rules(), config.clock);
+        if let Some(warning) =
+            calendar_files::next_year_warning(&config.calendar, config.clock.now())
+        {
+            tracing::warn!("{warning}");
+        }
+        let handler = CommandHandler::new(
+            store,
+            config.rules.case_rules(config.calendar.clone()),
+            config.clock,
+        );
         let deadlines = DeadlineProcess::new(handler.clone(), config.system_unit);
         let checkpoints = config
             .checkpoints

@@ -4,11 +4,13 @@
 //! and unordered grade thresholds are refused with a message that names the key.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use thiserror::Error;
-use whistle_domain::UnitId;
+use whistle_domain::calendar::WorkingDayCalendar;
 use whistle_domain::rules::{AssessmentRules, CaseRules, DeadlineRules, SupervisionRules};
+use whistle_domain::{DeadlineKind, UnitId, Vocabulary};
 
 /// The rule set shipped with Whistle.
 pub const DEFAULT_RULES_TOML: &str = include_str!("../../rules/default.toml");
@@ -65,6 +67,8 @@ struct DeadlineSection {
 struct AssessmentSection {
     base: i64,
     per_missed_deadline: i64,
+    #[serde(default = "feedback_only")]
+    missed_deadline_kinds: Vec<String>,
     per_rejected_return: i64,
     per_major_case_lead: i64,
     floor: i64,
@@ -72,6 +76,11 @@ struct AssessmentSection {
     excellent_from: i64,
     good_from: i64,
     pass_from: i64,
+}
+
+/// Files written before `missed_deadline_kinds` existed deduct for feedback deadlines.
+fn feedback_only() -> Vec<String> {
+    vec![DeadlineKind::Feedback.key().to_owned()]
 }
 
 fn invalid(key: &'static str, reason: impl Into<String>) -> RulesError {
@@ -82,11 +91,13 @@ fn invalid(key: &'static str, reason: impl Into<String>) -> RulesError {
 }
 
 impl RuleSet {
-    /// What deciding a case command needs: the deadline and supervision rules.
-    pub fn case_rules(&self) -> CaseRules {
+    /// What deciding a case command needs: the deadline and supervision rules, on
+    /// `calendar`.
+    pub fn case_rules(&self, calendar: Arc<WorkingDayCalendar>) -> CaseRules {
         CaseRules {
             deadlines: self.deadlines.clone(),
             supervision: self.supervision.clone(),
+            calendar,
         }
     }
 
@@ -158,6 +169,14 @@ impl RuleSet {
                 ));
             }
         }
+        let mut missed_deadline_kinds = Vec::new();
+        for raw in &a.missed_deadline_kinds {
+            let kind = DeadlineKind::parse_key(raw)
+                .map_err(|e| invalid("assessment.missed_deadline_kinds", e.reason))?;
+            if !missed_deadline_kinds.contains(&kind) {
+                missed_deadline_kinds.push(kind);
+            }
+        }
         if a.base <= a.floor {
             return Err(invalid("assessment.base", "must be above the floor"));
         }
@@ -191,6 +210,7 @@ impl RuleSet {
                 version,
                 base: a.base,
                 per_missed_deadline: a.per_missed_deadline,
+                missed_deadline_kinds,
                 per_rejected_return: a.per_rejected_return,
                 per_major_case_lead: a.per_major_case_lead,
                 floor: a.floor,
@@ -253,6 +273,11 @@ mod tests {
         check("version = \"v1\"", "version = \"\"", "version");
         check("floor = 0", "floor = 0\nbonus = 3", "bonus");
         check("base = 100", "base = \"a hundred\"", "base");
+        check(
+            "missed_deadline_kinds = [\"feedback\"]",
+            "missed_deadline_kinds = [\"feedback\", \"lunch\"]",
+            "missed_deadline_kinds",
+        );
         check(
             "general_unit = \"city-cac\"",
             "general_unit = \"City CAC\"",

@@ -54,3 +54,24 @@ impl RulesArgs {
         })
     }
 }
+
+#[derive(Debug, Args, Clone)]
+pub struct CalendarArgs {
+    /// China's holiday schedule for years not compiled in (or amended): a holiday-cn
+    /// year file, or a folder of them (`2027.json` …), loaded over the compiled years.
+    #[arg(long, env = "WHISTLE_CALENDAR")]
+    pub calendar: Option<std::path::PathBuf>,
+}
+
+impl CalendarArgs {
+    /// The compiled calendar with the files of `--calendar` loaded over it, checked.
+    pub fn load(
+        &self,
+    ) -> anyhow::Result<std::sync::Arc<whistle_domain::calendar::WorkingDayCalendar>> {
+        let calendar = match &self.calendar {
+            Some(path) => whistle_app::calendar_files::load(path)?,
+            None => whistle_domain::calendar::WorkingDayCalendar::china().clone(),
+        };
+        Ok(std::sync::Arc::new(calendar))
+    }
+}

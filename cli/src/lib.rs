@@ -159,6 +159,12 @@ mod tests {
                 command: CalendarCommand::AddWorkingDays { days: 3, .. }
             })
         ));
+        assert!(matches!(
+            parse(&["whistle", "calendar", "check", "--calendar", "holidays/"]),
+            Ok(Command::Calendar {
+                command: CalendarCommand::Check { .. }
+            })
+        ));
         assert!(parse(&["whistle", "calendar", "add-working-days", "not-a-date", "3"]).is_err());
         let export = |args: &[&str]| parse(&[&["whistle", "export"], args].concat());
         assert!(

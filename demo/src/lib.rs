@@ -1419,9 +1419,7 @@ impl Simulation {
     async fn check_deadlines(&mut self, case_index: usize) -> anyhow::Result<()> {
         let case_id = self.cases[case_index].id;
         let (state, _) = self.handler.load_case(case_id).await?;
-        for command in
-            state.due_deadline_commands(self.clock_now(), &self.handler.rules().deadlines)
-        {
+        for command in state.due_deadline_commands(self.clock_now(), self.handler.rules()) {
             self.handler
                 .handle_case(Envelope::by(self.system.clone()), case_id, command)
                 .await?;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ParseError;
 use crate::ids::{UnitId, UserId};
 use crate::refusal::Refusal;
+use crate::text::{TextKind, normalize};
 use crate::vocabulary::{CommandKind, Vocabulary};
 
 crate::vocabulary::vocabulary_role!();
@@ -22,7 +23,7 @@ pub struct Actor {
 
 impl Actor {
     pub fn new(user_id: UserId, name: &str, role: Role, unit: UnitId) -> Result<Self, ParseError> {
-        let name = name.trim();
+        let name = normalize("name", name, TextKind::Name)?;
         if name.is_empty() || name.chars().count() > 100 {
             return Err(ParseError::new(
                 "name",
@@ -31,7 +32,7 @@ impl Actor {
         }
         Ok(Self {
             user_id,
-            name: name.to_owned(),
+            name,
             role,
             unit,
         })

@@ -4,7 +4,10 @@
 //! Asia/Shanghai, which has kept UTC+8 without daylight saving since 1991.
 //!
 //! A year without a published schedule is unknown: asking about it is an error, never a
-//! guess of "weekdays only".
+//! silent guess. Deadlines that must be set anyway are set by weekdays only and marked
+//! provisional (`rules.rs`), to be recomputed once the year's schedule is loaded — the
+//! schedule of any year can be loaded at run time (`whistle serve --calendar`), and a
+//! loaded year replaces the compiled one (the State Council has amended published years).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -43,21 +46,21 @@ pub fn start_of_shanghai_day(date: NaiveDate) -> DateTime<Utc> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("the working-day calendar for {year} has not been published (known years: {known})")]
+#[error("{year} 年的节假日安排尚未发布或未加载(已知年份:{known})")]
 pub struct UnknownYear {
     pub year: i32,
     pub known: String,
 }
 
 /// One published year: days off that fall on weekdays, and weekend days that are worked.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 struct PublishedYear {
     off_days: BTreeSet<NaiveDate>,
     make_up_working_days: BTreeSet<NaiveDate>,
 }
 
-/// The calendar of every year shipped with this build.
-#[derive(Debug)]
+/// The working-day calendar of every published year it knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkingDayCalendar {
     years: BTreeMap<i32, PublishedYear>,
 }
@@ -87,6 +90,15 @@ const HOLIDAY_FILES: &[&str] = holiday_files!(
     "2019", "2020", "2021", "2022", "2023", "2024", "2025", "2026", "2027"
 );
 
+/// A holiday-cn file that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CalendarFileError {
+    #[error("not a holiday-cn year file: {0}")]
+    Syntax(String),
+    #[error("the file for {year} lists {date}, which is neither in {year} nor next to it")]
+    DateOutsideYear { year: i32, date: NaiveDate },
+}
+
 impl WorkingDayCalendar {
     /// The calendar shipped with this build (parsed once).
     pub fn china() -> &'static WorkingDayCalendar {
@@ -98,12 +110,25 @@ impl WorkingDayCalendar {
     }
 
     /// Build a calendar from holiday-cn JSON files; a file without days is not published.
-    pub fn from_holiday_cn_files(files: &[&str]) -> Result<Self, serde_json::Error> {
+    /// A file may list days of the neighbouring years (a holiday that starts on 31
+    /// December); a day further away is refused.
+    pub fn from_holiday_cn_files(files: &[&str]) -> Result<Self, CalendarFileError> {
         let mut years = BTreeMap::new();
         for text in files {
-            let file: HolidayFile = serde_json::from_str(text)?;
+            let file: HolidayFile =
+                serde_json::from_str(text).map_err(|e| CalendarFileError::Syntax(e.to_string()))?;
             if file.days.is_empty() {
                 continue;
+            }
+            if let Some(day) = file
+                .days
+                .iter()
+                .find(|day| (day.date.year() - file.year).abs() > 1)
+            {
+                return Err(CalendarFileError::DateOutsideYear {
+                    year: file.year,
+                    date: day.date,
+                });
             }
             let mut year = PublishedYear::default();
             for day in file.days {
@@ -120,6 +145,35 @@ impl WorkingDayCalendar {
 
     pub fn known_years(&self) -> Vec<i32> {
         self.years.keys().copied().collect()
+    }
+
+    /// Is the schedule of `year` published (known to this calendar)?
+    pub fn knows(&self, year: i32) -> bool {
+        self.years.contains_key(&year)
+    }
+
+    /// This calendar with the years of `loaded` added; a loaded year replaces the same
+    /// year here.
+    pub fn merged_with(&self, loaded: &WorkingDayCalendar) -> WorkingDayCalendar {
+        let mut years = self.years.clone();
+        for (year, published) in &loaded.years {
+            years.insert(*year, published.clone());
+        }
+        WorkingDayCalendar { years }
+    }
+
+    /// `n` weekdays after the Shanghai date of `from`, ending at 24:00: what a deadline in
+    /// working days falls back to when a year's schedule is not published (provisional).
+    pub fn weekdays_deadline(&self, from: DateTime<Utc>, n: u32) -> DateTime<Utc> {
+        let mut current = shanghai_date(from);
+        let mut remaining = n;
+        while remaining > 0 {
+            current = current.succ_opt().expect("date in range");
+            if !matches!(current.weekday(), Weekday::Sat | Weekday::Sun) {
+                remaining -= 1;
+            }
+        }
+        end_of_shanghai_day(current)
     }
 
     /// Is `date` a working day in mainland China?
@@ -248,6 +302,51 @@ mod tests {
         assert_eq!(
             due,
             "2025-11-19T16:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+    }
+
+    #[test]
+    fn a_loaded_year_is_known_and_replaces_a_compiled_one() {
+        let next = r#"{"year": 2027, "papers": [], "days": [
+            {"name": "元旦", "date": "2027-01-01", "isOffDay": true},
+            {"name": "春节", "date": "2027-02-06", "isOffDay": false}
+        ]}"#;
+        let loaded = WorkingDayCalendar::from_holiday_cn_files(&[next]).unwrap();
+        let calendar = WorkingDayCalendar::china().merged_with(&loaded);
+        assert!(calendar.knows(2027) && calendar.knows(2026));
+        assert!(!calendar.is_working_day(date("2027-01-01")).unwrap());
+        assert!(
+            calendar.is_working_day(date("2027-02-06")).unwrap(),
+            "a make-up Saturday"
+        );
+        // 2025 amended: 2025-10-09 (a Thursday) off.
+        let amended = r#"{"year": 2025, "papers": [], "days": [
+            {"name": "国庆节", "date": "2025-10-09", "isOffDay": true}
+        ]}"#;
+        let calendar = WorkingDayCalendar::china()
+            .merged_with(&WorkingDayCalendar::from_holiday_cn_files(&[amended]).unwrap());
+        assert!(!calendar.is_working_day(date("2025-10-09")).unwrap());
+        assert!(
+            calendar.is_working_day(date("2025-10-08")).unwrap(),
+            "the amended file is the year now"
+        );
+        let stray =
+            r#"{"year": 2027, "days": [{"name": "x", "date": "2030-01-01", "isOffDay": true}]}"#;
+        assert!(matches!(
+            WorkingDayCalendar::from_holiday_cn_files(&[stray]),
+            Err(CalendarFileError::DateOutsideYear { .. })
+        ));
+        assert!(WorkingDayCalendar::from_holiday_cn_files(&["not json"]).is_err());
+    }
+
+    #[test]
+    fn weekdays_only_skips_weekends_and_nothing_else() {
+        let calendar = WorkingDayCalendar::china();
+        // Tue 2026-12-29 10:00 Shanghai + 3 weekdays: Wed, Thu, Fri 2027-01-01 → 24:00.
+        let from: DateTime<Utc> = "2026-12-29T02:00:00Z".parse().unwrap();
+        assert_eq!(
+            calendar.weekdays_deadline(from, 3),
+            "2027-01-01T16:00:00Z".parse::<DateTime<Utc>>().unwrap()
         );
     }
 

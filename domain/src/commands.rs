@@ -34,7 +34,7 @@ pub struct ReferencedUnit {
 }
 
 /// Commands on one case's stream.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum CaseCommand {
     FlagPost {
         post: Post,
@@ -136,6 +136,10 @@ pub enum CaseCommand {
         deadline_id: String,
     },
     RecordDeadlineMissed {
+        deadline_id: String,
+    },
+    /// The system recomputes a provisional deadline once the calendar knows its years.
+    RecomputeProvisionalDeadline {
         deadline_id: String,
     },
     UrgeSupervision {
@@ -255,6 +259,7 @@ impl CaseCommand {
             C::InstructOnMemo { .. } => K::InstructOnMemo,
             C::RecordDeadlineApproaching { .. } => K::RecordDeadlineApproaching,
             C::RecordDeadlineMissed { .. } => K::RecordDeadlineMissed,
+            C::RecomputeProvisionalDeadline { .. } => K::RecomputeProvisionalDeadline,
             C::UrgeSupervision { .. } => K::UrgeSupervision,
             C::ProposeRumourReferral { .. } => K::ProposeRumourReferral,
             C::ApproveRumourReferral { .. } => K::ApproveRumourReferral,

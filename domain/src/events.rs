@@ -216,6 +216,10 @@ pub enum Event {
         instruction: RequiredText,
         deadline: DateTime<Utc>,
         deadline_rule: String,
+        /// When the instruction was given (absent in events recorded before it was kept):
+        /// a provisional deadline is recomputed from it.
+        #[serde(default)]
+        instructed_at: Option<DateTime<Utc>>,
     },
 
     // Deadlines (written by the system) and supervision.

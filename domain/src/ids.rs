@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::ParseError;
+use crate::text::{TextKind, normalize};
 
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident, $field:literal) => {
@@ -118,24 +119,22 @@ impl std::fmt::Display for UnitId {
     }
 }
 
-/// A person's user id as issued by the identity provider (1-128 printable characters).
+/// A person's user id as issued by the identity provider (1-128 printable characters,
+/// no spaces, nothing invisible).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct UserId(String);
 
 impl UserId {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        let id = raw.trim();
-        if id.is_empty()
-            || id.len() > 128
-            || id.chars().any(|c| c.is_control() || c.is_whitespace())
-        {
+        let id = normalize("userId", raw, TextKind::Name)?;
+        if id.is_empty() || id.len() > 128 || id.chars().any(char::is_whitespace) {
             return Err(ParseError::new(
                 "userId",
                 format!("`{raw}` is not a user id: 1-128 characters without spaces"),
             ));
         }
-        Ok(Self(id.to_owned()))
+        Ok(Self(id))
     }
     /// The actor the system itself uses for deadline events.
     pub fn system() -> Self {
@@ -160,7 +159,7 @@ pub struct PostUrl(String);
 
 impl PostUrl {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        let trimmed = raw.trim();
+        let trimmed = &normalize("url", raw, TextKind::Name)?;
         let refuse = |why: &str| ParseError::new("url", format!("`{raw}` {why}"));
         if trimmed.len() > 2048 {
             return Err(refuse("is longer than 2048 characters"));
@@ -206,11 +205,11 @@ pub struct ProblemClass(String);
 
 impl ProblemClass {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        let class = raw.trim();
+        let class = normalize("problemClass", raw, TextKind::Name)?;
         if class.is_empty() || class.chars().count() > 50 {
             return Err(ParseError::new("problemClass", "must be 1-50 characters"));
         }
-        Ok(Self(class.to_owned()))
+        Ok(Self(class))
     }
     pub fn as_str(&self) -> &str {
         &self.0

@@ -163,7 +163,7 @@ pub enum Refusal {
     MemoAlreadyInstructed(MemoId),
     #[error("批示的办理时限必须晚于现在")]
     InstructionDeadlineNotInFuture,
-    #[error("{0};请明确给出办理时限")]
+    #[error("{0};请先加载该年度的节假日安排")]
     CalendarUnknown(UnknownYear),
 
     // Deadlines (written by the system).
@@ -177,6 +177,8 @@ pub enum Refusal {
     DeadlineAlreadyWarned(String),
     #[error("时限 {0} 不在提醒时段内")]
     DeadlineNotInWarningWindow(String),
+    #[error("时限 {0} 不是暂定时限,无需重算")]
+    DeadlineNotProvisional(String),
 
     // Supervision.
     #[error("单位 {0} 在本事项没有未办结的转办任务,无需催办")]
@@ -296,6 +298,7 @@ impl Refusal {
             R::DeadlineNotPassed(_) => "deadline_not_passed",
             R::DeadlineAlreadyWarned(_) => "deadline_already_warned",
             R::DeadlineNotInWarningWindow(_) => "deadline_not_in_warning_window",
+            R::DeadlineNotProvisional(_) => "deadline_not_provisional",
             R::NothingToUrge(_) => "nothing_to_urge",
             R::NotAPoliceUnit(_) => "not_a_police_unit",
             R::ReferralExists(_) => "referral_exists",

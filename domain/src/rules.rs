@@ -5,10 +5,12 @@
 //! deadline records the identifier of the rule that set it, e.g. `feedback/v1/major=24h`,
 //! so a later rule version never silently moves an old deadline.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::calendar::{UnknownYear, WorkingDayCalendar};
+use crate::calendar::WorkingDayCalendar;
 use crate::ids::UnitId;
 use crate::vocabulary::{Level, Vocabulary};
 
@@ -30,11 +32,23 @@ pub struct DeadlineRules {
 }
 
 /// What deciding a case command needs to know of the rules in force: the deadline
-/// rules and who supervises which levels.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// rules, who supervises which levels, and the working-day calendar.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseRules {
     pub deadlines: DeadlineRules,
     pub supervision: SupervisionRules,
+    pub calendar: Arc<WorkingDayCalendar>,
+}
+
+impl Default for CaseRules {
+    /// The default rules and the calendar compiled into this build.
+    fn default() -> Self {
+        Self {
+            deadlines: DeadlineRules::default(),
+            supervision: SupervisionRules::default(),
+            calendar: Arc::new(WorkingDayCalendar::china().clone()),
+        }
+    }
 }
 
 /// The supervising unit by level: 一般 cases by the cyberspace office,
@@ -88,6 +102,28 @@ impl Default for DeadlineRules {
     }
 }
 
+/// Does `rule` (a deadline's recorded rule) name a leader's instruction, e.g.
+/// `leader_instruction/v1=3wd` or `leader_instruction/explicit`?
+pub fn is_leader_instruction_rule(rule: &str) -> bool {
+    rule.starts_with("leader_instruction/")
+}
+
+/// The suffix of a rule whose deadline was set by weekdays only, because a year it
+/// spans had no published schedule: `leader_instruction/v1=3wd/provisional`.
+pub const PROVISIONAL: &str = "/provisional";
+
+/// Was the deadline of `rule` set provisionally (weekdays only)?
+pub fn is_provisional_rule(rule: &str) -> bool {
+    rule.ends_with(PROVISIONAL)
+}
+
+/// The working days a working-day rule counts: 3 for `leader_instruction/v1=3wd` (and
+/// its provisional form).
+pub fn working_days_of_rule(rule: &str) -> Option<u32> {
+    let rule = rule.strip_suffix(PROVISIONAL).unwrap_or(rule);
+    rule.rsplit_once('=')?.1.strip_suffix("wd")?.parse().ok()
+}
+
 /// A deadline together with the rule that set it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComputedDeadline {
@@ -120,20 +156,24 @@ impl DeadlineRules {
         }
     }
 
-    /// Deadline of a leader's instruction given at `instructed_at`.
+    /// Deadline of a leader's instruction given at `instructed_at`: the end of the n-th
+    /// working day after it. When a year it spans has no published schedule, the
+    /// deadline is counted in weekdays only and its rule marked provisional, to be
+    /// recomputed once the schedule is loaded.
     pub fn leader_instruction_deadline(
         &self,
         calendar: &WorkingDayCalendar,
         instructed_at: DateTime<Utc>,
-    ) -> Result<ComputedDeadline, UnknownYear> {
-        Ok(ComputedDeadline {
-            due_at: calendar
-                .working_days_deadline(instructed_at, self.leader_instruction_working_days)?,
-            rule: format!(
-                "leader_instruction/{}={}wd",
-                self.version, self.leader_instruction_working_days
-            ),
-        })
+    ) -> ComputedDeadline {
+        let days = self.leader_instruction_working_days;
+        let rule = format!("leader_instruction/{}={days}wd", self.version);
+        match calendar.working_days_deadline(instructed_at, days) {
+            Ok(due_at) => ComputedDeadline { due_at, rule },
+            Err(_) => ComputedDeadline {
+                due_at: calendar.weekdays_deadline(instructed_at, days),
+                rule: format!("{rule}{PROVISIONAL}"),
+            },
+        }
     }
 
     pub fn warning_lead(&self) -> Duration {
@@ -144,6 +184,22 @@ impl DeadlineRules {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rules_name_what_set_a_deadline_and_whether_it_is_provisional() {
+        assert!(is_leader_instruction_rule("leader_instruction/explicit"));
+        assert!(!is_leader_instruction_rule("feedback/v1/major=24h"));
+        assert!(is_provisional_rule("leader_instruction/v1=3wd/provisional"));
+        assert_eq!(
+            working_days_of_rule("leader_instruction/v1=3wd/provisional"),
+            Some(3)
+        );
+        assert_eq!(
+            working_days_of_rule("leader_instruction/v2-2027=5wd"),
+            Some(5)
+        );
+        assert_eq!(working_days_of_rule("feedback/v1/major=24h"), None);
+    }
 
     #[test]
     fn feedback_windows_follow_the_level() {
@@ -168,8 +224,13 @@ mod tests {
 pub struct AssessmentRules {
     pub version: String,
     pub base: i64,
-    /// Points deducted per missed feedback or rectification deadline on the unit's assignments.
+    /// Points deducted per missed deadline on the unit's assignments, of the kinds in
+    /// `missed_deadline_kinds`.
     pub per_missed_deadline: i64,
+    /// The kinds of missed deadline that deduct (default: feedback only — a missed
+    /// rectification or instruction deadline still counts in the scorecard's overdue
+    /// count, but does not deduct).
+    pub missed_deadline_kinds: Vec<crate::vocabulary::DeadlineKind>,
     /// Points deducted per rejected return (推诿).
     pub per_rejected_return: i64,
     /// Points deducted once per 重大/特别重大 case the unit leads.
@@ -188,6 +249,7 @@ impl Default for AssessmentRules {
             version: "v1".to_owned(),
             base: 100,
             per_missed_deadline: 1,
+            missed_deadline_kinds: vec![crate::vocabulary::DeadlineKind::Feedback],
             per_rejected_return: 2,
             per_major_case_lead: 5,
             floor: 0,

@@ -277,6 +277,7 @@ vocabulary!(
         InstructOnMemo = "instruct_on_memo": "领导批示",
         RecordDeadlineApproaching = "record_deadline_approaching": "记录时限临近",
         RecordDeadlineMissed = "record_deadline_missed": "记录超期",
+        RecomputeProvisionalDeadline = "recompute_provisional_deadline": "按节假日安排重算暂定时限",
         UrgeSupervision = "urge_supervision": "督办催办",
         ProposeRumourReferral = "propose_rumour_referral": "提请移交公安",
         ApproveRumourReferral = "approve_rumour_referral": "批准移交公安",

@@ -4,7 +4,7 @@
 use sqlx::{AnyConnection, Row};
 use whistle_domain::calendar::shanghai_date;
 use whistle_domain::case::derive_status;
-use whistle_domain::{AssignmentRole, AssignmentStatus, Event, Vocabulary};
+use whistle_domain::{AssignmentRole, AssignmentStatus, DeadlineKind, Event, Vocabulary};
 use whistle_store::{RecordedEvent, to_micros};
 
 use crate::ProjectionError;
@@ -322,6 +322,7 @@ pub async fn apply(
                 Some(&assignment_id.to_string()),
                 None,
                 "return_rejected",
+                None,
                 at,
             )
             .await?;
@@ -586,6 +587,7 @@ pub async fn apply(
             instruction,
             deadline,
             deadline_rule,
+            ..
         } => {
             sqlx::query(
                 "UPDATE rm_memos SET instruction = $1, instructed_by = $2, instructed_at = $3, deadline_at = $4 WHERE memo_id = $5",
@@ -682,6 +684,7 @@ pub async fn apply(
         E::DeadlineMissed {
             case_id,
             deadline_id,
+            kind: missed_kind,
             unit_id,
             assignment_id,
             ..
@@ -710,6 +713,7 @@ pub async fn apply(
                     assignment_id.map(|a| a.to_string()).as_deref(),
                     Some(unit_id.as_str()),
                     "deadline_missed",
+                    Some(*missed_kind),
                     at,
                 )
                 .await?;
@@ -858,6 +862,7 @@ pub async fn apply(
                     None,
                     Some(&lead),
                     "mass_incident",
+                    None,
                     at,
                 )
                 .await?;
@@ -1130,6 +1135,7 @@ async fn record_incident(
     assignment_id: Option<&str>,
     unit_id: Option<&str>,
     kind: &str,
+    deadline_kind: Option<DeadlineKind>,
     at: i64,
 ) -> Result<(), ProjectionError> {
     // The unit is named, or it is the unit of the assignment.
@@ -1150,8 +1156,8 @@ async fn record_incident(
         }
     };
     sqlx::query(
-        "INSERT INTO rm_unit_incidents (position, unit_id, case_id, assignment_id, kind, recorded_at, event_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO rm_unit_incidents (position, unit_id, case_id, assignment_id, kind, recorded_at, event_id, deadline_kind) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(position)
     .bind(unit)
@@ -1160,6 +1166,7 @@ async fn record_incident(
     .bind(kind)
     .bind(at)
     .bind(event_id)
+    .bind(deadline_kind.map(|k| k.key().to_owned()))
     .execute(&mut *c)
     .await?;
     Ok(())
@@ -1199,6 +1206,7 @@ async fn record_major_lead_once(
             None,
             Some(&lead),
             "major_lead",
+            None,
             to_micros(recorded.recorded_at),
         )
         .await?;

@@ -23,7 +23,8 @@ mod timeline;
 
 pub use lease::{PROJECTION_LEASE_KEY, ProjectionLease};
 pub use runner::{
-    Projection, ProjectionProgress, ProjectionRunner, dump_read_models, rebuild, reset,
+    Projection, ProjectionFailure, ProjectionProgress, ProjectionRunner, dump_read_models, rebuild,
+    reset,
 };
 
 use thiserror::Error;

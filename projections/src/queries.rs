@@ -1340,45 +1340,118 @@ pub struct UnitAssessment {
     pub items: Vec<AssessmentItem>,
 }
 
+/// The year's window of an annual assessment: the instants of [1 January, next 1
+/// January) in Asia/Shanghai, and those dates.
+fn assessment_year(year: i32) -> Result<(i64, i64, NaiveDate, NaiveDate), ProjectionError> {
+    let first_day =
+        NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(|| unreadable(format!("year {year}")))?;
+    let next_first_day = NaiveDate::from_ymd_opt(year + 1, 1, 1)
+        .ok_or_else(|| unreadable(format!("year {year}")))?;
+    Ok((
+        to_micros(start_of_shanghai_day(first_day)),
+        to_micros(start_of_shanghai_day(next_first_day)),
+        first_day,
+        next_first_day,
+    ))
+}
+
+/// The incidents that move an assessment: rejected returns, major-case leads, mass
+/// incidents, and missed deadlines of the kinds the rules deduct for.
+fn assessment_incidents_sql(rules: &whistle_domain::rules::AssessmentRules) -> String {
+    let kinds: Vec<String> = rules
+        .missed_deadline_kinds
+        .iter()
+        .map(|k| format!("'{}'", k.key()))
+        .collect();
+    let missed = if kinds.is_empty() {
+        "FALSE".to_owned()
+    } else {
+        format!(
+            "(kind = 'deadline_missed' AND assignment_id IS NOT NULL AND deadline_kind IN ({}))",
+            kinds.join(", ")
+        )
+    };
+    format!("(kind IN ('return_rejected', 'major_lead', 'mass_incident') OR {missed})")
+}
+
+fn incident_rule(kind: &str) -> Result<AssessmentRule, ProjectionError> {
+    Ok(match kind {
+        "deadline_missed" => AssessmentRule::MissedDeadline,
+        "return_rejected" => AssessmentRule::RejectedReturn,
+        "major_lead" => AssessmentRule::MajorCaseLead,
+        "mass_incident" => AssessmentRule::MassIncident,
+        other => return Err(unreadable(format!("unknown incident kind {other}"))),
+    })
+}
+
+/// The rule of an assessment entry (penalty or commendation) and the points it moves the
+/// score by: a one-vote veto fails the unit, and any points it states are deducted too.
+fn entry_rule(
+    entry_kind: &str,
+    penalty_kind: Option<&str>,
+    stated: i64,
+    rules: &whistle_domain::rules::AssessmentRules,
+) -> (AssessmentRule, i64) {
+    let rule = match (entry_kind, penalty_kind) {
+        ("commendation", _) => AssessmentRule::Commendation,
+        (_, Some("one_vote_veto")) => AssessmentRule::OneVoteVetoPenalty,
+        _ => AssessmentRule::Penalty,
+    };
+    let points = match rule {
+        AssessmentRule::OneVoteVetoPenalty => -stated,
+        other => rules.points_for(other, stated),
+    };
+    (rule, points)
+}
+
+/// Whether `rule` vetoes the unit under `rules`.
+fn vetoes(rule: AssessmentRule, rules: &whistle_domain::rules::AssessmentRules) -> bool {
+    match rule {
+        AssessmentRule::MassIncident => rules.mass_incident_veto,
+        AssessmentRule::OneVoteVetoPenalty => true,
+        _ => false,
+    }
+}
+
 /// The annual assessment of every unit for `year` (Asia/Shanghai), as of `as_of`: each
 /// fact counts in the year of the event that completed it, penalties and commendations in
 /// the year their stated period starts; a penalty revoked by `as_of` does not count.
+///
+/// With `only`, the assessment of that unit alone, with its rank among all units: the
+/// others' scores come from per-unit sums, not from every fact of the year.
 pub async fn annual_assessment(
     pool: &AnyPool,
     year: i32,
     as_of: DateTime<Utc>,
     rules: &whistle_domain::rules::AssessmentRules,
+    only: Option<&UnitId>,
 ) -> Result<Vec<UnitAssessment>, ProjectionError> {
-    let first_day =
-        NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(|| unreadable(format!("year {year}")))?;
-    let next_first_day = NaiveDate::from_ymd_opt(year + 1, 1, 1)
-        .ok_or_else(|| unreadable(format!("year {year}")))?;
-    let start = to_micros(start_of_shanghai_day(first_day));
-    let end = to_micros(start_of_shanghai_day(next_first_day));
+    let (start, end, first_day, next_first_day) = assessment_year(year)?;
     let as_of_micros = to_micros(as_of);
-    // Every unit's facts of the year, in two queries, grouped by unit.
+    let mut conditions = Conditions::default();
+    let p_start = conditions.int(start);
+    let p_end = conditions.int(end);
+    let p_as_of = conditions.int(as_of_micros);
+    let unit_clause = match only {
+        Some(unit) => format!(" AND unit_id = {}", conditions.text(unit.as_str())),
+        None => String::new(),
+    };
+    // The facts of the year (of one unit, or of every unit), grouped by unit.
     let mut items_by_unit: HashMap<String, Vec<AssessmentItem>> = HashMap::new();
-    let incidents = sqlx::query(
-        "SELECT unit_id, kind, position, event_id, case_id, recorded_at FROM rm_unit_incidents \
-             WHERE recorded_at >= $1 AND recorded_at < $2 AND recorded_at <= $3 \
-             AND (kind IN ('return_rejected', 'major_lead', 'mass_incident') \
-                  OR (kind = 'deadline_missed' AND assignment_id IS NOT NULL)) \
-             ORDER BY position",
-    )
-    .bind(start)
-    .bind(end)
-    .bind(as_of_micros)
-    .fetch_all(pool)
-    .await?;
+    let incidents = conditions
+        .fetch_all(
+            pool,
+            &format!(
+                "SELECT unit_id, kind, position, event_id, case_id, recorded_at FROM rm_unit_incidents \
+                 WHERE recorded_at >= {p_start} AND recorded_at < {p_end} AND recorded_at <= {p_as_of} \
+                 AND {}{unit_clause} ORDER BY position",
+                assessment_incidents_sql(rules)
+            ),
+        )
+        .await?;
     for row in &incidents {
         let kind: String = row.try_get("kind")?;
-        let rule = match kind.as_str() {
-            "deadline_missed" => AssessmentRule::MissedDeadline,
-            "return_rejected" => AssessmentRule::RejectedReturn,
-            "major_lead" => AssessmentRule::MajorCaseLead,
-            "mass_incident" => AssessmentRule::MassIncident,
-            other => return Err(unreadable(format!("unknown incident kind {other}"))),
-        };
+        let rule = incident_rule(&kind)?;
         items_by_unit
             .entry(row.try_get("unit_id")?)
             .or_default()
@@ -1392,30 +1465,34 @@ pub async fn annual_assessment(
                 reason: None,
             });
     }
-    let entries = sqlx::query(
-            "SELECT unit_id, entry_kind, penalty_kind, points, position, event_id, case_ids, recorded_at, reason \
-             FROM rm_assessment_entries WHERE period_from >= $1 AND period_from < $2 \
-             AND recorded_at <= $3 AND (revoked_at IS NULL OR revoked_at > $3) ORDER BY position",
+    let mut conditions = Conditions::default();
+    let p_from = conditions.text(first_day.to_string());
+    let p_to = conditions.text(next_first_day.to_string());
+    let p_as_of = conditions.int(as_of_micros);
+    let unit_clause = match only {
+        Some(unit) => format!(" AND unit_id = {}", conditions.text(unit.as_str())),
+        None => String::new(),
+    };
+    let entries = conditions
+        .fetch_all(
+            pool,
+            &format!(
+                "SELECT unit_id, entry_kind, penalty_kind, points, position, event_id, case_ids, recorded_at, reason \
+                 FROM rm_assessment_entries WHERE period_from >= {p_from} AND period_from < {p_to} \
+                 AND recorded_at <= {p_as_of} AND (revoked_at IS NULL OR revoked_at > {p_as_of}){unit_clause} \
+                 ORDER BY position"
+            ),
         )
-        .bind(first_day.to_string())
-        .bind(next_first_day.to_string())
-        .bind(as_of_micros)
-        .fetch_all(pool)
         .await?;
     for row in &entries {
         let entry_kind: String = row.try_get("entry_kind")?;
         let penalty_kind: Option<String> = row.try_get("penalty_kind")?;
-        let stated: i64 = row.try_get("points")?;
-        let rule = match (entry_kind.as_str(), penalty_kind.as_deref()) {
-            ("commendation", _) => AssessmentRule::Commendation,
-            (_, Some("one_vote_veto")) => AssessmentRule::OneVoteVetoPenalty,
-            _ => AssessmentRule::Penalty,
-        };
-        // A one-vote veto fails the unit; any points it states are deducted too.
-        let points = match rule {
-            AssessmentRule::OneVoteVetoPenalty => -stated,
-            other => rules.points_for(other, stated),
-        };
+        let (rule, points) = entry_rule(
+            &entry_kind,
+            penalty_kind.as_deref(),
+            row.try_get("points")?,
+            rules,
+        );
         let case_ids: String = row.try_get("case_ids")?;
         let first_case = serde_json::from_str::<Vec<String>>(&case_ids)
             .map_err(unreadable)?
@@ -1434,23 +1511,34 @@ pub async fn annual_assessment(
                 reason: row.try_get("reason")?,
             });
     }
+    // Each unit's score items: its facts, or (the others, for `only`) its sums.
+    let mut score_items: HashMap<String, Vec<whistle_domain::rules::ScoreItem>> = items_by_unit
+        .iter()
+        .map(|(unit, items)| {
+            let items = items
+                .iter()
+                .map(|i| whistle_domain::rules::ScoreItem {
+                    rule: i.rule,
+                    points: i.points,
+                })
+                .collect();
+            (unit.clone(), items)
+        })
+        .collect();
+    if let Some(unit) = only {
+        for (other, sums) in assessment_sums(pool, year, as_of, rules).await? {
+            if other != unit.as_str() {
+                score_items.insert(other, sums);
+            }
+        }
+    }
     let mut assessments = Vec::new();
     for unit in units(pool).await? {
-        let mut items = items_by_unit.remove(&unit.unit_id).unwrap_or_default();
-        items.sort_by_key(|item| item.position);
-        let veto = items.iter().any(|i| match i.rule {
-            AssessmentRule::MassIncident => rules.mass_incident_veto,
-            AssessmentRule::OneVoteVetoPenalty => true,
-            _ => false,
-        });
-        let score_items: Vec<whistle_domain::rules::ScoreItem> = items
-            .iter()
-            .map(|i| whistle_domain::rules::ScoreItem {
-                rule: i.rule,
-                points: i.points,
-            })
-            .collect();
-        let (score, grade) = rules.score(&score_items, veto);
+        let items = score_items.remove(&unit.unit_id).unwrap_or_default();
+        let veto = items.iter().any(|i| vetoes(i.rule, rules));
+        let (score, grade) = rules.score(&items, veto);
+        let mut facts = items_by_unit.remove(&unit.unit_id).unwrap_or_default();
+        facts.sort_by_key(|item| item.position);
         assessments.push(UnitAssessment {
             unit_id: unit.unit_id,
             unit_name: unit.name,
@@ -1461,7 +1549,7 @@ pub async fn annual_assessment(
             grade,
             veto,
             rank: 0,
-            items,
+            items: facts,
         });
     }
     // Competition ranking: vetoed units after the others, then by score; ties share a rank.
@@ -1471,7 +1559,70 @@ pub async fn annual_assessment(
     for (assessment, own) in assessments.iter_mut().zip(&keys) {
         assessment.rank = keys.partition_point(|k| k < own) as i64 + 1;
     }
+    if let Some(unit) = only {
+        assessments.retain(|a| a.unit_id == unit.as_str());
+    }
     Ok(assessments)
+}
+
+/// Every unit's score items for the year as sums, one per rule (and per stated kind of
+/// entry): enough to score and rank the unit, not to explain it. The score of summed
+/// items is the score of the items, since scoring adds the points once and clamps.
+async fn assessment_sums(
+    pool: &AnyPool,
+    year: i32,
+    as_of: DateTime<Utc>,
+    rules: &whistle_domain::rules::AssessmentRules,
+) -> Result<HashMap<String, Vec<whistle_domain::rules::ScoreItem>>, ProjectionError> {
+    let (start, end, first_day, next_first_day) = assessment_year(year)?;
+    let as_of_micros = to_micros(as_of);
+    let mut sums: HashMap<String, Vec<whistle_domain::rules::ScoreItem>> = HashMap::new();
+    let incidents = sqlx::query(&format!(
+        "SELECT unit_id, kind, COUNT(*) AS n FROM rm_unit_incidents \
+         WHERE recorded_at >= $1 AND recorded_at < $2 AND recorded_at <= $3 AND {} \
+         GROUP BY unit_id, kind",
+        assessment_incidents_sql(rules)
+    ))
+    .bind(start)
+    .bind(end)
+    .bind(as_of_micros)
+    .fetch_all(pool)
+    .await?;
+    for row in &incidents {
+        let kind: String = row.try_get("kind")?;
+        let rule = incident_rule(&kind)?;
+        let n: i64 = row.try_get("n")?;
+        sums.entry(row.try_get("unit_id")?)
+            .or_default()
+            .push(whistle_domain::rules::ScoreItem {
+                rule,
+                points: rules.points_for(rule, 0) * n,
+            });
+    }
+    let entries = sqlx::query(
+        "SELECT unit_id, entry_kind, penalty_kind, CAST(SUM(points) AS BIGINT) AS stated FROM rm_assessment_entries \
+         WHERE period_from >= $1 AND period_from < $2 AND recorded_at <= $3 \
+         AND (revoked_at IS NULL OR revoked_at > $3) GROUP BY unit_id, entry_kind, penalty_kind",
+    )
+    .bind(first_day.to_string())
+    .bind(next_first_day.to_string())
+    .bind(as_of_micros)
+    .fetch_all(pool)
+    .await?;
+    for row in &entries {
+        let entry_kind: String = row.try_get("entry_kind")?;
+        let penalty_kind: Option<String> = row.try_get("penalty_kind")?;
+        let (rule, points) = entry_rule(
+            &entry_kind,
+            penalty_kind.as_deref(),
+            row.try_get("stated")?,
+            rules,
+        );
+        sums.entry(row.try_get("unit_id")?)
+            .or_default()
+            .push(whistle_domain::rules::ScoreItem { rule, points });
+    }
+    Ok(sums)
 }
 
 /// An open deadline that is past due or inside its warning window, with its case.
@@ -1523,9 +1674,10 @@ pub async fn supervision_queue(
         .collect()
 }
 
-/// Cases with an open deadline past due and not yet recorded as missed, or due before
-/// `warn_before` without its warning: what the deadline process looks at. A hint only —
-/// the domain decides from each case's stream what is due.
+/// Cases with an open deadline past due and not yet recorded as missed, due before
+/// `warn_before` without its warning, or set provisionally (weekdays only, a year's
+/// holiday schedule missing): what the deadline process looks at. A hint only — the
+/// domain decides from each case's stream what is due.
 pub async fn cases_with_due_deadlines(
     pool: &AnyPool,
     now: DateTime<Utc>,
@@ -1534,7 +1686,8 @@ pub async fn cases_with_due_deadlines(
     let rows = sqlx::query(
         "SELECT DISTINCT d.case_id FROM rm_deadlines d JOIN rm_cases c ON c.case_id = d.case_id \
          WHERE d.settled = 0 AND c.status <> 'closed' \
-         AND ((d.missed_at IS NULL AND d.due_at < $1) OR (d.approaching_at IS NULL AND d.due_at <= $2)) \
+         AND ((d.missed_at IS NULL AND d.due_at < $1) OR (d.approaching_at IS NULL AND d.due_at <= $2) \
+              OR d.rule LIKE '%/provisional') \
          ORDER BY d.case_id",
     )
     .bind(to_micros(now))

@@ -38,7 +38,8 @@ impl Projection {
     pub fn version(self) -> i64 {
         match self {
             // v2: unit incidents carry their event id; major-case leads and mass incidents.
-            Projection::CaseBoard => 2,
+            // v3: a missed deadline's incident records the deadline's kind.
+            Projection::CaseBoard => 3,
             // v2: a rescheduled deadline's sentence names the rule that moved it.
             // v3: rows name the assignment they are about and its unit.
             Projection::Timeline => 3,
@@ -74,9 +75,16 @@ impl Projection {
 pub struct ProjectionProgress {
     receiver: watch::Receiver<Position>,
     leading: Arc<AtomicBool>,
+    health: watch::Receiver<Option<ProjectionFailure>>,
 }
 
 impl ProjectionProgress {
+    /// The projection that cannot move on, if one is stuck (this process runs the
+    /// projections and a batch keeps failing).
+    pub fn failure(&self) -> Option<ProjectionFailure> {
+        self.health.borrow().clone()
+    }
+
     /// Whether this process's runner holds the projection lease (runs the projections).
     pub fn runs_projections(&self) -> bool {
         self.leading.load(Ordering::Relaxed)
@@ -107,6 +115,24 @@ impl ProjectionProgress {
     }
 }
 
+/// A batch that failed: which projection, after which checkpoint, why.
+#[derive(Debug)]
+struct BatchFailure {
+    projection: Projection,
+    after: Option<Position>,
+    error: ProjectionError,
+}
+
+/// A projection that cannot move on: the event it fails at and why. Reported by
+/// readiness (`degraded`), a metric and one error log until it clears.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectionFailure {
+    pub projection: &'static str,
+    /// The position of the event that fails, when known.
+    pub position: Option<Position>,
+    pub error: String,
+}
+
 /// Event applications after which a catch-up refreshes PostgreSQL's statistics.
 const ANALYZE_AFTER: usize = 10_000;
 
@@ -116,6 +142,7 @@ pub struct ProjectionRunner {
     batch_size: i64,
     progress: watch::Sender<Position>,
     leading: Arc<AtomicBool>,
+    health: watch::Sender<Option<ProjectionFailure>>,
 }
 
 impl ProjectionRunner {
@@ -128,6 +155,7 @@ impl ProjectionRunner {
             batch_size: batch_size.max(1),
             progress: watch::channel(0).0,
             leading: Arc::new(AtomicBool::new(false)),
+            health: watch::channel(None).0,
         };
         let reached = runner.min_checkpoint().await?;
         runner.progress.send_replace(reached);
@@ -138,6 +166,7 @@ impl ProjectionRunner {
         ProjectionProgress {
             receiver: self.progress.subscribe(),
             leading: self.leading.clone(),
+            health: self.health.subscribe(),
         }
     }
 
@@ -166,14 +195,62 @@ impl ProjectionRunner {
     /// database (a rebuild beside the live runner, or two processes) never apply the
     /// same event twice: the second one sees the first one's checkpoint.
     pub async fn run_one_batch(&self) -> Result<usize, ProjectionError> {
-        let database = self.store.database();
+        self.run_batches_of(self.batch_size)
+            .await
+            .map_err(|failed| failed.error)
+    }
+
+    /// Apply at most `limit` events to each projection; a failure names the projection
+    /// and the checkpoint it failed after (nothing of its batch is written).
+    async fn run_batches_of(&self, limit: i64) -> Result<usize, BatchFailure> {
         let mut applied = 0;
         for name in Projection::ALL {
-            let mut write = database.begin_read_model_write().await?;
-            let after = lock_checkpoint(&mut write.tx, database.backend(), name).await?;
-            let events = self.store.read_all(after, self.batch_size).await?;
-            let Some(last) = events.last() else { continue };
-            let last_position = last.position;
+            applied += self
+                .apply_batch(name, limit)
+                .await
+                .map_err(|(after, error)| BatchFailure {
+                    projection: name,
+                    after,
+                    error,
+                })?;
+        }
+        self.publish_progress()
+            .await
+            .map_err(|error| BatchFailure {
+                projection: Projection::ALL[0],
+                after: None,
+                error,
+            })?;
+        Ok(applied)
+    }
+
+    /// One batch of `name`, with its checkpoint, in one transaction.
+    async fn apply_batch(
+        &self,
+        name: Projection,
+        limit: i64,
+    ) -> Result<usize, (Option<Position>, ProjectionError)> {
+        let database = self.store.database();
+        let unknown = |error: ProjectionError| (None, error);
+        let mut write = database
+            .begin_read_model_write()
+            .await
+            .map_err(|e| unknown(e.into()))?;
+        let after = lock_checkpoint(&mut write.tx, database.backend(), name)
+            .await
+            .map_err(unknown)?;
+        let failed = |error: ProjectionError| (Some(after), error);
+        let events = self
+            .store
+            .read_all(after, limit)
+            .await
+            .map_err(|e| failed(e.into()))?;
+        let Some(last) = events.last() else {
+            return Ok(0);
+        };
+        let last_position = last.position;
+        let count = events.len();
+        let written: Result<(), ProjectionError> = async {
             for event in &events {
                 name.apply(&mut write.tx, event).await?;
             }
@@ -192,11 +269,50 @@ impl ProjectionRunner {
                     .execute(&mut *write.tx)
                     .await?;
             }
-            write.commit().await?;
-            applied += events.len();
+            Ok(())
         }
-        self.publish_progress().await?;
-        Ok(applied)
+        .await;
+        written.map_err(failed)?;
+        write.commit().await.map_err(|e| failed(e.into()))?;
+        Ok(count)
+    }
+
+    /// After a failed batch, apply one event at a time up to the one that fails, so
+    /// everything before it is projected and the failure names its event.
+    async fn locate_failure(&self, failure: BatchFailure) -> ProjectionFailure {
+        let mut failure = failure;
+        loop {
+            match self.apply_batch(failure.projection, 1).await {
+                Ok(0) => {
+                    // It went through on its own (a passing fault): nothing to name.
+                    break;
+                }
+                Ok(_) => continue,
+                Err((after, error)) => {
+                    failure.after = after;
+                    failure.error = error;
+                    break;
+                }
+            }
+        }
+        ProjectionFailure {
+            projection: failure.projection.as_str(),
+            position: failure.after.map(|after| after + 1),
+            error: failure.error.to_string(),
+        }
+    }
+
+    /// Each projection's lag behind the head of the log, as a metric.
+    async fn publish_lag(&self) {
+        let Ok(head) = self.store.head_position().await else {
+            return;
+        };
+        for name in Projection::ALL {
+            if let Ok(checkpoint) = self.checkpoint(name).await {
+                metrics::gauge!("whistle_projection_lag_events", "projection" => name.as_str())
+                    .set((head - checkpoint) as f64);
+            }
+        }
     }
 
     /// Read every checkpoint and tell waiting readers how far the read models are.
@@ -219,14 +335,29 @@ impl ProjectionRunner {
     /// rebuild, 23 ms after `VACUUM ANALYZE`. So the read-model tables are vacuumed and
     /// analysed at once. (A role that does not own them gets a warning and no vacuum.)
     pub async fn catch_up(&self) -> Result<usize, ProjectionError> {
+        self.catch_up_or_fail().await.map_err(|failed| failed.error)
+    }
+
+    async fn catch_up_or_fail(&self) -> Result<usize, BatchFailure> {
         let mut total = 0;
         loop {
-            let applied = self.run_one_batch().await?;
+            let applied = self.run_batches_of(self.batch_size).await?;
             total += applied;
             if applied == 0 {
                 break;
             }
         }
+        self.analyse_after(total)
+            .await
+            .map_err(|error| BatchFailure {
+                projection: Projection::ALL[0],
+                after: None,
+                error,
+            })?;
+        Ok(total)
+    }
+
+    async fn analyse_after(&self, total: usize) -> Result<(), ProjectionError> {
         if total >= ANALYZE_AFTER && self.store.database().backend() == Backend::Postgres {
             for name in Projection::ALL {
                 for table in name.tables() {
@@ -236,7 +367,35 @@ impl ProjectionRunner {
                 }
             }
         }
-        Ok(total)
+        Ok(())
+    }
+
+    /// Record that a batch failed: find the event it fails at, keep it in the health
+    /// channel (readiness reports it), count it, and log it once per distinct failure.
+    async fn report_failure(&self, failed: BatchFailure) {
+        let failure = self.locate_failure(failed).await;
+        metrics::counter!("whistle_projection_failures_total", "projection" => failure.projection)
+            .increment(1);
+        let new = self.health.borrow().as_ref() != Some(&failure);
+        if new {
+            tracing::error!(
+                projection = failure.projection,
+                position = failure.position,
+                error = %failure.error,
+                "a projection cannot apply an event; retrying with backoff (readiness reports it as degraded)"
+            );
+            self.health.send_replace(Some(failure));
+        }
+    }
+
+    /// A batch went through: a reported failure is over.
+    fn clear_failure(&self) {
+        if let Some(failure) = self.health.send_replace(None) {
+            tracing::info!(
+                projection = failure.projection,
+                "the projection that failed applies events again"
+            );
+        }
     }
 
     /// Run until `shutdown` fires. While this process holds the projection lease:
@@ -248,6 +407,8 @@ impl ProjectionRunner {
         let mut lease = ProjectionLease::new(database.clone());
         let mut leading = false;
         let mut checkpoints = None;
+        // Pause after a failed batch, doubling from 1 s up to 30 s.
+        let mut backoff = Duration::from_secs(1);
         loop {
             if *shutdown.borrow() {
                 self.leading.store(false, Ordering::Relaxed);
@@ -275,18 +436,25 @@ impl ProjectionRunner {
                 }
             }
             if leading {
-                match self.catch_up().await {
-                    Ok(applied) if applied > 0 => tracing::debug!(applied, "projections advanced"),
-                    Ok(_) => {}
-                    Err(error) => {
-                        tracing::error!(%error, "projection batch failed; retrying in 1 s");
+                match self.catch_up_or_fail().await {
+                    Ok(applied) => {
+                        if applied > 0 {
+                            tracing::debug!(applied, "projections advanced");
+                        }
+                        self.clear_failure();
+                        backoff = Duration::from_secs(1);
+                    }
+                    Err(failed) => {
+                        self.report_failure(failed).await;
                         tokio::select! {
-                            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                            _ = tokio::time::sleep(backoff) => {}
                             stopped = shutdown.changed() => if stopped.is_err() { lease.release().await; return; }
                         }
+                        backoff = (backoff * 2).min(Duration::from_secs(30));
                         continue;
                     }
                 }
+                self.publish_lag().await;
                 let reached = self.progress.borrow().to_owned();
                 tokio::select! {
                     waited = self.store.wait_for_events_after(reached, Duration::from_secs(1)) => {

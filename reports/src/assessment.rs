@@ -19,7 +19,7 @@ pub async fn assessment(
     as_of: DateTime<Utc>,
     rules: &AssessmentRules,
 ) -> Result<Report, ExportError> {
-    let assessments = q::annual_assessment(pool, year, as_of, rules).await?;
+    let assessments = q::annual_assessment(pool, year, as_of, rules, None).await?;
     let mut summary = Vec::new();
     let mut details = Vec::new();
     for a in &assessments {

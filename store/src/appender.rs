@@ -38,6 +38,7 @@ pub(crate) async fn run_appender(
     let mut batch = Vec::with_capacity(MAX_APPENDS_PER_COMMIT);
     while pending.recv_many(&mut batch, MAX_APPENDS_PER_COMMIT).await > 0 {
         let requests: Vec<&AppendRequest> = batch.iter().map(|p| &p.request).collect();
+        metrics::histogram!("whistle_appender_group_size").record(requests.len() as f64);
         let results = match append_batch(&db, &requests).await {
             Ok(results) => results,
             Err(error) if batch.len() == 1 => vec![Err(error)],
@@ -47,6 +48,7 @@ pub(crate) async fn run_appender(
                 // command ids make a retry return that outcome). Retry each append on
                 // its own so one append's failure is reported to that caller only.
                 tracing::warn!(%error, appends = batch.len(), "a group commit failed; retrying its appends one by one");
+                metrics::counter!("whistle_group_commit_failures_total").increment(1);
                 let mut results = Vec::with_capacity(batch.len());
                 for request in &requests {
                     results.push(match append_batch(&db, &[request]).await {

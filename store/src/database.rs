@@ -279,6 +279,47 @@ impl Database {
         }
     }
 
+    /// Does the database accept writes now? SQLite: a connection of its own takes the
+    /// write lock (`BEGIN IMMEDIATE`, waiting at most `wait`) and lets it go; another
+    /// process holding the lock makes this fail. PostgreSQL: the server is not a
+    /// read-only standby and does not default to read-only transactions. For readiness:
+    /// nothing is written.
+    pub async fn probe_writable(&self, wait: Duration) -> Result<(), StoreError> {
+        use sqlx::Connection;
+        match self.backend {
+            Backend::Sqlite => {
+                let options = sqlx::sqlite::SqliteConnectOptions::from_str(&self.connect_url)?
+                    .busy_timeout(wait);
+                let mut connection = sqlx::sqlite::SqliteConnection::connect_with(&options).await?;
+                let probed = async {
+                    connection.execute("BEGIN IMMEDIATE").await?;
+                    connection.execute("ROLLBACK").await?;
+                    Ok::<(), sqlx::Error>(())
+                }
+                .await;
+                connection.close().await?;
+                probed?;
+                Ok(())
+            }
+            Backend::Postgres => {
+                use sqlx::Row;
+                let row = sqlx::query(
+                    "SELECT CASE WHEN pg_is_in_recovery() OR current_setting('default_transaction_read_only') = 'on' \
+                     THEN 1 ELSE 0 END",
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                let read_only: i32 = row.try_get(0)?;
+                if read_only == 1 {
+                    return Err(StoreError::ReadOnly(
+                        "the PostgreSQL server is a standby or read-only by default".to_owned(),
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -314,16 +355,52 @@ fn normalise_url(url: &str) -> Result<(Backend, String), StoreError> {
     Err(StoreError::UnsupportedUrl(redact(url)))
 }
 
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let credentials = &url[scheme_end + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
-                None => url.to_owned(),
+/// A database URL with its secrets replaced by `***`: the password of the user part
+/// (`postgres://user:secret@host/db`) and any `password`, `sslpassword` or
+/// `sslkey`-like query parameter. What logs and messages show of a URL.
+pub fn redact(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let base = match base.find("://") {
+        Some(scheme_end) => {
+            let rest = &base[scheme_end + 3..];
+            // The user part ends at the last '@' before the path.
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => {
+                    let user = rest[..at].split(':').next().unwrap_or_default();
+                    let password = rest[..at].contains(':');
+                    format!(
+                        "{}{user}{}{}",
+                        &base[..scheme_end + 3],
+                        if password { ":***" } else { "" },
+                        &rest[at..]
+                    )
+                }
+                None => base.to_owned(),
             }
         }
-        _ => url.to_owned(),
+        None => base.to_owned(),
+    };
+    match query {
+        None => base,
+        Some(query) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|param| match param.split_once('=') {
+                    Some((key, _))
+                        if key.to_ascii_lowercase().contains("password")
+                            || key.eq_ignore_ascii_case("sslkey") =>
+                    {
+                        format!("{key}=***")
+                    }
+                    _ => param.to_owned(),
+                })
+                .collect();
+            format!("{base}?{}", params.join("&"))
+        }
     }
 }
 
@@ -353,6 +430,15 @@ mod tests {
             redact("postgres://whistle:secret@db/whistle"),
             "postgres://whistle:***@db/whistle"
         );
+        assert_eq!(
+            redact("postgres://postgres:TopSecret@Pw123@127.0.0.1:5432/x"),
+            "postgres://postgres:***@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            redact("postgres://db/w?user=a&password=TopSecretPw123&sslmode=require"),
+            "postgres://db/w?user=a&password=***&sslmode=require"
+        );
+        assert_eq!(redact("postgres://reader@db/w"), "postgres://reader@db/w");
         assert_eq!(redact("sqlite://data/w.sqlite"), "sqlite://data/w.sqlite");
     }
 }

@@ -50,6 +50,8 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("{0}")]
     NotOnThisBackend(&'static str),
+    #[error("the database accepts no writes: {0}")]
+    ReadOnly(String),
     #[error("stored event at position {position} is unreadable: {reason}")]
     Corrupt { position: i64, reason: String },
     #[error("database error: {0}")]

@@ -7,11 +7,13 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::sync::watch;
 use whistle_api::auth::{JwtSecret, issue_token};
-use whistle_api::{Application, ServerConfig};
+use whistle_api::{Application, ServerConfig, ServerLimits};
 use whistle_app::{AppConfig, CommandHandler, ManualClock, RuleSet};
 use whistle_store::EventStore;
 
 pub const TEST_SECRET: &str = "end-to-end-suite-signing-secret";
+/// The bearer token `/metrics` asks for in the suite's applications.
+pub const METRICS_TOKEN: &str = "end-to-end-metrics-token";
 
 /// The instant every test's clock starts at: Monday 2026-03-02 09:00 Shanghai.
 pub fn start_of_tests() -> DateTime<Utc> {
@@ -160,9 +162,18 @@ pub async fn spawn_app_configured(
     let config = ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         jwt_secret: secret.clone(),
+        // The suite's clients send bursts no person would: rate limits are tested on
+        // their own (`hardening`), with their defaults.
+        limits: ServerLimits {
+            requests_per_second_per_address: 0,
+            requests_per_second_per_token: 0,
+            ..ServerLimits::default()
+        },
+        metrics_token: Some(METRICS_TOKEN.to_owned()),
         app: AppConfig {
             database_url: database_url.clone(),
             rules: RuleSet::shipped(),
+            calendar: Arc::new(whistle_domain::calendar::WorkingDayCalendar::china().clone()),
             clock: Arc::new(clock.clone()),
             deadline_interval: None,
             system_unit: whistle_domain::UnitId::parse("city-cac").unwrap(),

@@ -40,6 +40,9 @@ impl ServiceProcess {
             .args(extra)
             .env("WHISTLE_DATABASE_URL", database_url)
             .env("WHISTLE_JWT_SECRET", TEST_SECRET)
+            // The load of these tests comes from one address with few tokens.
+            .env("WHISTLE_RATE_PER_ADDRESS", "0")
+            .env("WHISTLE_RATE_PER_TOKEN", "0")
             .env("RUST_LOG", "info,sqlx=warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

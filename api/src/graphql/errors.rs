@@ -20,6 +20,21 @@ pub enum ErrorCode {
     Timeout,
     /// The database does not hold what a signed checkpoint says it held.
     Integrity,
+    /// The query text or document is larger than the service accepts.
+    QueryTooLarge,
+    /// Brackets or selections nest deeper than the service accepts.
+    QueryTooDeep,
+    /// The query would cost more than the service accepts (fields, aliases, fragments,
+    /// per-field weights).
+    QueryTooComplex,
+    /// The query does not parse.
+    GraphqlParseFailed,
+    /// The query is not valid against the schema.
+    GraphqlValidationFailed,
+    /// Too many expensive requests are running; try again shortly.
+    Busy,
+    /// Too many requests from this token or address; try again after `Retry-After`.
+    RateLimited,
     Internal,
 }
 
@@ -34,6 +49,13 @@ impl ErrorCode {
             ErrorCode::DomainRule => "DOMAIN_RULE",
             ErrorCode::Timeout => "TIMEOUT",
             ErrorCode::Integrity => "INTEGRITY",
+            ErrorCode::QueryTooLarge => "QUERY_TOO_LARGE",
+            ErrorCode::QueryTooDeep => "QUERY_TOO_DEEP",
+            ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            ErrorCode::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
+            ErrorCode::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            ErrorCode::Busy => "BUSY",
+            ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -115,4 +137,35 @@ pub fn from_projection(error_value: ProjectionError) -> async_graphql::Error {
         ProjectionError::WaitTimedOut { .. } => error(ErrorCode::Timeout, error_value.to_string()),
         other => internal("reading the read models", other),
     }
+}
+
+/// Give an error raised by the GraphQL engine itself (validation, its depth and
+/// complexity limits, input coercion) the `extensions.code` every error carries. Errors
+/// from resolvers already have one.
+pub fn give_engine_error_a_code(error: &mut async_graphql::ServerError) {
+    let has_code = error
+        .extensions
+        .as_ref()
+        .is_some_and(|extensions| extensions.get("code").is_some());
+    if has_code {
+        return;
+    }
+    let code = if error.message.starts_with("Query is nested too deep")
+        || error
+            .message
+            .starts_with("The recursion depth of the query")
+    {
+        ErrorCode::QueryTooDeep
+    } else if error.message.starts_with("Query is too complex") {
+        ErrorCode::QueryTooComplex
+    } else if error.path.is_empty() {
+        ErrorCode::GraphqlValidationFailed
+    } else {
+        // An argument the engine could not coerce to its type.
+        ErrorCode::Validation
+    };
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code.as_str());
 }

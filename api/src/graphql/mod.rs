@@ -4,6 +4,7 @@
 pub mod context;
 pub mod enums;
 pub mod errors;
+pub mod limits;
 pub mod mutation;
 pub mod query;
 pub mod subscription;
@@ -28,6 +29,7 @@ pub fn build_schema(state: AppState) -> WhistleSchema {
         subscription::SubscriptionRoot,
     )
     .data(state)
+    .extension(limits::QueryCost::new())
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
     .finish()

@@ -11,7 +11,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use uuid::Uuid;
 use whistle_app::{CommandReceipt, Envelope};
 use whistle_domain::events::{Heat, Period, Post};
-use whistle_domain::text::{RequiredText, optional_text};
+use whistle_domain::text::{MAX_TEXT_CHARS, RequiredText, TextKind, normalize, optional_text};
 use whistle_domain::*;
 
 use super::context::{actor, state};
@@ -45,22 +45,36 @@ pub struct PostInput {
 
 impl PostInput {
     fn parse(self) -> Result<Post> {
-        let title = RequiredText::parse("title", &self.title).map_err(validation)?;
+        let title =
+            RequiredText::parse_as("title", &self.title, TextKind::Line).map_err(validation)?;
         if title.as_str().chars().count() > 500 {
             return Err(validation(ParseError::new(
                 "title",
                 "is longer than 500 characters",
             )));
         }
+        let excerpt = normalize("excerpt", &self.excerpt, TextKind::Prose).map_err(validation)?;
+        if excerpt.chars().count() > MAX_TEXT_CHARS {
+            return Err(validation(ParseError::new(
+                "excerpt",
+                format!("is longer than {MAX_TEXT_CHARS} characters"),
+            )));
+        }
+        let author = match self.author.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => Some(
+                RequiredText::parse_as("author", raw, TextKind::Line)
+                    .map_err(validation)?
+                    .to_string(),
+            ),
+        };
         Ok(Post {
             platform: self.platform.into(),
             url: PostUrl::parse(&self.url).map_err(validation)?,
             title: title.as_str().to_owned(),
-            excerpt: self.excerpt.trim().to_owned(),
+            excerpt,
             posted_at: self.posted_at,
-            author: optional_text("author", self.author.as_deref())
-                .map_err(validation)?
-                .map(|a| a.to_string()),
+            author,
             heat: Heat {
                 views: self.views,
                 reposts: self.reposts,
@@ -73,6 +87,11 @@ impl PostInput {
 
 fn text(field: &'static str, raw: &str) -> Result<RequiredText> {
     RequiredText::parse(field, raw).map_err(validation)
+}
+
+/// A unit's name: one line, nothing invisible, so two names that look alike are alike.
+fn unit_name(raw: &str) -> Result<RequiredText> {
+    RequiredText::parse_as("name", raw, TextKind::Name).map_err(validation)
 }
 
 fn opt_text(field: &'static str, raw: Option<String>) -> Result<Option<RequiredText>> {
@@ -770,7 +789,7 @@ impl MutationRoot {
             None => None,
         };
         let body = UnitCommand::RegisterUnit {
-            name: text("name", &name)?,
+            name: unit_name(&name)?,
             kind: kind.into(),
             parent,
             jurisdiction: opt_text("jurisdiction", jurisdiction)?,
@@ -786,7 +805,7 @@ impl MutationRoot {
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = UnitCommand::RenameUnit {
-            name: text("name", &name)?,
+            name: unit_name(&name)?,
         };
         run_unit(ctx, &self::unit_id(&unit_id)?, command_id, body).await
     }

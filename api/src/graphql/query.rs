@@ -20,6 +20,24 @@ use super::types::*;
 
 pub struct QueryRoot;
 
+// What a field costs beside its children (each field costs 1, a page multiplies its
+// children by its size). The request limit is `MAX_COMPLEXITY` (5,000); a request of at
+// least `limits::EXPENSIVE_COMPLEXITY` (1,000) waits its turn among the expensive ones.
+/// A proof rebuilds the Merkle tree from the log.
+const PROOF_WEIGHT: usize = 2_000;
+/// A case as of an instant replays its stream.
+const AS_OF_CASE_WEIGHT: usize = 1_000;
+/// The dashboard aggregates the period's cases.
+const DASHBOARD_WEIGHT: usize = 300;
+/// The dashboard as of an instant replays the whole log up to it.
+const AS_OF_DASHBOARD_WEIGHT: usize = 4_000;
+/// Scorecards aggregate every assignment of the period.
+const SCORECARDS_WEIGHT: usize = 1_000;
+/// The annual assessment scores every unit for a year.
+const ASSESSMENT_WEIGHT: usize = 1_500;
+/// A list bounded by the read model (supervision queue, referrals).
+const LIST_WEIGHT: usize = 100;
+
 /// Filters of the case list; all optional, combined with AND.
 #[derive(InputObject, Default)]
 pub struct CaseFilterInput {
@@ -110,6 +128,7 @@ impl QueryRoot {
     /// a `whistle audit checkpoint` file) covers, as a `whistle-inclusion-proof/v1`
     /// bundle (JSON) that `whistle audit verify --offline` checks with the public key.
     /// INTEGRITY when the database no longer holds the log the checkpoint signed.
+    #[graphql(complexity = "PROOF_WEIGHT + child_complexity")]
     async fn inclusion_proof(
         &self,
         ctx: &Context<'_>,
@@ -130,6 +149,7 @@ impl QueryRoot {
 
     /// Inspectors: proof that the log an older signed checkpoint covers is an exact
     /// prefix of the log a newer one covers (`whistle-consistency-proof/v1`, JSON).
+    #[graphql(complexity = "PROOF_WEIGHT + child_complexity")]
     async fn consistency_proof(
         &self,
         ctx: &Context<'_>,
@@ -151,6 +171,9 @@ impl QueryRoot {
     /// One case, if it exists and you may see it. With `asOf`: the case exactly as the
     /// read models showed it at that instant (status, assignments, replies, deadlines,
     /// timeline …), rebuilt by replaying its events recorded up to then.
+    #[graphql(
+        complexity = "if as_of.is_some() { AS_OF_CASE_WEIGHT } else { 1 } + child_complexity"
+    )]
     async fn case(
         &self,
         ctx: &Context<'_>,
@@ -328,6 +351,9 @@ impl QueryRoot {
     /// Counts by status, level, unit, platform, category and problem class; flags per
     /// day; open, due in the next 24 h and overdue. Optionally only cases flagged in
     /// [from, to).
+    #[graphql(
+        complexity = "if as_of.is_some() { AS_OF_DASHBOARD_WEIGHT } else { DASHBOARD_WEIGHT } + child_complexity"
+    )]
     async fn dashboard(
         &self,
         ctx: &Context<'_>,
@@ -370,6 +396,7 @@ impl QueryRoot {
 
     /// Unit scorecards (docs/domain/measures.md) for the period [from, to) in Asia/Shanghai dates,
     /// as of `asOf` (default now). Staff of a unit see their own unit's only.
+    #[graphql(complexity = "SCORECARDS_WEIGHT + child_complexity")]
     async fn scorecards(
         &self,
         ctx: &Context<'_>,
@@ -415,6 +442,7 @@ impl QueryRoot {
     /// The annual assessment (年度考核) of every unit for a year, as of `asOf` (default
     /// now), ranked; every deduction and addition lists the event behind it. Staff of a
     /// unit see their own unit's only.
+    #[graphql(complexity = "ASSESSMENT_WEIGHT + child_complexity")]
     async fn annual_assessment(
         &self,
         ctx: &Context<'_>,
@@ -441,24 +469,29 @@ impl QueryRoot {
         }
         let state = state(ctx)?;
         let as_of = as_of.unwrap_or_else(|| state.clock().now());
-        let all = q::annual_assessment(state.pool(), year, as_of, &state.assessment_rules)
-            .await
-            .map_err(from_projection)?;
-        let filter = if own_only {
+        // Staff get their own unit's assessment, ranked among all, without every other
+        // unit's facts being read.
+        let only = if own_only {
             Some(actor.unit.clone())
         } else {
             wanted
         };
-        Ok(all
-            .into_iter()
-            .filter(|a| filter.as_ref().is_none_or(|u| u.as_str() == a.unit_id))
-            .map(UnitAssessment::from)
-            .collect())
+        let assessments = q::annual_assessment(
+            state.pool(),
+            year,
+            as_of,
+            &state.assessment_rules,
+            only.as_ref(),
+        )
+        .await
+        .map_err(from_projection)?;
+        Ok(assessments.into_iter().map(UnitAssessment::from).collect())
     }
 
     /// A supervisor's queue (督办): open deadlines past due or due within 24 hours on the
     /// cases their unit supervises (一般 → the cyberspace office, 较大 and above → the
     /// supervision office, per the rules in force).
+    #[graphql(complexity = "LIST_WEIGHT + child_complexity")]
     async fn supervision_queue(
         &self,
         ctx: &Context<'_>,
@@ -496,6 +529,7 @@ impl QueryRoot {
 
     /// Rumour referrals with their outcomes; filter by outcome to see, for example, every
     /// referral the police judged "not a rumour" (docs/domain/trust.md).
+    #[graphql(complexity = "LIST_WEIGHT + child_complexity")]
     async fn rumour_referrals(
         &self,
         ctx: &Context<'_>,

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use crate::args::{DatabaseArgs, RulesArgs};
+use crate::args::{CalendarArgs, DatabaseArgs, RulesArgs};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -10,14 +10,15 @@ pub struct DemoArgs {
     database: DatabaseArgs,
     #[command(flatten)]
     rules: RulesArgs,
+    #[command(flatten)]
+    calendar: CalendarArgs,
     #[arg(long, default_value_t = whistle_demo::DEFAULT_SEED)]
     seed: u64,
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let rules = args.rules.load()?;
-    let report =
-        whistle_demo::load(&args.database.database_url, args.seed, &rules.case_rules()).await?;
+    let rules = args.rules.load()?.case_rules(args.calendar.load()?);
+    let report = whistle_demo::load(&args.database.database_url, args.seed, &rules).await?;
     eprintln!("{report}");
     Ok(())
 }

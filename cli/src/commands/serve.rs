@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use whistle_api::{Application, ServerConfig};
+use whistle_api::{Application, ServerConfig, ServerLimits};
 use whistle_app::{AppConfig, CheckpointConfig, SystemClock};
 use whistle_domain::UnitId;
 
-use crate::args::{DatabaseArgs, RulesArgs, SecretArgs};
+use crate::args::{CalendarArgs, DatabaseArgs, RulesArgs, SecretArgs};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -24,6 +24,8 @@ pub struct ServeArgs {
     secret: SecretArgs,
     #[command(flatten)]
     rules: RulesArgs,
+    #[command(flatten)]
+    calendar: CalendarArgs,
     /// Seconds between passes of the deadline process (warnings and misses).
     #[arg(long, env = "WHISTLE_DEADLINE_INTERVAL_SECONDS", default_value_t = 30)]
     deadline_interval_seconds: u64,
@@ -52,6 +54,32 @@ pub struct ServeArgs {
         default_value_t = 60
     )]
     checkpoint_interval_minutes: u64,
+    /// Seconds a client has to send a whole request head; also how long an idle
+    /// keep-alive connection stays open.
+    #[arg(
+        long,
+        env = "WHISTLE_HEADER_READ_TIMEOUT_SECONDS",
+        default_value_t = 10
+    )]
+    header_read_timeout_seconds: u64,
+    /// Seconds a request may take until its response starts (upload included).
+    #[arg(long, env = "WHISTLE_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    request_timeout_seconds: u64,
+    /// Connections open at once; further ones are closed when accepted.
+    #[arg(long, env = "WHISTLE_MAX_CONNECTIONS", default_value_t = 512)]
+    max_connections: usize,
+    /// WebSocket sessions open at once.
+    #[arg(long, env = "WHISTLE_MAX_WEBSOCKETS", default_value_t = 256)]
+    max_websockets: usize,
+    /// Requests per second from one client address (bursts of twice that); 0: no limit.
+    #[arg(long, env = "WHISTLE_RATE_PER_ADDRESS", default_value_t = 200)]
+    rate_per_address: u32,
+    /// Requests per second with one bearer token (bursts of twice that); 0: no limit.
+    #[arg(long, env = "WHISTLE_RATE_PER_TOKEN", default_value_t = 50)]
+    rate_per_token: u32,
+    /// Serve `/metrics` (Prometheus text format) to requests with this bearer token.
+    #[arg(long, env = "WHISTLE_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
     /// Seed of the demo data (with --with-demo).
     #[arg(long, default_value_t = whistle_demo::DEFAULT_SEED)]
     seed: u64,
@@ -60,11 +88,20 @@ pub struct ServeArgs {
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let system_unit = UnitId::parse(&args.system_unit)?;
     let rules = args.rules.load()?;
-    tracing::info!(version = %rules.deadlines.version, "rules loaded");
+    let calendar = args.calendar.load()?;
+    tracing::info!(
+        version = %rules.deadlines.version,
+        calendar_years = ?calendar.known_years().last(),
+        "rules and calendar loaded"
+    );
     let jwt_secret = args.secret.secret()?;
     if args.with_demo {
-        whistle_demo::load_if_empty(&args.database.database_url, args.seed, &rules.case_rules())
-            .await?;
+        whistle_demo::load_if_empty(
+            &args.database.database_url,
+            args.seed,
+            &rules.case_rules(calendar.clone()),
+        )
+        .await?;
     }
     let checkpoints = match (args.audit_key, args.checkpoint_dir) {
         (Some(key), Some(dir)) => Some(CheckpointConfig {
@@ -74,12 +111,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }),
         _ => None,
     };
+    let limits = ServerLimits {
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds.max(1)),
+        request_timeout: Duration::from_secs(args.request_timeout_seconds.max(1)),
+        max_connections: args.max_connections.max(1),
+        max_websockets: args.max_websockets.max(1),
+        requests_per_second_per_address: args.rate_per_address,
+        requests_per_second_per_token: args.rate_per_token,
+    };
     let config = ServerConfig {
         listen: args.listen,
         jwt_secret,
+        limits,
+        metrics_token: args.metrics_token,
         app: AppConfig {
             database_url: args.database.database_url,
             rules,
+            calendar,
             clock: Arc::new(SystemClock),
             deadline_interval: Some(Duration::from_secs(args.deadline_interval_seconds.max(1))),
             system_unit,

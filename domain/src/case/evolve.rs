@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::events::Event;
 use crate::ids::*;
+use crate::rules::is_leader_instruction_rule;
 use crate::vocabulary::*;
 
 use super::state::{
@@ -54,6 +55,7 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
             role,
             assigned_at,
             deadline,
+            deadline_rule,
             ..
         } => assigned(
             &mut state,
@@ -61,7 +63,7 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
             unit_id,
             *role,
             *assigned_at,
-            *deadline,
+            (*deadline, deadline_rule),
         ),
         E::AssignmentAccepted { assignment_id, .. } | E::ReturnRejected { assignment_id, .. } => {
             set_status(&mut state, *assignment_id, AssignmentStatus::Accepted);
@@ -144,40 +146,45 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
             state.memos.insert(*memo_id, false);
         }
         E::LeaderInstructed {
-            memo_id, deadline, ..
+            memo_id,
+            deadline,
+            deadline_rule,
+            instructed_at,
+            ..
         } => {
             state.memos.insert(*memo_id, true);
             let unit_id = state.active_lead().map(|(_, a)| a.unit_id.clone());
-            state.deadlines.insert(
-                deadline_ids::leader_instruction(*memo_id),
-                DeadlineState::running(DeadlineKind::LeaderInstruction, *deadline, unit_id, None),
+            let mut instruction = DeadlineState::running(
+                DeadlineKind::LeaderInstruction,
+                *deadline,
+                deadline_rule,
+                unit_id,
+                None,
             );
+            instruction.counted_from = *instructed_at;
+            state
+                .deadlines
+                .insert(deadline_ids::leader_instruction(*memo_id), instruction);
         }
         E::DeadlineSet {
             deadline_id,
             kind,
             unit_id,
             due_at,
+            deadline_rule,
             ..
         } => {
             state.deadlines.insert(
                 deadline_id.clone(),
-                DeadlineState::running(*kind, *due_at, unit_id.clone(), None),
+                DeadlineState::running(*kind, *due_at, deadline_rule, unit_id.clone(), None),
             );
         }
         E::DeadlineRescheduled {
             deadline_id,
             due_at,
+            deadline_rule,
             ..
-        } => {
-            if let Some(d) = state.deadlines.get_mut(deadline_id) {
-                // A deadline moved later warns again before its new due time.
-                if *due_at > d.due_at {
-                    d.approaching_recorded = false;
-                }
-                d.due_at = *due_at;
-            }
-        }
+        } => rescheduled(&mut state, deadline_id, *due_at, deadline_rule),
         E::DeadlineApproaching { deadline_id, .. } => {
             if let Some(d) = state.deadlines.get_mut(deadline_id) {
                 d.approaching_recorded = true;
@@ -246,6 +253,30 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
     state
 }
 
+/// A deadline moved: it warns again if it moved later; a leader's rule binds it from
+/// now on; and when a leader's instruction deadline itself moves (a provisional one
+/// recomputed), the feedback deadlines it bound follow the binding.
+fn rescheduled(state: &mut CaseState, deadline_id: &str, due_at: DateTime<Utc>, rule: &str) {
+    let Some(d) = state.deadlines.get_mut(deadline_id) else {
+        return;
+    };
+    if due_at > d.due_at {
+        d.approaching_recorded = false;
+    }
+    let before = (d.due_at, std::mem::replace(&mut d.rule, rule.to_owned()));
+    d.due_at = due_at;
+    let kind = d.kind;
+    if kind == DeadlineKind::LeaderInstruction {
+        for other in state.deadlines.values_mut() {
+            if other.bound_by_leader.as_ref() == Some(&before) {
+                other.bound_by_leader = Some((due_at, rule.to_owned()));
+            }
+        }
+    } else if is_leader_instruction_rule(rule) {
+        d.bound_by_leader = Some((due_at, rule.to_owned()));
+    }
+}
+
 /// A new assignment, awaiting signature, with its feedback deadline running.
 fn assigned(
     state: &mut CaseState,
@@ -253,7 +284,7 @@ fn assigned(
     unit_id: &UnitId,
     role: AssignmentRole,
     assigned_at: DateTime<Utc>,
-    deadline: DateTime<Utc>,
+    (deadline, rule): (DateTime<Utc>, &str),
 ) {
     state.assignments.insert(
         assignment_id,
@@ -273,6 +304,7 @@ fn assigned(
         DeadlineState::running(
             DeadlineKind::Feedback,
             deadline,
+            rule,
             Some(unit_id.clone()),
             Some(assignment_id),
         ),
@@ -326,6 +358,7 @@ fn rectification_promised(
         DeadlineState::running(
             DeadlineKind::Rectification,
             due_at,
+            "rectification/promised",
             unit_id,
             Some(assignment_id),
         ),

@@ -5,11 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
+use crate::calendar::WorkingDayCalendar;
 use crate::commands::CaseCommand;
 use crate::events::Event;
 use crate::ids::*;
 use crate::refusal::Refusal;
-use crate::rules::DeadlineRules;
+use crate::rules::{CaseRules, is_provisional_rule, working_days_of_rule};
 use crate::vocabulary::*;
 
 /// Triage facts of a case.
@@ -60,28 +61,51 @@ pub struct ReferralState {
 pub struct DeadlineState {
     pub kind: DeadlineKind,
     pub due_at: DateTime<Utc>,
+    /// The rule that set the due time in force, e.g. `feedback/v1/major=24h`.
+    pub rule: String,
+    /// When counting started, for a deadline counted in working days (a leader's
+    /// instruction): a provisional one is recomputed from it.
+    pub counted_from: Option<DateTime<Utc>>,
     pub unit_id: Option<UnitId>,
     pub assignment_id: Option<AssignmentId>,
     /// Met, or no longer applicable (assignment withdrawn, case closed).
     pub settled: bool,
+    /// The earlier due time a leader's instruction set for this deadline, and its rule:
+    /// a level change never relaxes it (the earliest binding deadline wins).
+    pub bound_by_leader: Option<(DateTime<Utc>, String)>,
     pub approaching_recorded: bool,
     pub missed_recorded: bool,
 }
 
 impl DeadlineState {
+    /// A provisional deadline's due time on `calendar`, if the calendar now knows every
+    /// year it spans (`None` when it is not provisional or still cannot be computed).
+    pub fn recomputed(&self, calendar: &WorkingDayCalendar) -> Option<DateTime<Utc>> {
+        if !is_provisional_rule(&self.rule) {
+            return None;
+        }
+        let from = self.counted_from?;
+        let days = working_days_of_rule(&self.rule)?;
+        calendar.working_days_deadline(from, days).ok()
+    }
+
     /// A deadline that has just been set: running, no warning or miss recorded.
     pub fn running(
         kind: DeadlineKind,
         due_at: DateTime<Utc>,
+        rule: &str,
         unit_id: Option<UnitId>,
         assignment_id: Option<AssignmentId>,
     ) -> Self {
         Self {
             kind,
             due_at,
+            rule: rule.to_owned(),
+            counted_from: None,
             unit_id,
             assignment_id,
             settled: false,
+            bound_by_leader: None,
             approaching_recorded: false,
             missed_recorded: false,
         }
@@ -153,12 +177,9 @@ impl CaseState {
     }
 
     /// Deadline commands the system should issue at `now`: warnings once inside the lead
-    /// time, misses once past due. Used by the deadline process.
-    pub fn due_deadline_commands(
-        &self,
-        now: DateTime<Utc>,
-        rules: &DeadlineRules,
-    ) -> Vec<CaseCommand> {
+    /// time, misses once past due, and the recomputation of a provisional deadline once
+    /// the calendar knows its years. Used by the deadline process.
+    pub fn due_deadline_commands(&self, now: DateTime<Utc>, rules: &CaseRules) -> Vec<CaseCommand> {
         if self.closed {
             return Vec::new();
         }
@@ -167,6 +188,13 @@ impl CaseState {
             if deadline.settled {
                 continue;
             }
+            if deadline.recomputed(&rules.calendar).is_some() {
+                commands.push(CaseCommand::RecomputeProvisionalDeadline {
+                    deadline_id: deadline_id.clone(),
+                });
+                continue;
+            }
+            let rules = &rules.deadlines;
             if now > deadline.due_at && !deadline.missed_recorded {
                 commands.push(CaseCommand::RecordDeadlineMissed {
                     deadline_id: deadline_id.clone(),

@@ -10,7 +10,7 @@ use crate::error::DomainError;
 use crate::events::{Event, Heat, Post};
 use crate::ids::*;
 use crate::refusal::{Refusal, RefusalKind};
-use crate::rules::{CaseRules, DeadlineRules};
+use crate::rules::CaseRules;
 use crate::text::RequiredText;
 use crate::vocabulary::*;
 
@@ -868,7 +868,7 @@ fn the_feedback_deadline_follows_the_level_and_a_level_change_reschedules_it() {
 #[test]
 fn deadline_events_are_written_once_and_only_when_due() {
     let feedback = deadline_ids::feedback(a1());
-    let rules = DeadlineRules::default();
+    let rules = CaseRules::default();
     let assigned = Scenario::assigned();
     // Before the warning window: nothing due.
     assert!(
@@ -938,7 +938,7 @@ fn deadline_events_are_written_once_and_only_when_due() {
 #[test]
 fn an_assignment_answered_in_time_gets_no_missed_deadline() {
     let approved = Scenario::approved();
-    let rules = DeadlineRules::default();
+    let rules = CaseRules::default();
     assert!(approved.state().deadlines[&deadline_ids::feedback(a1())].settled);
     assert!(
         approved
@@ -1114,4 +1114,278 @@ fn a_leader_instruction_brings_later_feedback_deadlines_forward_as_events() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// An assigned 一般 case (feedback due in 48 h) on whose memo a leader instructed with an
+/// explicit deadline 30 h after the assignment: the feedback deadline is at 30 h.
+fn instructed_at_30_hours() -> Scenario {
+    Scenario::assigned()
+        .given(
+            dispatcher(),
+            CaseCommand::SendMemo {
+                memo_id: memo1(),
+                summary: text("请批示"),
+            },
+        )
+        .at(Duration::hours(1))
+        .given(
+            person("l1", Role::Leader, "city-leadership"),
+            CaseCommand::InstructOnMemo {
+                memo_id: memo1(),
+                instruction: text("限期反馈"),
+                deadline: Some(t0() + Duration::hours(30)),
+            },
+        )
+}
+
+fn change_level(scenario: &Scenario, to: Level) -> Vec<Event> {
+    scenario
+        .clone()
+        .at(Duration::hours(2))
+        .when(
+            dispatcher(),
+            CaseCommand::ChangeCaseLevel {
+                to,
+                reason: text("研判调整"),
+            },
+        )
+        .unwrap()
+}
+
+fn feedback_due(events: &[Event], scenario: &Scenario) -> (DateTime<Utc>, String) {
+    let mut state = scenario.state();
+    for event in events {
+        state = evolve(state, event);
+    }
+    let deadline = &state.deadlines[&deadline_ids::feedback(a1())];
+    let rule = events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::DeadlineRescheduled { deadline_rule, .. } => Some(deadline_rule.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    (deadline.due_at, rule)
+}
+
+#[test]
+fn raising_the_level_keeps_a_leaders_earlier_deadline() {
+    // 重大 gives 24 h — earlier than the leader's 30 h: the level's deadline binds.
+    let instructed = instructed_at_30_hours();
+    let raised = change_level(&instructed, Level::Major);
+    assert_eq!(
+        feedback_due(&raised, &instructed),
+        (
+            t0() + Duration::hours(24),
+            "feedback/v1/major=24h".to_owned()
+        )
+    );
+    // 较大 keeps 48 h — later than the leader's 30 h: nothing moves.
+    let significant = change_level(&instructed, Level::Significant);
+    assert_eq!(
+        significant.len(),
+        1,
+        "only the level change: {significant:?}"
+    );
+    // And going back down from 重大 restores the leader's deadline, not the level's 48 h.
+    let mut after_raise = instructed.clone();
+    after_raise.events.extend(raised);
+    let lowered = change_level(&after_raise, Level::General);
+    assert_eq!(
+        feedback_due(&lowered, &after_raise),
+        (
+            t0() + Duration::hours(30),
+            "leader_instruction/explicit".to_owned()
+        )
+    );
+}
+
+#[test]
+fn lowering_the_level_never_relaxes_a_leaders_deadline() {
+    // Triaged 重大 (24 h), instructed for 20 h, lowered to 一般 (48 h by level): 20 h holds.
+    let major = Scenario::triaged(Level::Major, vec![])
+        .given(
+            dispatcher(),
+            CaseCommand::AssignCase {
+                assignment_id: a1(),
+                unit: unit("city-housing", UnitKind::Department, true),
+                role: AssignmentRole::Lead,
+                instruction: None,
+            },
+        )
+        .given(
+            dispatcher(),
+            CaseCommand::SendMemo {
+                memo_id: memo1(),
+                summary: text("请批示"),
+            },
+        )
+        .at(Duration::hours(1))
+        .given(
+            person("l1", Role::Leader, "city-leadership"),
+            CaseCommand::InstructOnMemo {
+                memo_id: memo1(),
+                instruction: text("二十小时内反馈"),
+                deadline: Some(t0() + Duration::hours(20)),
+            },
+        );
+    let lowered = change_level(&major, Level::General);
+    assert_eq!(
+        lowered.len(),
+        1,
+        "the deadline stays where the leader put it: {lowered:?}"
+    );
+    assert_eq!(
+        major.state().deadlines[&deadline_ids::feedback(a1())].due_at,
+        t0() + Duration::hours(20)
+    );
+}
+
+#[test]
+fn an_instruction_after_a_level_change_still_brings_the_deadline_forward() {
+    let raised = Scenario::assigned()
+        .at(Duration::hours(1))
+        .given(
+            dispatcher(),
+            CaseCommand::ChangeCaseLevel {
+                to: Level::Major,
+                reason: text("热度激增"),
+            },
+        )
+        .given(
+            dispatcher(),
+            CaseCommand::SendMemo {
+                memo_id: memo1(),
+                summary: text("请批示"),
+            },
+        );
+    let instruction = raised
+        .clone()
+        .at(Duration::hours(2))
+        .when(
+            person("l1", Role::Leader, "city-leadership"),
+            CaseCommand::InstructOnMemo {
+                memo_id: memo1(),
+                instruction: text("十小时内反馈"),
+                deadline: Some(t0() + Duration::hours(10)),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        feedback_due(&instruction, &raised),
+        (
+            t0() + Duration::hours(10),
+            "leader_instruction/explicit".to_owned()
+        )
+    );
+}
+
+#[test]
+fn an_instruction_over_an_unpublished_year_gets_a_provisional_deadline_recomputed_once_the_year_is_loaded()
+ {
+    // Tuesday 2026-12-29 10:00 Shanghai; 2027's schedule is not compiled in.
+    let tuesday: DateTime<Utc> = "2026-12-29T02:00:00Z".parse().unwrap();
+    let mut memo = Scenario::triaged(Level::General, vec![]);
+    memo.now = tuesday;
+    let memo = memo
+        .given(
+            dispatcher(),
+            CaseCommand::AssignCase {
+                assignment_id: a1(),
+                unit: unit("city-housing", UnitKind::Department, true),
+                role: AssignmentRole::Lead,
+                instruction: None,
+            },
+        )
+        .given(
+            dispatcher(),
+            CaseCommand::SendMemo {
+                memo_id: memo1(),
+                summary: text("请批示"),
+            },
+        );
+    let events = memo
+        .when(
+            person("l1", Role::Leader, "city-leadership"),
+            CaseCommand::InstructOnMemo {
+                memo_id: memo1(),
+                instruction: text("三个工作日内办结"),
+                deadline: None,
+            },
+        )
+        .expect("the instruction is recorded although 2027 is not published");
+    let weekdays_end: DateTime<Utc> = "2027-01-01T16:00:00Z".parse().unwrap();
+    match &events[0] {
+        Event::LeaderInstructed {
+            deadline,
+            deadline_rule,
+            ..
+        } => {
+            assert_eq!(*deadline, weekdays_end, "Wed, Thu, Fri by weekdays only");
+            assert_eq!(deadline_rule, "leader_instruction/v1=3wd/provisional");
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut instructed = memo.clone();
+    instructed.events.extend(events);
+    let state = instructed.state();
+    let instruction_id = deadline_ids::leader_instruction(memo1());
+    // Without 2027 nothing is to be recomputed; the feedback deadline (48 h, Thu 10:00) is
+    // earlier than the instruction's and was not moved.
+    assert!(
+        state
+            .due_deadline_commands(tuesday + Duration::hours(1), &CaseRules::default())
+            .is_empty()
+    );
+    // 2027 is loaded: 1 January is a holiday, so the third working day is Monday the 4th.
+    let published =
+        r#"{"year": 2027, "days": [{"name": "元旦", "date": "2027-01-01", "isOffDay": true}]}"#;
+    let loaded = crate::calendar::WorkingDayCalendar::from_holiday_cn_files(&[published]).unwrap();
+    let rules = CaseRules {
+        calendar: std::sync::Arc::new(
+            crate::calendar::WorkingDayCalendar::china().merged_with(&loaded),
+        ),
+        ..CaseRules::default()
+    };
+    let due = state.due_deadline_commands(tuesday + Duration::hours(2), &rules);
+    assert_eq!(
+        due,
+        vec![CaseCommand::RecomputeProvisionalDeadline {
+            deadline_id: instruction_id.clone()
+        }]
+    );
+    let command = Command {
+        actor: system(),
+        issued_at: tuesday + Duration::hours(2),
+        rules,
+        body: due[0].clone(),
+    };
+    let recomputed = decide(case_id(), &state, &command).unwrap();
+    assert_eq!(recomputed.len(), 1, "{recomputed:?}");
+    match &recomputed[0] {
+        Event::DeadlineRescheduled {
+            deadline_id,
+            previous_due_at,
+            due_at,
+            deadline_rule,
+            ..
+        } => {
+            assert_eq!(deadline_id, &instruction_id);
+            assert_eq!(*previous_due_at, weekdays_end);
+            assert_eq!(
+                *due_at,
+                "2027-01-04T16:00:00Z".parse::<DateTime<Utc>>().unwrap()
+            );
+            assert_eq!(deadline_rule, "leader_instruction/v1=3wd");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Once recomputed it is final: nothing more to recompute.
+    let final_state = evolve(state, &recomputed[0]);
+    assert!(
+        final_state
+            .due_deadline_commands(tuesday + Duration::hours(3), &command.rules)
+            .is_empty()
+    );
 }

@@ -1,10 +1,11 @@
 //! Memos and instructions (抄告单, 批示): a dispatcher sends the case up to a leader on a
 //! memo; the leader's instruction sets a deadline (3 working days by default) that binds
-//! the units too — open feedback deadlines that fall later are brought forward to it.
+//! the units too — open feedback deadlines that fall later are brought forward to it. A
+//! deadline counted over a year whose holiday schedule is not published is provisional,
+//! and recomputed (`deadlines.rs`) once the schedule is loaded.
 
 use chrono::{DateTime, Utc};
 
-use crate::calendar::WorkingDayCalendar;
 use crate::text::RequiredText;
 
 use super::*;
@@ -41,11 +42,12 @@ pub(super) fn instruct(
         }
         Some(explicit) => (explicit, "leader_instruction/explicit".to_owned()),
         None => {
+            // Set even when a year's schedule is not published: then by weekdays only,
+            // marked provisional, and recomputed once the schedule is loaded.
             let computed = d
                 .rules
                 .deadlines
-                .leader_instruction_deadline(WorkingDayCalendar::china(), d.now)
-                .map_err(Refusal::CalendarUnknown)?;
+                .leader_instruction_deadline(&d.rules.calendar, d.now);
             (computed.due_at, computed.rule)
         }
     };
@@ -55,6 +57,7 @@ pub(super) fn instruct(
         instruction: instruction.clone(),
         deadline: due_at,
         deadline_rule: rule.clone(),
+        instructed_at: Some(d.now),
     }];
     for (deadline_id, deadline) in &d.state.deadlines {
         if deadline.settled || deadline.kind != DeadlineKind::Feedback || deadline.due_at <= due_at

@@ -120,6 +120,9 @@ pub fn decide(case_id: CaseId, state: &CaseState, command: &Command<CaseCommand>
         } => leaders::instruct(&d, *memo_id, instruction, *deadline),
         C::RecordDeadlineApproaching { deadline_id } => deadlines::approaching(&d, deadline_id),
         C::RecordDeadlineMissed { deadline_id } => deadlines::missed(&d, deadline_id),
+        C::RecomputeProvisionalDeadline { deadline_id } => {
+            deadlines::recompute_provisional(&d, deadline_id)
+        }
         C::UrgeSupervision { target_unit, note } => supervision::urge(&d, target_unit, note),
         C::ProposeRumourReferral {
             referral_id,

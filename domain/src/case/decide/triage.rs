@@ -57,7 +57,9 @@ pub(super) fn change_level(d: &Decision<'_>, to: Level, reason: &RequiredText) -
         to,
         reason: reason.clone(),
     }];
-    // A level change recomputes open feedback deadlines from the new level.
+    // A level change recomputes open feedback deadlines from the new level, but never
+    // relaxes one a leader's instruction brought forward: the earliest binding deadline
+    // wins, with the rule that set it.
     for (deadline_id, deadline) in &d.state.deadlines {
         if deadline.settled || deadline.kind != DeadlineKind::Feedback {
             continue;
@@ -66,16 +68,22 @@ pub(super) fn change_level(d: &Decision<'_>, to: Level, reason: &RequiredText) -
             continue;
         };
         let assigned_at = d.state.assignment(assignment_id)?.assigned_at;
-        let recomputed = d.rules.deadlines.feedback_deadline(to, assigned_at);
-        if recomputed.due_at != deadline.due_at {
+        let by_level = d.rules.deadlines.feedback_deadline(to, assigned_at);
+        let (due_at, rule) = match &deadline.bound_by_leader {
+            Some((leader_due, leader_rule)) if *leader_due < by_level.due_at => {
+                (*leader_due, leader_rule.clone())
+            }
+            _ => (by_level.due_at, by_level.rule),
+        };
+        if due_at != deadline.due_at {
             events.push(Event::DeadlineRescheduled {
                 case_id: d.case_id,
                 deadline_id: deadline_id.clone(),
                 kind: DeadlineKind::Feedback,
                 assignment_id: Some(assignment_id),
                 previous_due_at: deadline.due_at,
-                due_at: recomputed.due_at,
-                deadline_rule: recomputed.rule,
+                due_at,
+                deadline_rule: rule,
             });
         }
     }
