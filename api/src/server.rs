@@ -28,7 +28,7 @@ use tower_governor::key_extractor::KeyExtractor;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use whistle_app::{App, AppConfig, DeadlineProcess};
 
@@ -405,7 +405,6 @@ fn router(state: HttpState, limits: &ServerLimits) -> (Router, Vec<Pruner>) {
         .merge(probes)
         .layer(axum::middleware::from_fn_with_state(state, metrics::track))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(RequestBodyTimeoutLayer::new(limits.request_timeout))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,

@@ -221,6 +221,53 @@ pub fn render(results: &SuiteResults, command_line: &str) -> String {
         }
     }
 
+    let _ = writeln!(
+        w,
+        "\n### Under attack, on that log\n\n\
+         The case list at {} requests/s for {} s alone, then for {} s beside abusers sending, as fast as they are answered, \
+         the hardening review's requests (value literals nested 1,550 deep and an exponential fragment chain without a token, \
+         1,000 aliases of the annual assessment, 16 dashboards as of an instant, a NUL in a post title, a legitimate whole-year \
+         assessment) and holding 200 half-sent connections.\n\n\
+         | backend | case list alone p50 / p99 ms | under attack p50 / p99 ms | failed alone / under attack | abusive requests (by answer) | half-sent connections closed | server RSS before / peak / after |\n|---|---|---|---|---|---|---|",
+        sizes.abuse_rate, sizes.abuse_seconds, sizes.abuse_seconds
+    );
+    for backend in &results.backends {
+        let abuse = &backend.large_log.abuse;
+        let quantile = |run: &crate::drivers::graphql::GraphqlRun, q: f64| {
+            run.latencies
+                .get(crate::drivers::graphql::KINDS[0])
+                .and_then(|l| latency_quantile(l, q))
+                .map_or("—".to_owned(), ms)
+        };
+        let answers: Vec<String> = abuse
+            .answers
+            .iter()
+            .map(|(answer, n)| format!("{answer} {}", thousands(*n as f64)))
+            .collect();
+        let _ = writeln!(
+            w,
+            "| {} | {} / {} | {} / {} | {} / {} | {} | {} of {} | {} |",
+            backend.backend.label(),
+            quantile(&abuse.alone, 0.5),
+            quantile(&abuse.alone, 0.99),
+            quantile(&abuse.under_attack, 0.5),
+            quantile(&abuse.under_attack, 0.99),
+            abuse.alone.failed,
+            abuse.under_attack.failed,
+            answers.join(", "),
+            abuse.slowloris_closed,
+            abuse.slowloris_opened,
+            abuse
+                .rss_kib
+                .map_or("—".to_owned(), |(before, peak, after)| format!(
+                    "{} / {} / {} MiB",
+                    before / 1024,
+                    peak / 1024,
+                    after / 1024
+                )),
+        );
+    }
+
     let _ = writeln!(w, "\n### Against the targets\n");
     let _ = writeln!(
         w,
@@ -318,6 +365,23 @@ pub fn render(results: &SuiteResults, command_line: &str) -> String {
         let mb = b.large_log.peak_rss_kib as f64 * 1024.0 / 1e6;
         format!("{mb:.0} MB ({})", verdict(mb <= 200.0))
     });
+    row(
+        w,
+        "under attack: alive, the case list never failed, RSS back within 50 MB",
+        &|b| {
+            let abuse = &b.large_log.abuse;
+            let back = abuse
+                .rss_kib
+                .map(|(before, _, after)| after.saturating_sub(before) <= 50 * 1024);
+            let met = abuse.alive && abuse.under_attack.failed == 0 && back != Some(false);
+            let rss = abuse
+                .rss_kib
+                .map_or("RSS not read".to_owned(), |(before, _, after)| {
+                    format!("{:+} MiB", (after as i64 - before as i64) / 1024)
+                });
+            format!("{rss} ({})", verdict(met))
+        },
+    );
     row(
         w,
         "ready to serve ≤ 1 s (restart on the caught-up log, to read models at head)",

@@ -53,7 +53,7 @@ impl Service {
         })
     }
 
-    fn pid(&self) -> anyhow::Result<u32> {
+    pub fn pid(&self) -> anyhow::Result<u32> {
         self.child
             .id()
             .context("the service has already exited (see its log)")

@@ -59,6 +59,9 @@ pub struct Sizes {
     pub query_rate: u32,
     pub aggregate_query_rate: u32,
     pub query_seconds: u64,
+    /// The case list's rate and each phase's length in the abuse run.
+    pub abuse_rate: u32,
+    pub abuse_seconds: u64,
 }
 
 impl Sizes {
@@ -75,6 +78,8 @@ impl Sizes {
             query_rate: 500,
             aggregate_query_rate: 1,
             query_seconds: 20,
+            abuse_rate: 200,
+            abuse_seconds: 20,
         }
     }
 
@@ -91,6 +96,8 @@ impl Sizes {
             query_rate: 40,
             aggregate_query_rate: 4,
             query_seconds: 1,
+            abuse_rate: 20,
+            abuse_seconds: 1,
         }
     }
 }
@@ -135,6 +142,8 @@ pub struct LargeLog {
     pub queries: GraphqlRun,
     pub aggregate_queries: GraphqlRun,
     pub graphql_commands: Vec<AppendRun>,
+    /// The case list alone and beside the abusive requests of the hardening review.
+    pub abuse: crate::drivers::abuse::AbuseRun,
     pub peak_rss_kib: u64,
     /// After a restart on the caught-up log: to `/healthz`, and to read models at head.
     pub restart_serving: Duration,
@@ -447,6 +456,21 @@ async fn large_log(
             .await?,
         );
     }
+    progress(format_args!(
+        "{label}: the case list beside abusive requests"
+    ));
+    let abuse = crate::drivers::abuse::run(
+        &service.base_url,
+        secret,
+        sizes.abuse_rate,
+        sizes.abuse_seconds,
+        Some(service.pid()?),
+    )
+    .await?;
+    anyhow::ensure!(
+        abuse.alive,
+        "the service did not survive the abusive requests"
+    );
     let (peak_rss_kib, _) = service.memory_kib()?;
     service.stop().await?;
 
@@ -479,6 +503,7 @@ async fn large_log(
         queries,
         aggregate_queries,
         graphql_commands,
+        abuse,
         peak_rss_kib,
         restart_serving,
         restart_projected,

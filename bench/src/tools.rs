@@ -39,6 +39,25 @@ impl SecretArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Tool {
+    /// The case list at a fixed rate alone, then beside abusive requests (deep nesting,
+    /// fragment bombs, alias bombs, half-sent connections …) against a running `whistle
+    /// serve`; with --pid, its memory before, at peak and after.
+    Abuse {
+        /// The server, e.g. http://127.0.0.1:8080
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Case-list requests per second (open loop).
+        #[arg(long, default_value_t = 200)]
+        rate: u32,
+        /// Seconds of each phase.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// The server's process id, to read its memory from /proc.
+        #[arg(long)]
+        pid: Option<u32>,
+        #[command(flatten)]
+        secret: SecretArgs,
+    },
     /// Query latency over GraphQL/HTTP against a running `whistle serve` at a fixed
     /// request rate (case list, case timeline, dashboard, a year's scorecards).
     Graphql {
@@ -107,6 +126,20 @@ pub enum Tool {
 /// Run one driver and print its table.
 pub async fn run(tool: Tool) -> anyhow::Result<()> {
     match tool {
+        Tool::Abuse {
+            url,
+            rate,
+            seconds,
+            pid,
+            secret,
+        } => {
+            let run =
+                drivers::abuse::run(&url, &secret.secret()?, rate.max(1), seconds.max(1), pid)
+                    .await?;
+            print!("{run}");
+            anyhow::ensure!(run.alive, "the service did not survive");
+            Ok(())
+        }
         Tool::Graphql {
             url,
             rate,

@@ -445,7 +445,8 @@ impl Event {
         }
         // Upcasters go here, one per (type, version) that changed, each turning the
         // payload of version N into version N + 1. Version 1 is the first published shape.
-        let payload = upcast(event_type, schema_version, payload);
+        let mut payload = upcast(event_type, schema_version, payload);
+        replace_nul(&mut payload);
         serde_json::from_value(serde_json::json!({ "type": event_type, "data": payload })).map_err(
             |source| EventRecordError::Payload {
                 event_type: event_type.to_owned(),
@@ -518,6 +519,21 @@ fn type_name_of(value: &serde_json::Value) -> &'static str {
         .expect("every variant is listed in EVENT_TYPES")
 }
 
+/// Text in events is read with U+0000 replaced by U+FFFD. The boundary has refused NUL
+/// since it learned that PostgreSQL cannot store it, so only an event written before can
+/// hold one; read this way it can still be projected on every backend. The stored event
+/// is unchanged (its audit leaf covers it as stored).
+fn replace_nul(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) if text.contains('\0') => {
+            *text = text.replace('\0', "\u{FFFD}");
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(replace_nul),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(replace_nul),
+        _ => {}
+    }
+}
+
 /// Bring a payload of `version` up to [`CURRENT_SCHEMA_VERSION`]. There is one published
 /// version so far, so this is the identity; it is the one place future upcasters go.
 fn upcast(_event_type: &str, _version: u32, payload: serde_json::Value) -> serde_json::Value {
@@ -560,6 +576,21 @@ mod tests {
             Event::from_record("CaseReopened", 1, serde_json::json!({"case_id": 3})),
             Err(EventRecordError::Payload { .. })
         ));
+    }
+
+    #[test]
+    fn a_nul_written_before_the_boundary_refused_it_is_read_as_a_replacement_character() {
+        let payload = serde_json::json!({
+            "case_id": uuid::Uuid::from_u128(1),
+            "observation": "路\u{0}面",
+            "sentiment": "steady",
+        });
+        match Event::from_record("FollowUpRecorded", 1, payload).unwrap() {
+            Event::FollowUpRecorded { observation, .. } => {
+                assert_eq!(observation.as_str(), "路\u{FFFD}面")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

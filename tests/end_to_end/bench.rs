@@ -209,6 +209,30 @@ async fn the_whole_benchmark_runs_on_both_backends_and_writes_its_tables() {
         assert!(log.peak_rss_kib > 0);
         assert!(log.first_start_serving <= log.catch_up);
         assert!(log.restart_serving <= log.restart_projected);
+        let abuse = &log.abuse;
+        assert!(
+            abuse.alive,
+            "{label}: the service survived the abusive requests"
+        );
+        for refused in ["QUERY_TOO_DEEP", "QUERY_TOO_COMPLEX"] {
+            assert!(
+                abuse.answers.contains_key(refused),
+                "{label}: {refused} among {:?}",
+                abuse.answers
+            );
+        }
+        for never in ["INTERNAL", "connection refused", "transport error"] {
+            assert!(
+                !abuse.answers.contains_key(never),
+                "{label}: {never} among {:?}",
+                abuse.answers
+            );
+        }
+        assert_eq!(
+            abuse.under_attack.failed, 0,
+            "{label}: the case list kept answering"
+        );
+        assert!(abuse.slowloris_opened > 0, "{label}");
     }
 
     let out = work.path().join("BENCHMARKS.md");
@@ -247,5 +271,6 @@ async fn the_whole_benchmark_runs_on_both_backends_and_writes_its_tables() {
     assert_eq!(rows_of("### A log of real cases"), 2);
     assert_eq!(rows_of("### Queries over GraphQL"), 2 * 4);
     assert_eq!(rows_of("### Command path through GraphQL"), per_clients);
-    assert_eq!(rows_of("### Against the targets"), 10);
+    assert_eq!(rows_of("### Under attack, on that log"), 2);
+    assert_eq!(rows_of("### Against the targets"), 11);
 }

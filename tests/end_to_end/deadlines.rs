@@ -204,7 +204,102 @@ async fn supervisors_see_and_urge_the_cases_of_the_levels_their_unit_supervises(
     assert_eq!(code, "FORBIDDEN");
 }
 
+/// 29 December 2026, with 2027's holiday schedule not compiled in: a leader's instruction
+/// is still recorded, due by weekdays only and marked provisional; readiness warns that
+/// next year is missing. Restarted with 2027 loaded (`--calendar`), the deadline process
+/// recomputes it from the published schedule, as an event.
+async fn a_deadline_over_an_unpublished_year_is_provisional_until_the_year_is_loaded(
+    backend: TestBackend,
+) {
+    let app = spawn_app_on(backend).await;
+    let p = standard_city(&app).await;
+    let tuesday: chrono::DateTime<chrono::Utc> = "2026-12-29T02:00:00Z".parse().unwrap();
+    app.clock.set(tuesday);
+    let (case, _) = flag(&app, &p.monitor, "https://weibo.com/2027/1", "跨年事项").await;
+    triage(&app, &p.dispatcher, &case, "GENERAL").await;
+    let memo = app
+        .ok(
+            &p.dispatcher,
+            "mutation($c: ID!) { sendMemo(caseId: $c, summary: \"请批示\") { createdId } }",
+            json!({ "c": case }),
+        )
+        .await["sendMemo"]["createdId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let instructed = app
+        .ok(
+            &p.leader,
+            "mutation($c: ID!, $m: ID!) { instructOnMemo(caseId: $c, memoId: $m, instruction: \"三个工作日内办结\") { position } }",
+            json!({ "c": case, "m": memo }),
+        )
+        .await["instructOnMemo"]["position"]
+        .as_i64()
+        .unwrap();
+    let deadlines = "query($c: ID!, $p: Int) { case(id: $c, waitForPosition: $p) { deadlines { kind dueAt rule } } }";
+    let before = app
+        .ok(
+            &p.dispatcher,
+            deadlines,
+            json!({ "c": case, "p": instructed }),
+        )
+        .await;
+    let instruction = |data: &serde_json::Value| {
+        data["case"]["deadlines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["kind"] == "LEADER_INSTRUCTION")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(
+        instruction(&before)["rule"],
+        "leader_instruction/v1=3wd/provisional"
+    );
+    assert_eq!(instruction(&before)["dueAt"], "2027-01-01T16:00:00+00:00");
+    let ready: serde_json::Value = app
+        .client
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        ready["warnings"][0].as_str().unwrap().contains("2027"),
+        "{ready}"
+    );
+    let database = app.stop().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("2027.json"),
+        r#"{"year": 2027, "papers": [], "days": [{"name": "元旦", "date": "2027-01-01", "isOffDay": true}]}"#,
+    )
+    .unwrap();
+    let calendar = whistle_app::calendar_files::load(dir.path()).unwrap();
+    let app = spawn_app_configured(database, |config| {
+        config.app.calendar = std::sync::Arc::new(calendar);
+    })
+    .await;
+    app.clock.set(tuesday + chrono::Duration::hours(1));
+    let pass = pass(&app).await;
+    assert_eq!(pass.recomputed, 1, "{pass:?}");
+    assert_eq!(self::pass(&app).await.recomputed, 0, "recomputed once");
+    let after = app
+        .ok(
+            &p.dispatcher,
+            deadlines,
+            json!({ "c": case, "p": app.head().await }),
+        )
+        .await;
+    assert_eq!(instruction(&after)["rule"], "leader_instruction/v1=3wd");
+    assert_eq!(instruction(&after)["dueAt"], "2027-01-04T16:00:00+00:00");
+}
+
 on_both_backends!(
+    a_deadline_over_an_unpublished_year_is_provisional_until_the_year_is_loaded,
     a_missed_feedback_deadline_is_warned_and_recorded_once_across_passes_and_restarts,
     feedback_approved_in_time_gets_no_missed_deadline,
     two_processes_racing_on_one_database_write_each_deadline_event_once,

@@ -12,6 +12,7 @@ mod case_lifecycle;
 mod deadlines;
 mod demo;
 mod graphql_http;
+mod hardening;
 mod measures;
 mod postgres_server;
 mod processes;

@@ -2,8 +2,10 @@
 //! alone), [`commands`] (the command path in process, driven by the lifecycle workload
 //! the cqrs-es anchor also runs), [`graphql`] (queries at a fixed rate against a running
 //! service) and [`graphql_commands`] (the same lifecycle as mutations over HTTP). What
-//! they share: a measured run, its latency quantiles and the tables they print.
+//! they share: a measured run, its latency quantiles and the tables they print. Beside
+//! them, [`abuse`] measures how a service answers others while it is attacked.
 
+pub mod abuse;
 pub mod append;
 pub mod commands;
 pub mod graphql;
