@@ -129,6 +129,13 @@ impl Application {
         })
     }
 
+    /// The router with every layer, to send it requests without a socket (the fuzz
+    /// target does). A request needs the `ConnectInfo<SocketAddr>` extension the accept
+    /// loop gives it when a rate limit is on.
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }

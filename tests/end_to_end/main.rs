@@ -11,6 +11,7 @@ mod bench;
 mod case_lifecycle;
 mod deadlines;
 mod demo;
+mod fuzzing;
 mod graphql_http;
 mod hardening;
 mod measures;

@@ -195,6 +195,7 @@ pub fn check_document(document: &ExecutableDocument) -> Result<(), LimitError> {
     let mut expander = Expander {
         document,
         done: HashMap::new(),
+        roots_done: HashMap::new(),
         visiting: Vec::new(),
     };
     for (_, operation) in document.operations.iter() {
@@ -231,6 +232,7 @@ pub fn check_document(document: &ExecutableDocument) -> Result<(), LimitError> {
 struct Expander<'a> {
     document: &'a ExecutableDocument,
     done: HashMap<&'a Name, Expansion>,
+    roots_done: HashMap<&'a Name, u64>,
     visiting: Vec<&'a Name>,
 }
 
@@ -274,8 +276,13 @@ impl<'a> Expander<'a> {
             ));
         }
         let Some(fragment) = self.document.fragments.get(name) else {
-            // An unknown fragment is the validator's to report.
-            return Ok(Expansion::default());
+            // Refused here, not left to the validator: a spread of an unknown fragment
+            // expands to nothing, so a doubling chain above it would pass the expansion
+            // count and cost the engine's own checks exponential time.
+            return Err(LimitError::new(
+                ErrorCode::GraphqlValidationFailed,
+                format!("unknown fragment `{name}`"),
+            ));
         };
         self.visiting.push(name);
         let expansion = self.selection_set(&fragment.node.selection_set.node)?;
@@ -294,14 +301,16 @@ impl<'a> Expander<'a> {
                     self.root_fields(&inline.node.selection_set.node)?
                 }
                 Selection::FragmentSpread(spread) => {
-                    match self.document.fragments.get(&spread.node.fragment_name.node) {
-                        Some(fragment)
-                            if !self.visiting.contains(&&spread.node.fragment_name.node) =>
-                        {
-                            let name = &spread.node.fragment_name.node;
+                    let name = &spread.node.fragment_name.node;
+                    match self.document.fragments.get(name) {
+                        _ if self.roots_done.contains_key(name) => self.roots_done[name],
+                        Some(fragment) if !self.visiting.contains(&name) => {
                             self.visiting.push(name);
                             let n = self.root_fields(&fragment.node.selection_set.node)?;
                             self.visiting.pop();
+                            // Counted once per fragment: a chain of spreads never makes
+                            // this walk exponential.
+                            self.roots_done.insert(name, n);
                             n
                         }
                         _ => 0,
@@ -555,6 +564,25 @@ mod tests {
         let cycle =
             "fragment A on QueryRoot { ...B } fragment B on QueryRoot { ...A } query { ...A }";
         assert_eq!(code_of(cycle), Some(ErrorCode::GraphqlValidationFailed));
+    }
+
+    /// Found by fuzzing: a doubling chain over a spread of an unknown fragment expands
+    /// to nothing, passed the expansion count, and the root-field count then walked all
+    /// 2^24 paths (54 s).
+    #[test]
+    fn a_doubling_chain_over_an_unknown_fragment_is_refused_at_once() {
+        let mut query = String::from("fragment F7 on QueryRoot { ...F6 ...F6 }\n");
+        for n in 8..=30 {
+            query.push_str(&format!(
+                "fragment F{n} on QueryRoot {{ ...F{m} ...F{m} }}\n",
+                m = n - 1
+            ));
+        }
+        query.push_str("query { ...F30 }");
+        assert_eq!(code_of(&query), Some(ErrorCode::GraphqlValidationFailed));
+        let document = async_graphql::parser::parse_query(&query).unwrap();
+        let refused = check_document(&document).unwrap_err();
+        assert!(refused.message.contains("`F6`"), "{}", refused.message);
     }
 
     #[test]
