@@ -1,5 +1,11 @@
 //! Authentication: bearer JWTs (HS256) carrying the user id, display name, role and unit.
 //! `whistle token` issues them with the same secret the service verifies them with.
+//!
+//! A token is checked strictly: signature, `exp` and `nbf` with at most [`LEEWAY`] of
+//! clock skew, an `iat` not in the future, a lifetime (`exp − iat`) of at most
+//! [`MAX_LIFETIME`], a user id that is not reserved (`system`). Then the identity must be
+//! bound to the world ([`whistle_app::admission`]): its unit registered and active, its
+//! role one a unit of that kind holds.
 
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -10,6 +16,12 @@ use whistle_domain::{Actor, Role, UnitId, UserId, Vocabulary};
 /// The development secret used when `WHISTLE_JWT_SECRET` is unset. Tokens signed with it
 /// prove nothing; the service warns loudly when it runs with it.
 pub const DEVELOPMENT_SECRET: &str = "whistle-development-secret-do-not-use-in-production";
+
+/// Clock skew tolerated on `exp`, `nbf` and `iat`.
+pub const LEEWAY: Duration = Duration::seconds(5);
+
+/// The longest a token may be valid (`exp − iat`): a working day and a half.
+pub const MAX_LIFETIME: Duration = Duration::hours(36);
 
 /// The signing secret; its value never appears in logs.
 #[derive(Clone)]
@@ -45,6 +57,8 @@ pub struct Claims {
     pub unit: String,
     pub iat: i64,
     pub exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
 
 #[derive(Debug, Error)]
@@ -57,6 +71,25 @@ pub enum AuthError {
     InvalidClaim(String),
     #[error("the Authorization header must be `Bearer <token>`")]
     NotBearer,
+    /// The identity is valid but not bound to the world (unknown or inactive unit, a
+    /// role the unit's kind does not hold).
+    #[error("{0}")]
+    NotAdmitted(String),
+    /// The units could not be read to check the identity.
+    #[error("the identity could not be checked now: {0}")]
+    Unavailable(String),
+}
+
+impl From<whistle_app::admission::AdmissionError> for AuthError {
+    fn from(error: whistle_app::admission::AdmissionError) -> Self {
+        match error {
+            whistle_app::admission::AdmissionError::Store(store) => {
+                tracing::error!(error = %store, "reading units to admit an identity failed");
+                AuthError::Unavailable("the unit register is unavailable".to_owned())
+            }
+            other => AuthError::NotAdmitted(other.to_string()),
+        }
+    }
 }
 
 /// The token of an `Authorization` value `Bearer <token>` (the scheme in any case, as
@@ -70,16 +103,19 @@ pub fn bearer_token(value: &str) -> Result<&str, AuthError> {
 }
 
 /// The actor an `Authorization` value names: none without a value, an error when the
-/// value is not a valid bearer token. The one way every route (GraphQL over HTTP and
-/// WebSocket, downloads) reads who is asking.
-pub fn authenticate(
+/// value is not a valid bearer token or its identity is not admitted. The one way every
+/// route (GraphQL over HTTP and WebSocket, downloads) reads who is asking.
+pub async fn authenticate(
     secret: &JwtSecret,
+    handler: &whistle_app::CommandHandler,
     authorization: Option<&str>,
 ) -> Result<Option<Actor>, AuthError> {
-    match authorization {
-        None => Ok(None),
-        Some(value) => verify_token(secret, bearer_token(value)?).map(Some),
-    }
+    let Some(value) = authorization else {
+        return Ok(None);
+    };
+    let actor = verify_token(secret, bearer_token(value)?)?;
+    handler.admit(&actor).await?;
+    Ok(Some(actor))
 }
 
 /// Issue a token for a person; `role` cannot be `system`.
@@ -93,6 +129,12 @@ pub fn issue_token(
     valid_for: Duration,
 ) -> Result<String, AuthError> {
     let actor = actor_from_parts(user, name, role, unit)?;
+    if valid_for > MAX_LIFETIME {
+        return Err(AuthError::InvalidClaim(format!(
+            "a token may be valid for at most {} hours",
+            MAX_LIFETIME.num_hours()
+        )));
+    }
     let claims = Claims {
         sub: actor.user_id.to_string(),
         name: actor.name,
@@ -100,6 +142,7 @@ pub fn issue_token(
         unit: actor.unit.to_string(),
         iat: issued_at.timestamp(),
         exp: (issued_at + valid_for).timestamp(),
+        nbf: None,
     };
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
@@ -109,10 +152,24 @@ pub fn issue_token(
     .map_err(|e| AuthError::InvalidToken(e.to_string()))
 }
 
-/// Verify a token's signature and expiry (against the real time) and return its actor.
+/// Verify a token's signature, `exp`, `nbf`, `iat` and lifetime against the real time
+/// and return its actor (not yet admitted: see [`authenticate`]).
 pub fn verify_token(secret: &JwtSecret, token: &str) -> Result<Actor, AuthError> {
+    verify_token_at(secret, token, Utc::now())
+}
+
+/// [`verify_token`] at the instant `now`.
+pub fn verify_token_at(
+    secret: &JwtSecret,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Actor, AuthError> {
     let mut validation = Validation::new(Algorithm::HS256);
-    validation.set_required_spec_claims(&["exp", "sub"]);
+    validation.set_required_spec_claims(&["exp", "sub", "iat"]);
+    // `exp` and `nbf` are checked below against `now`, with the same leeway.
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.leeway = 0;
     let data = jsonwebtoken::decode::<Claims>(
         token,
         &DecodingKey::from_secret(secret.0.as_bytes()),
@@ -120,11 +177,46 @@ pub fn verify_token(secret: &JwtSecret, token: &str) -> Result<Actor, AuthError>
     )
     .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
     let claims = data.claims;
+    let now = now.timestamp();
+    let leeway = LEEWAY.num_seconds();
+    if claims.exp + leeway < now {
+        return Err(AuthError::InvalidToken("the token has expired".to_owned()));
+    }
+    if let Some(nbf) = claims.nbf
+        && nbf - leeway > now
+    {
+        return Err(AuthError::InvalidToken(
+            "the token is not valid yet (nbf)".to_owned(),
+        ));
+    }
+    if claims.iat - leeway > now {
+        return Err(AuthError::InvalidToken(
+            "the token was issued in the future (iat)".to_owned(),
+        ));
+    }
+    if claims.exp - claims.iat > MAX_LIFETIME.num_seconds() {
+        return Err(AuthError::InvalidToken(format!(
+            "the token is valid for longer than the {} hours allowed",
+            MAX_LIFETIME.num_hours()
+        )));
+    }
     actor_from_parts(&claims.sub, &claims.name, &claims.role, &claims.unit)
 }
 
+/// User ids a person may not hold: the service's own actor.
+pub const RESERVED_USER_IDS: &[&str] = &["system"];
+
 fn actor_from_parts(user: &str, name: &str, role: &str, unit: &str) -> Result<Actor, AuthError> {
     let invalid = |e: whistle_domain::ParseError| AuthError::InvalidClaim(e.to_string());
+    if RESERVED_USER_IDS
+        .iter()
+        .any(|reserved| reserved.eq_ignore_ascii_case(user.trim()))
+    {
+        return Err(AuthError::InvalidClaim(format!(
+            "user id `{}` is reserved for the service itself",
+            user.trim()
+        )));
+    }
     let role = Role::parse_person_role(role).map_err(invalid)?;
     Actor::new(
         UserId::parse(user).map_err(invalid)?,

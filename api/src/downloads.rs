@@ -51,6 +51,9 @@ fn authorise(actor: Result<MaybeActor, InvalidToken>) -> Result<(), (StatusCode,
                 "send `Authorization: Bearer <token>`".to_owned(),
             ));
         }
+        Err(InvalidToken(error @ crate::auth::AuthError::Unavailable(_))) => {
+            return Err((StatusCode::SERVICE_UNAVAILABLE, error.to_string()));
+        }
         Err(InvalidToken(error)) => return Err((StatusCode::UNAUTHORIZED, error.to_string())),
     };
     if reads_every_case(actor.role) {

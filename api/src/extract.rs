@@ -24,8 +24,12 @@ pub struct InvalidToken(pub AuthError);
 /// plain text.
 impl IntoResponse for InvalidToken {
     fn into_response(self) -> Response {
+        let status = match self.0 {
+            AuthError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::UNAUTHORIZED,
+        };
         (
-            StatusCode::UNAUTHORIZED,
+            status,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
             self.0.to_string(),
         )
@@ -48,7 +52,8 @@ impl FromRequestParts<HttpState> for MaybeActor {
                     .map_err(|_| InvalidToken(AuthError::NotBearer))?,
             ),
         };
-        authenticate(&state.jwt_secret, value)
+        authenticate(&state.jwt_secret, &state.app.handler, value)
+            .await
             .map(MaybeActor)
             .map_err(InvalidToken)
     }

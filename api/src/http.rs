@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::auth::authenticate;
+use crate::auth::{AuthError, authenticate};
 use crate::extract::{InvalidToken, MaybeActor};
 use crate::graphql::RequestActor;
 use crate::graphql::errors::ErrorCode;
@@ -247,6 +247,13 @@ async fn execute(
     }
     let actor = match actor {
         Ok(MaybeActor(actor)) => actor,
+        Err(InvalidToken(error @ AuthError::Unavailable(_))) => {
+            return respond(
+                StatusCode::SERVICE_UNAVAILABLE,
+                accepts,
+                &error_body(ErrorCode::Internal, &error.to_string()),
+            );
+        }
         Err(InvalidToken(error)) => {
             return respond(
                 StatusCode::UNAUTHORIZED,
@@ -414,7 +421,8 @@ pub async fn graphql_ws(
                         .get("Authorization")
                         .or_else(|| payload.get("authorization"))
                         .and_then(|v| v.as_str());
-                    let actor = authenticate(&state.jwt_secret, authorization)
+                    let actor = authenticate(&state.jwt_secret, &state.app.handler, authorization)
+                        .await
                         .map_err(|e| async_graphql::Error::new(e.to_string()))?;
                     let mut data = Data::default();
                     data.insert(RequestActor(actor));

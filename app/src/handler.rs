@@ -70,6 +70,9 @@ pub enum CommandError {
     Domain(#[from] DomainError),
     #[error("{0}")]
     Conflict(String),
+    /// The command id was first used for another command; nothing was written.
+    #[error("{0}")]
+    CommandIdReused(String),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -78,6 +81,7 @@ impl From<StoreError> for CommandError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::VersionConflict { .. } => CommandError::Conflict(error.to_string()),
+            StoreError::CommandIdReused { .. } => CommandError::CommandIdReused(error.to_string()),
             StoreError::ClaimTaken { key, owner } => {
                 CommandError::Domain(key.taken_by(&owner).into())
             }
@@ -101,6 +105,7 @@ pub struct CommandHandler {
     /// Log accepted and refused commands at debug instead of info (bulk loaders).
     quiet: bool,
     recent: RecentStreams,
+    units: crate::admission::UnitRoster,
 }
 
 /// The streams this handler decided on lately, as it last wrote them: the next command
@@ -155,6 +160,7 @@ impl CommandHandler {
             clock,
             quiet: false,
             recent: RecentStreams::default(),
+            units: crate::admission::UnitRoster::default(),
         }
     }
 
@@ -218,6 +224,29 @@ impl CommandHandler {
         Ok((events, version))
     }
 
+    /// Refuse unless every case named exists (and no more than
+    /// [`whistle_domain::commands::MAX_CASES_PER_COMMAND`] are named).
+    async fn require_cases(&self, case_ids: &[CaseId]) -> Result<(), CommandError> {
+        let max = whistle_domain::commands::MAX_CASES_PER_COMMAND;
+        if case_ids.len() > max {
+            return Err(DomainError::Validation(whistle_domain::ParseError::new(
+                "caseIds",
+                format!("at most {max} cases may be named, not {}", case_ids.len()),
+            ))
+            .into());
+        }
+        let streams: Vec<StreamId> = case_ids.iter().map(|c| StreamId::Case(*c)).collect();
+        let missing = self.store.missing_streams(&streams).await?;
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(
+                Refusal::CasesNotFound(missing.iter().filter_map(StreamId::case_id).collect())
+                    .into(),
+            )
+        }
+    }
+
     /// Decide and append a case command.
     pub async fn handle_case(
         &self,
@@ -235,7 +264,15 @@ impl CommandHandler {
         unit_id: &UnitId,
         body: UnitCommand,
     ) -> Result<CommandReceipt, CommandError> {
-        self.handle::<UnitAggregate>(issue, unit_id, body).await
+        let result = self.handle::<UnitAggregate>(issue, unit_id, body).await;
+        self.units.forget(unit_id);
+        result
+    }
+
+    /// Admit a person's verified identity: their unit registered and active, their role
+    /// one a unit of its kind holds ([`crate::admission`]).
+    pub async fn admit(&self, actor: &Actor) -> Result<(), crate::admission::AdmissionError> {
+        self.units.admit(&self.store, actor).await
     }
 
     /// Decide and append an assessment command for a registered unit and a year (a
@@ -248,6 +285,7 @@ impl CommandHandler {
         body: AssessmentCommand,
     ) -> Result<CommandReceipt, CommandError> {
         self.resolve_unit(unit_id).await?;
+        self.require_cases(body.case_ids()).await?;
         let id = AssessmentYear {
             unit: unit_id.clone(),
             year,
@@ -266,8 +304,9 @@ impl CommandHandler {
         let kind = A::kind(&body);
         let stream_id = A::stream_id(id);
         let claims = A::unique_keys(&body);
+        let fingerprint = command_fingerprint(&issue.actor, kind, &stream_id, &body);
         let result = self
-            .run(&issue, &stream_id, claims, |events, now| {
+            .run(&issue, &stream_id, claims, fingerprint, |events, now| {
                 let state = A::fold(events);
                 A::decide(id, &state, &self.command(&issue.actor, now, body.clone()))
             })
@@ -290,6 +329,7 @@ impl CommandHandler {
         issue: &Envelope,
         stream_id: &StreamId,
         claims: Vec<whistle_domain::UniqueKey>,
+        fingerprint: String,
         decide: impl Fn(&[Event], DateTime<Utc>) -> Result<Vec<Event>, DomainError>,
     ) -> Result<CommandReceipt, CommandError> {
         // A command id the caller gave may have been handled already: then its first
@@ -298,10 +338,16 @@ impl CommandHandler {
         // command ids again in its transaction either way).
         let command_id = match issue.command_id {
             Some(given) => {
-                if let Some(outcome) = self.store.command_outcome(given).await? {
+                if let Some(first) = self.store.command_outcome(given).await? {
+                    if !first.is_retried_by(&stream_id.to_string(), Some(&fingerprint)) {
+                        return Err(StoreError::CommandIdReused {
+                            command_id: given.to_string(),
+                        }
+                        .into());
+                    }
                     return Ok(CommandReceipt {
                         command_id: given,
-                        outcome,
+                        outcome: first.outcome,
                     });
                 }
                 given
@@ -357,6 +403,7 @@ impl CommandHandler {
                     correlation_id: issue.correlation_id.unwrap_or_else(|| command_id.as_uuid()),
                     causation_id: issue.causation_id,
                     recorded_at: now,
+                    fingerprint: Some(fingerprint.clone()),
                 },
                 claims: claims.clone(),
             };
@@ -391,6 +438,35 @@ impl CommandHandler {
     }
 }
 
+/// What a command id is bound to: a SHA-256 (hex) over the actor (id, role, unit), the
+/// command's kind, the stream and the command's arguments as JSON. A retry of the same
+/// request has the same fingerprint; the same id sent by someone else, for another
+/// command, another target or other arguments does not, and is refused.
+pub fn command_fingerprint<B: serde::Serialize>(
+    actor: &Actor,
+    kind: CommandKind,
+    stream_id: &StreamId,
+    body: &B,
+) -> String {
+    use sha2::{Digest, Sha256};
+    // Commands are plain data with derived `Serialize` and no maps: serialising one
+    // cannot fail.
+    let arguments = serde_json::to_string(body).expect("a command serialises as JSON");
+    let mut hasher = Sha256::new();
+    for part in [
+        actor.user_id.as_str(),
+        actor.role.key(),
+        actor.unit.as_str(),
+        kind.key(),
+        &stream_id.to_string(),
+        &arguments,
+    ] {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    format!("{:x}", hasher.finalize())
+}
+
 fn log_outcome(
     quiet: bool,
     command: CommandKind,
@@ -402,6 +478,7 @@ fn log_outcome(
         Ok(_) => "accepted",
         Err(CommandError::Domain(_)) => "refused",
         Err(CommandError::Conflict(_)) => "conflict",
+        Err(CommandError::CommandIdReused(_)) => "command_id_reused",
         Err(CommandError::Store(_)) => "failed",
     };
     metrics::counter!("whistle_commands_total", "command" => command.key(), "outcome" => outcome)

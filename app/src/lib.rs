@@ -1,6 +1,8 @@
 //! Whistle's application core: everything between the edge (GraphQL, the command line)
 //! and the log that is not the domain's rules themselves.
 //!
+//! - [`admission`]: whether a verified identity may act (its unit registered and active,
+//!   its role one the unit's kind holds).
 //! - [`handler`]: the command handler — load a stream, fold it, let the domain decide,
 //!   append the result with the stream's version as the expected version.
 //! - The background processes, each started and stopped by [`App`]: the projection
@@ -14,6 +16,7 @@
 //! `App::start` runs them until the shutdown signal; the HTTP server in `whistle-api`
 //! and the CLI are built on top.
 
+pub mod admission;
 pub mod calendar_files;
 pub mod checkpoints;
 pub mod clock;

@@ -4,13 +4,18 @@
 //!
 //! - a unit's staff (officers, unit heads) read the cases assigned to their unit, police
 //!   the cases referred or assigned to their unit;
-//! - the cyberspace office, leaders, supervisors, evaluators, inspectors (and, for now,
-//!   administrators) read every case, the dashboard, every unit's inbox and the reports;
+//! - the cyberspace office, leaders, supervisors, evaluators and inspectors read every
+//!   case, the dashboard, every unit's inbox and the reports;
+//! - administrators read units and settings only: no case, inbox, dashboard or report;
 //! - a post author's identity is for the cyberspace office, the police and inspectors
-//!   only (docs/domain/trust.md).
+//!   only (docs/domain/trust.md): [`redact_event_data`] is the one redaction every path
+//!   that shows an event's raw payload applies;
+//! - which roles a unit of each kind may hold ([`ROLES_BY_UNIT_KIND`]): a person's token
+//!   names a role and a unit, and the pair must be one of these.
 
 use crate::actor::{Actor, Role};
 use crate::ids::UnitId;
+use crate::vocabulary::UnitKind;
 
 /// Roles that read every case, the dashboard, any unit's inbox and the reports.
 pub const READS_EVERY_CASE: &[Role] = &[
@@ -20,8 +25,97 @@ pub const READS_EVERY_CASE: &[Role] = &[
     Role::Supervisor,
     Role::Evaluator,
     Role::Inspector,
-    Role::Admin,
 ];
+
+/// The roles a person of a unit of each kind may hold (administrators aside: the
+/// deployment's administrators may belong to any unit). The cyberspace office monitors,
+/// dispatches and supervises; the supervision office supervises; the police act on
+/// rumour referrals; the assessment office evaluates; the discipline commission
+/// inspects; the units that handle cases have officers and heads; the leadership has
+/// leaders.
+pub const ROLES_BY_UNIT_KIND: &[(UnitKind, &[Role])] = &[
+    (
+        UnitKind::CyberspaceOffice,
+        &[Role::Monitor, Role::Dispatcher, Role::Supervisor],
+    ),
+    (UnitKind::SupervisionOffice, &[Role::Supervisor]),
+    (UnitKind::Police, &[Role::Police]),
+    (UnitKind::AssessmentOffice, &[Role::Evaluator]),
+    (UnitKind::DisciplineCommission, &[Role::Inspector]),
+    (UnitKind::Department, &[Role::Officer, Role::UnitHead]),
+    (UnitKind::TownshipOrStreet, &[Role::Officer, Role::UnitHead]),
+    (UnitKind::District, &[Role::Officer, Role::UnitHead]),
+    (UnitKind::Leadership, &[Role::Leader]),
+];
+
+/// The roles a person of a unit of `kind` may hold, administrators aside.
+pub fn roles_of_unit_kind(kind: UnitKind) -> &'static [Role] {
+    ROLES_BY_UNIT_KIND
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or(&[], |(_, roles)| roles)
+}
+
+/// May a person of a unit of `kind` hold `role`?
+pub fn unit_kind_holds(kind: UnitKind, role: Role) -> bool {
+    role == Role::Admin || roles_of_unit_kind(kind).contains(&role)
+}
+
+/// A personal field of an event's payload: the event type and the path to the field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PersonalField {
+    pub event_type: &'static str,
+    /// The field as a JSON pointer (RFC 6901) into the payload.
+    pub pointer: &'static str,
+    /// How the field is named to people (in access records and documentation).
+    pub name: &'static str,
+}
+
+/// Every field of an event payload that holds personal information of a citizen.
+pub const PERSONAL_FIELDS: &[PersonalField] = &[
+    PersonalField {
+        event_type: "PostFlagged",
+        pointer: "/post/author",
+        name: "post.author",
+    },
+    PersonalField {
+        event_type: "PostAttached",
+        pointer: "/post/author",
+        name: "post.author",
+    },
+];
+
+/// What a redacted personal field reads as, for a reader who may not see it.
+pub const WITHHELD: &str = "已隐藏";
+
+/// Remove from an event's payload what `reader` may not see: a post author's identity
+/// reads [`WITHHELD`] for everyone but the cyberspace office, the police and inspectors.
+/// Returns the personal fields that were present and left visible (what a look at
+/// personal data must record). Used by every path that shows a raw payload.
+pub fn redact_event_data(
+    reader: &Actor,
+    event_type: &str,
+    data: &mut serde_json::Value,
+) -> Vec<&'static str> {
+    let mut shown = Vec::new();
+    for field in PERSONAL_FIELDS
+        .iter()
+        .filter(|f| f.event_type == event_type)
+    {
+        let Some(value) = data.pointer_mut(field.pointer) else {
+            continue;
+        };
+        if value.is_null() {
+            continue;
+        }
+        if may_see_post_authors(reader) {
+            shown.push(field.name);
+        } else {
+            *value = serde_json::Value::String(WITHHELD.to_owned());
+        }
+    }
+    shown
+}
 
 /// Which cases a reader may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +126,8 @@ pub enum CaseScope {
     AssignedTo(UnitId),
     /// Cases referred to this police unit or assigned to it.
     PoliceUnit(UnitId),
+    /// No case (administrators).
+    Nothing,
 }
 
 /// Does `role` read every case (and the dashboard, every inbox, the reports)?
@@ -44,7 +140,13 @@ pub fn case_scope(actor: &Actor) -> CaseScope {
     match actor.role {
         Role::Officer | Role::UnitHead => CaseScope::AssignedTo(actor.unit.clone()),
         Role::Police => CaseScope::PoliceUnit(actor.unit.clone()),
-        _ => CaseScope::All,
+        Role::Admin | Role::System => CaseScope::Nothing,
+        Role::Monitor
+        | Role::Dispatcher
+        | Role::Leader
+        | Role::Supervisor
+        | Role::Evaluator
+        | Role::Inspector => CaseScope::All,
     }
 }
 
@@ -57,9 +159,12 @@ pub fn may_see_post_authors(actor: &Actor) -> bool {
 }
 
 /// May `actor` read `unit`'s own figures (inbox, scorecard, assessment)? Staff read
-/// their own unit's; roles that read every case read any unit's.
+/// their own unit's; roles that read every case read any unit's; administrators none.
 pub fn may_read_unit(actor: &Actor, unit: &UnitId) -> bool {
-    &actor.unit == unit || reads_every_case(actor.role)
+    match actor.role {
+        Role::Admin | Role::System => false,
+        _ => &actor.unit == unit || reads_every_case(actor.role),
+    }
 }
 
 #[cfg(test)]
@@ -106,5 +211,57 @@ mod tests {
         )));
         assert!(!may_see_post_authors(&officer));
         assert!(!reads_every_case(Role::UnitHead));
+        let admin = actor(Role::Admin, "city-cac");
+        assert_eq!(case_scope(&admin), CaseScope::Nothing);
+        assert!(!may_read_unit(&admin, &UnitId::parse("city-cac").unwrap()));
+        assert!(!reads_every_case(Role::Admin));
+    }
+
+    #[test]
+    fn an_authors_identity_is_withheld_from_the_raw_payload_by_role() {
+        let payload = serde_json::json!({
+            "case_id": "c",
+            "post": { "url": "https://weibo.com/1", "author": "微博用户@张三 手机138xxxx" }
+        });
+        let mut for_officer = payload.clone();
+        let shown = redact_event_data(
+            &actor(Role::Officer, "city-housing"),
+            "PostFlagged",
+            &mut for_officer,
+        );
+        assert!(shown.is_empty());
+        assert_eq!(for_officer["post"]["author"], WITHHELD);
+        assert_eq!(for_officer["post"]["url"], "https://weibo.com/1");
+        let mut for_inspector = payload.clone();
+        let shown = redact_event_data(
+            &actor(Role::Inspector, "city-discipline"),
+            "PostAttached",
+            &mut for_inspector,
+        );
+        assert_eq!(shown, vec!["post.author"]);
+        assert_eq!(for_inspector, payload);
+        let mut other = payload.clone();
+        assert!(
+            redact_event_data(
+                &actor(Role::Officer, "city-housing"),
+                "CaseClosed",
+                &mut other
+            )
+            .is_empty()
+        );
+        assert_eq!(other, payload);
+    }
+
+    #[test]
+    fn units_hold_the_roles_of_their_kind() {
+        assert!(unit_kind_holds(UnitKind::CyberspaceOffice, Role::Monitor));
+        assert!(!unit_kind_holds(UnitKind::Department, Role::Dispatcher));
+        assert!(!unit_kind_holds(UnitKind::Department, Role::Monitor));
+        assert!(unit_kind_holds(UnitKind::Department, Role::Admin));
+        assert!(unit_kind_holds(UnitKind::Leadership, Role::Leader));
+        for (kind, roles) in ROLES_BY_UNIT_KIND {
+            assert!(!roles.is_empty(), "{kind:?}");
+            assert!(!roles.contains(&Role::System));
+        }
     }
 }

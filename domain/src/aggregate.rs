@@ -18,7 +18,7 @@ pub trait Aggregate {
     /// What `decide` needs to know, and nothing more.
     type State: Default + Clone + Send + Sync;
     /// The commands on one instance.
-    type Command: Clone + std::fmt::Debug + Send + Sync;
+    type Command: Clone + std::fmt::Debug + Send + Sync + serde::Serialize;
 
     /// The stream an instance's events go to.
     fn stream_id(id: &Self::Id) -> StreamId;

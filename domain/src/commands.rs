@@ -4,6 +4,7 @@
 //! case, the unit, the unit's assessment year) is given beside it, not inside it.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Serialize, Serializer};
 
 use crate::actor::Actor;
 use crate::events::{Heat, Period, Post};
@@ -33,8 +34,17 @@ pub struct ReferencedUnit {
     pub active: bool,
 }
 
+/// A referenced unit is named by its id in what the caller asked for: the name and
+/// state read from its stream are what the command side found, not the request (a
+/// command's fingerprint must not change when the unit is renamed between retries).
+impl Serialize for ReferencedUnit {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.unit_id.serialize(serializer)
+    }
+}
+
 /// Commands on one case's stream.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum CaseCommand {
     FlagPost {
         post: Post,
@@ -177,7 +187,7 @@ pub enum CaseCommand {
 }
 
 /// Commands on one unit's stream.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub enum UnitCommand {
     RegisterUnit {
         name: RequiredText,
@@ -193,8 +203,25 @@ pub enum UnitCommand {
     },
 }
 
+/// The most cases one assessment command may name (a penalty, a commendation, a referral
+/// or a decision concerns a handful; the cap bounds the event's size).
+pub const MAX_CASES_PER_COMMAND: usize = 100;
+
+impl AssessmentCommand {
+    /// The cases the command names as its grounds.
+    pub fn case_ids(&self) -> &[CaseId] {
+        match self {
+            AssessmentCommand::ApplyPenalty { case_ids, .. }
+            | AssessmentCommand::ReferAccountability { case_ids, .. }
+            | AssessmentCommand::RecordDisciplinaryDecision { case_ids, .. } => case_ids,
+            AssessmentCommand::RevokePenalty { .. }
+            | AssessmentCommand::AwardCommendation { .. } => &[],
+        }
+    }
+}
+
 /// Commands on one unit's assessment stream for one year.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub enum AssessmentCommand {
     ApplyPenalty {
         penalty_id: PenaltyId,

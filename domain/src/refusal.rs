@@ -68,6 +68,8 @@ pub enum Refusal {
     NoSuchPost(PostUrl),
     #[error("单位 {0} 未登记")]
     UnitNotRegistered(UnitId),
+    #[error("所列事项不存在:{}", .0.iter().map(|c| c.to_string()).collect::<Vec<_>>().join("、"))]
+    CasesNotFound(Vec<CaseId>),
     #[error("单位 {unit} {year} 年没有问责记录 {penalty_id}")]
     NoSuchPenalty {
         penalty_id: PenaltyId,
@@ -260,6 +262,7 @@ impl Refusal {
             R::NoSuchDeadline(_) => "no_such_deadline",
             R::NoSuchPost(_) => "no_such_post",
             R::UnitNotRegistered(_) => "unit_not_registered",
+            R::CasesNotFound(_) => "cases_not_found",
             R::NoSuchPenalty { .. } => "no_such_penalty",
             R::CaseAlreadyExists(_) => "case_already_exists",
             R::PostAlreadyOnThisCase(_) => "post_already_on_this_case",
@@ -341,6 +344,7 @@ impl Refusal {
             | R::NoSuchDeadline(_)
             | R::NoSuchPost(_)
             | R::UnitNotRegistered(_)
+            | R::CasesNotFound(_)
             | R::NoSuchPenalty { .. } => RefusalKind::NotFound,
             _ => RefusalKind::Rule,
         }

@@ -24,6 +24,17 @@ pub enum StreamCategory {
     Assessment,
 }
 
+impl StreamCategory {
+    /// What every stream name of this category starts with.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            StreamCategory::Case => "case-",
+            StreamCategory::Unit => "unit-",
+            StreamCategory::Assessment => "assessment-",
+        }
+    }
+}
+
 impl StreamId {
     pub fn category(&self) -> StreamCategory {
         match self {

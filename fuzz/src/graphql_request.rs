@@ -50,6 +50,42 @@ const ROLES: [(&str, &str, &str); 11] = [
     ("officer", "fuzz-water-officer", "water-bureau"),
 ];
 
+/// The units the tokens above belong to.
+const UNITS: [(&str, &str, whistle_domain::UnitKind); 8] = [
+    (
+        "city-cac",
+        "市委网信办",
+        whistle_domain::UnitKind::CyberspaceOffice,
+    ),
+    (
+        "road-bureau",
+        "市公路局",
+        whistle_domain::UnitKind::Department,
+    ),
+    (
+        "water-bureau",
+        "市水务局",
+        whistle_domain::UnitKind::Department,
+    ),
+    ("city-gov", "市政府", whistle_domain::UnitKind::Leadership),
+    (
+        "city-supervision",
+        "市委督查室",
+        whistle_domain::UnitKind::SupervisionOffice,
+    ),
+    ("city-police", "市公安局", whistle_domain::UnitKind::Police),
+    (
+        "city-assessment",
+        "市考核办",
+        whistle_domain::UnitKind::AssessmentOffice,
+    ),
+    (
+        "city-discipline",
+        "市纪委监委",
+        whistle_domain::UnitKind::DisciplineCommission,
+    ),
+];
+
 struct Harness {
     runtime: tokio::runtime::Runtime,
     router: Router,
@@ -98,6 +134,33 @@ fn harness() -> &'static Harness {
                 .await
                 .expect("the application builds");
             let router = application.router();
+            // Every token below belongs to a registered unit of a kind that holds its
+            // role, as in a real deployment; registered by the state's own handler.
+            let handler = application.state().handler.clone();
+            let admin = whistle_domain::Actor::new(
+                whistle_domain::UserId::parse("fuzz-admin").expect("a user id"),
+                "模糊测试",
+                whistle_domain::Role::Admin,
+                whistle_domain::UnitId::parse("city-cac").expect("a unit code"),
+            )
+            .expect("an actor");
+            for (unit, name, kind) in UNITS {
+                let unit = whistle_domain::UnitId::parse(unit).expect("a unit code");
+                handler
+                    .handle_unit(
+                        whistle_app::Envelope::by(admin.clone()),
+                        &unit,
+                        whistle_domain::UnitCommand::RegisterUnit {
+                            name: whistle_domain::text::RequiredText::parse("name", name)
+                                .expect("a name"),
+                            kind,
+                            parent: None,
+                            jurisdiction: None,
+                        },
+                    )
+                    .await
+                    .expect("the unit registers");
+            }
             tokio::spawn(application.run_until_stopped(false));
             router
         });
@@ -111,7 +174,7 @@ fn harness() -> &'static Harness {
                     role,
                     unit,
                     chrono::Utc::now(),
-                    chrono::Duration::days(30),
+                    chrono::Duration::hours(36),
                 )
                 .expect("a token");
                 (*role, token)

@@ -91,6 +91,7 @@ pub use whistle_domain::access::CaseScope;
 fn restrict_to_scope(scope: &CaseScope, conditions: &mut Conditions, case_column: &str) {
     match scope {
         CaseScope::All => {}
+        CaseScope::Nothing => conditions.push("1 = 0".to_owned()),
         CaseScope::AssignedTo(unit) => {
             let p = conditions.text(unit.as_str());
             conditions.push(format!(

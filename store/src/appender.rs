@@ -15,7 +15,7 @@ use whistle_domain::{Event, StreamId, Vocabulary};
 
 use crate::StoreError;
 use crate::database::{Backend, Database};
-use crate::event_store::{AppendOutcome, AppendRequest, ExpectedVersion, Position};
+use crate::event_store::{AppendOutcome, AppendRequest, ExpectedVersion, FirstUse, Position};
 use crate::time::to_micros;
 
 /// The most appends committed in one transaction.
@@ -100,15 +100,15 @@ async fn append_batch(
     let names: Vec<String> = requests.iter().map(|r| r.stream_id.to_string()).collect();
 
     // What the database knows of these commands, streams and claims, in three reads.
-    let mut outcomes_by_command: HashMap<String, AppendOutcome> = HashMap::new();
+    let mut outcomes_by_command: HashMap<String, FirstUse> = HashMap::new();
     let command_ids: Vec<String> = requests
         .iter()
         .map(|r| r.metadata.command_id.to_string())
         .collect();
     for row in fetch_in(tx, &command_ids, |placeholders| {
         format!(
-            "SELECT command_id, first_position, last_position, stream_version, stream_id FROM commands \
-             WHERE command_id IN ({})",
+            "SELECT command_id, first_position, last_position, stream_version, stream_id, fingerprint \
+             FROM commands WHERE command_id IN ({})",
             placeholders.join(", ")
         )
     })
@@ -117,12 +117,15 @@ async fn append_batch(
         let stream: String = row.try_get(4)?;
         outcomes_by_command.insert(
             row.try_get(0)?,
-            AppendOutcome {
-                stream_id: stored_stream(&stream)?,
-                first_position: row.try_get(1)?,
-                last_position: row.try_get(2)?,
-                stream_version: row.try_get(3)?,
-                replayed: true,
+            FirstUse {
+                outcome: AppendOutcome {
+                    stream_id: stored_stream(&stream)?,
+                    first_position: row.try_get(1)?,
+                    last_position: row.try_get(2)?,
+                    stream_version: row.try_get(3)?,
+                    replayed: true,
+                },
+                fingerprint: row.try_get(5)?,
             },
         );
     }
@@ -179,10 +182,14 @@ async fn append_batch(
     let mut new_outcomes: Vec<AppendOutcome> = Vec::new();
     for (request, name) in requests.iter().zip(&names) {
         let command_id = request.metadata.command_id.to_string();
-        if let Some(outcome) = outcomes_by_command.get(&command_id) {
-            let mut replay = outcome.clone();
-            replay.replayed = true;
-            results.push(Ok(replay));
+        if let Some(first) = outcomes_by_command.get(&command_id) {
+            if first.is_retried_by(name, request.metadata.fingerprint.as_deref()) {
+                let mut replay = first.outcome.clone();
+                replay.replayed = true;
+                results.push(Ok(replay));
+            } else {
+                results.push(Err(StoreError::CommandIdReused { command_id }));
+            }
             continue;
         }
         let actual = versions.get(name).copied().unwrap_or(0);
@@ -234,7 +241,13 @@ async fn append_batch(
             stream_version: version,
             replayed: false,
         };
-        outcomes_by_command.insert(command_id, outcome.clone());
+        outcomes_by_command.insert(
+            command_id,
+            FirstUse {
+                outcome: outcome.clone(),
+                fingerprint: request.metadata.fingerprint.clone(),
+            },
+        );
         new_commands.push((request, name));
         new_outcomes.push(outcome.clone());
         results.push(Ok(outcome));
@@ -292,8 +305,8 @@ async fn append_batch(
         new_commands.into_iter().zip(new_outcomes.iter()).collect();
     for chunk in commands.chunks(ROWS_PER_INSERT) {
         let sql = multi_row_insert(
-            "INSERT INTO commands (command_id, stream_id, first_position, last_position, stream_version, recorded_at)",
-            6,
+            "INSERT INTO commands (command_id, stream_id, first_position, last_position, stream_version, recorded_at, fingerprint)",
+            7,
             chunk.len(),
         );
         let mut query = sqlx::query(&sql);
@@ -304,7 +317,8 @@ async fn append_batch(
                 .bind(outcome.first_position)
                 .bind(outcome.last_position)
                 .bind(outcome.stream_version)
-                .bind(to_micros(request.metadata.recorded_at));
+                .bind(to_micros(request.metadata.recorded_at))
+                .bind(request.metadata.fingerprint.clone());
         }
         query.execute(&mut **tx).await?;
     }

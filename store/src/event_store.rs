@@ -47,6 +47,11 @@ pub struct CommandMetadata {
     pub correlation_id: Uuid,
     pub causation_id: Option<Uuid>,
     pub recorded_at: DateTime<Utc>,
+    /// What the command id is bound to (the command handler's hash of the actor, the
+    /// command's kind, its stream and its arguments). A later append with the same id
+    /// and a different fingerprint, or to another stream, is refused with
+    /// [`StoreError::CommandIdReused`]; `None` binds the id to its stream only.
+    pub fingerprint: Option<String>,
 }
 
 /// One append: events for one stream, written atomically or not at all.
@@ -70,6 +75,26 @@ pub struct AppendOutcome {
     pub stream_version: i64,
     /// True when the command id had been seen: nothing new was appended.
     pub replayed: bool,
+}
+
+/// The first use of a command id: where it landed and what it was bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstUse {
+    pub outcome: AppendOutcome,
+    pub fingerprint: Option<String>,
+}
+
+impl FirstUse {
+    /// Is an append to `stream` with `fingerprint` a retry of this first use? The stream
+    /// must be the same; the fingerprints must be equal where both are known (ids used
+    /// before fingerprints were recorded are bound to their stream alone).
+    pub fn is_retried_by(&self, stream: &str, fingerprint: Option<&str>) -> bool {
+        self.outcome.stream_id.to_string() == stream
+            && match (self.fingerprint.as_deref(), fingerprint) {
+                (Some(first), Some(now)) => first == now,
+                _ => true,
+            }
+    }
 }
 
 /// The event store over a [`Database`].
@@ -135,13 +160,64 @@ impl EventStore {
         answer.await.map_err(|_| StoreError::AppenderStopped)?
     }
 
-    /// The first outcome of a command id, if that command was already handled.
+    /// The first use of a command id, if that command was already handled.
     pub async fn command_outcome(
         &self,
         command_id: CommandId,
-    ) -> Result<Option<AppendOutcome>, StoreError> {
+    ) -> Result<Option<FirstUse>, StoreError> {
         let mut connection = self.db.pool().acquire().await?;
         command_outcome_in(&mut connection, command_id).await
+    }
+
+    /// Does any stream of `category` exist (has any unit been registered, say)? Answered
+    /// from the (stream_id, stream_version) index.
+    pub async fn any_stream_of(
+        &self,
+        category: whistle_domain::StreamCategory,
+    ) -> Result<bool, StoreError> {
+        let prefix = category.prefix();
+        // Every name of the category sorts in [prefix, prefix with its last byte + 1).
+        let mut upper = prefix.as_bytes().to_vec();
+        if let Some(last) = upper.last_mut() {
+            *last += 1;
+        }
+        let upper = String::from_utf8(upper).expect("stream prefixes are ASCII");
+        let row =
+            sqlx::query("SELECT 1 FROM events WHERE stream_id >= $1 AND stream_id < $2 LIMIT 1")
+                .bind(prefix)
+                .bind(upper)
+                .fetch_optional(self.db.pool())
+                .await?;
+        Ok(row.is_some())
+    }
+
+    /// Which of `streams` have no event (were never written).
+    pub async fn missing_streams(&self, streams: &[StreamId]) -> Result<Vec<StreamId>, StoreError> {
+        if streams.is_empty() {
+            return Ok(Vec::new());
+        }
+        let names: Vec<String> = streams.iter().map(|s| s.to_string()).collect();
+        let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT DISTINCT stream_id FROM events WHERE stream_id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for name in &names {
+            query = query.bind(name.as_str());
+        }
+        let found: std::collections::HashSet<String> = query
+            .fetch_all(self.db.pool())
+            .await?
+            .iter()
+            .map(|row| row.try_get::<String, _>(0))
+            .collect::<Result<_, _>>()?;
+        Ok(streams
+            .iter()
+            .zip(&names)
+            .filter(|(_, name)| !found.contains(*name))
+            .map(|(stream, _)| stream.clone())
+            .collect())
     }
 
     /// Every event of one stream, in version order.
@@ -266,6 +342,8 @@ async fn follow_notifications(
                         }
                     });
                 }
+                // A store being closed (a demo load's store, say) stops following.
+                Err(_) if db.pool().is_closed() => return,
                 Err(error) => tracing::warn!(%error, "reading the log head failed"),
             },
         }
@@ -283,21 +361,24 @@ async fn read_head(db: &Database) -> Result<Position, StoreError> {
 async fn command_outcome_in(
     connection: &mut sqlx::AnyConnection,
     command_id: CommandId,
-) -> Result<Option<AppendOutcome>, StoreError> {
+) -> Result<Option<FirstUse>, StoreError> {
     let row = sqlx::query(
-        "SELECT first_position, last_position, stream_version, stream_id FROM commands WHERE command_id = $1",
+        "SELECT first_position, last_position, stream_version, stream_id, fingerprint FROM commands WHERE command_id = $1",
     )
     .bind(command_id.to_string())
     .fetch_optional(&mut *connection)
     .await?;
-    row.map(|row| -> Result<AppendOutcome, StoreError> {
+    row.map(|row| -> Result<FirstUse, StoreError> {
         let stream: String = row.try_get(3)?;
-        Ok(AppendOutcome {
-            stream_id: stored_stream(&stream)?,
-            first_position: row.try_get(0)?,
-            last_position: row.try_get(1)?,
-            stream_version: row.try_get(2)?,
-            replayed: true,
+        Ok(FirstUse {
+            outcome: AppendOutcome {
+                stream_id: stored_stream(&stream)?,
+                first_position: row.try_get(0)?,
+                last_position: row.try_get(1)?,
+                stream_version: row.try_get(2)?,
+                replayed: true,
+            },
+            fingerprint: row.try_get(4)?,
         })
     })
     .transpose()

@@ -40,6 +40,10 @@ pub enum StoreError {
         key: whistle_domain::UniqueKey,
         owner: String,
     },
+    #[error(
+        "command id {command_id} was first used for another command (another actor, kind, target or arguments): a retry must repeat the first request exactly; use a new id for a new command"
+    )]
+    CommandIdReused { command_id: String },
     #[error("an append needs at least one event")]
     EmptyAppend,
     #[error("`{0}` is not a plain role name (lower-case letters, digits and _)")]

@@ -257,6 +257,7 @@ async fn a_poisoned_event_is_projected_and_a_failing_projection_is_reported_not_
                 correlation_id: command_id.as_uuid(),
                 causation_id: None,
                 recorded_at: app.clock_now(),
+                fingerprint: None,
             },
             claims: vec![],
         })
@@ -582,6 +583,7 @@ async fn requests_over_the_rate_limits_get_429_with_retry_after() {
         ..whistle_api::ServerLimits::default()
     })
     .await;
+    register_standard_units(&app).await;
     let busy = app.token("busy", "忙碌", "inspector", "city-discipline");
     let calm = app.token("calm", "从容", "inspector", "city-discipline");
     let mut limited = None;

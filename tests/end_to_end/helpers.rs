@@ -397,6 +397,34 @@ pub async fn standard_city(app: &GraphqlClient) -> People {
     people
 }
 
+/// Register the standard units through the command handler itself (no HTTP request:
+/// for tests whose server is rate limited).
+pub async fn register_standard_units(app: &TestApp) {
+    use whistle_domain::{Actor, Role, UnitCommand, UnitId, UnitKind, UserId, Vocabulary};
+    let admin = Actor::new(
+        UserId::parse("admin1").unwrap(),
+        "系统管理员",
+        Role::Admin,
+        UnitId::parse("city-cac").unwrap(),
+    )
+    .unwrap();
+    for (code, name, kind) in UNITS {
+        app.handler
+            .handle_unit(
+                whistle_app::Envelope::by(admin.clone()),
+                &UnitId::parse(code).unwrap(),
+                UnitCommand::RegisterUnit {
+                    name: whistle_domain::text::RequiredText::parse("name", name).unwrap(),
+                    kind: UnitKind::parse_key(&kind.to_lowercase()).unwrap(),
+                    parent: None,
+                    jurisdiction: None,
+                },
+            )
+            .await
+            .unwrap();
+    }
+}
+
 /// Flag a post and return the new case id and the position written.
 pub async fn flag(app: &GraphqlClient, token: &str, url: &str, title: &str) -> (String, i64) {
     let data = app

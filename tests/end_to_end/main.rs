@@ -14,6 +14,7 @@ mod demo;
 mod fuzzing;
 mod graphql_http;
 mod hardening;
+mod identity;
 mod measures;
 mod postgres_server;
 mod processes;

@@ -179,6 +179,7 @@ async fn a_large_catch_up_on_postgres_vacuums_and_analyses_the_read_models() {
                         correlation_id: command_id.as_uuid(),
                         causation_id: None,
                         recorded_at: chrono::Utc::now(),
+                        fingerprint: None,
                     },
                     claims: vec![],
                 })

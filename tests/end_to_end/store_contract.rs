@@ -27,6 +27,7 @@ fn metadata() -> CommandMetadata {
         correlation_id: Uuid::now_v7(),
         causation_id: None,
         recorded_at: Utc::now(),
+        fingerprint: None,
     }
 }
 

@@ -21,10 +21,12 @@ fn files(dir: &Path, extensions: &[&str], found: &mut Vec<PathBuf>) {
             .and_then(|n| n.to_str())
             .unwrap_or_default();
         if path.is_dir() {
+            // Cargo marks every build folder (whatever its name) with CACHEDIR.TAG.
             if !(name.starts_with('.')
                 || name == "target"
                 || name == "data"
-                || name == "node_modules")
+                || name == "node_modules"
+                || path.join("CACHEDIR.TAG").exists())
             {
                 files(&path, extensions, found);
             }

@@ -56,6 +56,19 @@ pub fn actor<'a>(ctx: &'a Context<'_>) -> Result<&'a Actor> {
         .ok_or_else(unauthenticated)
 }
 
+/// Refuse administrators a read of the record (cases, inboxes, figures): they read
+/// units and settings only (docs/domain/people.md). Returns the actor otherwise.
+pub fn record_reader<'a>(ctx: &'a Context<'_>, what: &str) -> Result<&'a Actor> {
+    let actor = actor(ctx)?;
+    if actor.role == Role::Admin {
+        return Err(super::errors::error(
+            super::errors::ErrorCode::Forbidden,
+            format!("administrators read units and settings only, not {what}"),
+        ));
+    }
+    Ok(actor)
+}
+
 /// Refuse a read unless the actor has one of `roles`; `what` names the field read.
 pub fn require_role<'a>(ctx: &'a Context<'_>, roles: &[Role], what: &str) -> Result<&'a Actor> {
     let actor = actor(ctx)?;

@@ -1,5 +1,5 @@
 //! GraphQL errors with a machine code in `extensions.code`: UNAUTHENTICATED, FORBIDDEN,
-//! NOT_FOUND, CONFLICT, VALIDATION, DOMAIN_RULE, TIMEOUT and INTERNAL. Internal details
+//! NOT_FOUND, CONFLICT, COMMAND_ID_REUSED, VALIDATION, DOMAIN_RULE, TIMEOUT and INTERNAL. Internal details
 //! are logged, never shown to the client.
 
 use async_graphql::ErrorExtensions;
@@ -15,6 +15,8 @@ pub enum ErrorCode {
     Forbidden,
     NotFound,
     Conflict,
+    /// A command id sent again for another command (actor, kind, target or arguments).
+    CommandIdReused,
     Validation,
     DomainRule,
     Timeout,
@@ -45,6 +47,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::CommandIdReused => "COMMAND_ID_REUSED",
             ErrorCode::Validation => "VALIDATION",
             ErrorCode::DomainRule => "DOMAIN_RULE",
             ErrorCode::Timeout => "TIMEOUT",
@@ -112,6 +115,7 @@ pub fn from_command(error_value: CommandError) -> async_graphql::Error {
     match error_value {
         CommandError::Domain(domain) => from_domain(domain),
         CommandError::Conflict(message) => error(ErrorCode::Conflict, message),
+        CommandError::CommandIdReused(message) => error(ErrorCode::CommandIdReused, message),
         CommandError::Store(store) => from_store(store),
     }
 }

@@ -102,6 +102,26 @@ fn case_id(raw: &ID) -> Result<CaseId> {
     CaseId::parse(raw).map_err(validation)
 }
 
+/// The cases an assessment command names: each parsed, duplicates dropped, at most
+/// [`whistle_domain::commands::MAX_CASES_PER_COMMAND`].
+fn case_id_list(raw: &[ID]) -> Result<Vec<CaseId>> {
+    let max = whistle_domain::commands::MAX_CASES_PER_COMMAND;
+    if raw.len() > max {
+        return Err(validation(whistle_domain::ParseError::new(
+            "caseIds",
+            format!("at most {max} cases may be named, not {}", raw.len()),
+        )));
+    }
+    let mut ids: Vec<CaseId> = Vec::with_capacity(raw.len());
+    for id in raw {
+        let id = case_id(id)?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
 fn assignment_id(raw: &ID) -> Result<AssignmentId> {
     AssignmentId::parse(raw).map_err(validation)
 }
@@ -191,7 +211,18 @@ impl MutationRoot {
         note: Option<String>,
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
-        let new_case = CaseId::from_uuid(new_id());
+        // A retry names the same command id, so it must name the same new case: the
+        // case id is derived from the command id when one is given.
+        let new_case = match &command_id {
+            Some(raw) => {
+                let command = CommandId::parse(raw).map_err(validation)?;
+                CaseId::from_uuid(uuid::Uuid::new_v5(
+                    &uuid::Uuid::NAMESPACE_OID,
+                    format!("whistle/case-flagged-by-command/{command}").as_bytes(),
+                ))
+            }
+            None => CaseId::from_uuid(new_id()),
+        };
         let body = CaseCommand::FlagPost {
             post: post.parse()?,
             note: opt_text("note", note)?,
@@ -845,7 +876,7 @@ impl MutationRoot {
             kind: kind.into(),
             points,
             reason: text("reason", &reason)?,
-            case_ids: case_ids.iter().map(case_id).collect::<Result<_>>()?,
+            case_ids: case_id_list(&case_ids)?,
             period: period(period_from, period_to),
         };
         created(
@@ -930,7 +961,7 @@ impl MutationRoot {
         let body = AssessmentCommand::ReferAccountability {
             accountability_id,
             person: text("person", &person)?,
-            case_ids: case_ids.iter().map(case_id).collect::<Result<_>>()?,
+            case_ids: case_id_list(&case_ids)?,
             reason: text("reason", &reason)?,
         };
         created(
@@ -955,7 +986,7 @@ impl MutationRoot {
         let body = AssessmentCommand::RecordDisciplinaryDecision {
             accountability_id: AccountabilityId::parse(&accountability_id).map_err(validation)?,
             person: text("person", &person)?,
-            case_ids: case_ids.iter().map(case_id).collect::<Result<_>>()?,
+            case_ids: case_id_list(&case_ids)?,
             decision: text("decision", &decision)?,
         };
         run_assessment(ctx, &self::unit_id(&unit_id)?, year, command_id, body).await

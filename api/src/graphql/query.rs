@@ -181,7 +181,7 @@ impl QueryRoot {
         wait_for_position: Option<i64>,
         as_of: Option<DateTime<Utc>>,
     ) -> Result<Case> {
-        let actor = actor(ctx)?;
+        let actor = record_reader(ctx, "cases")?;
         wait_until_projected(ctx, wait_for_position).await?;
         let case_id = parse_case_id(&id)?;
         let replay = match as_of {
@@ -218,7 +218,7 @@ impl QueryRoot {
         filter: Option<CaseFilterInput>,
         wait_for_position: Option<i64>,
     ) -> Result<Connection<OpaqueCursor<i64>, Case, EmptyFields, EmptyFields>> {
-        let actor = actor(ctx)?;
+        let actor = record_reader(ctx, "cases")?;
         wait_until_projected(ctx, wait_for_position).await?;
         let filter = filter.unwrap_or_default();
         let query_filter = q::CaseFilter {
@@ -261,7 +261,7 @@ impl QueryRoot {
         after: Option<String>,
         wait_for_position: Option<i64>,
     ) -> Result<Connection<OpaqueCursor<i64>, TimelineEntry, EmptyFields, EmptyFields>> {
-        let actor = actor(ctx)?;
+        let actor = record_reader(ctx, "a case's timeline")?;
         wait_until_projected(ctx, wait_for_position).await?;
         let case_id = parse_case_id(&case_id)?;
         if q::case_by_id(state(ctx)?.pool(), &case_scope(actor), case_id)
@@ -319,7 +319,7 @@ impl QueryRoot {
         after: Option<String>,
         wait_for_position: Option<i64>,
     ) -> Result<Connection<OpaqueCursor<i64>, Assignment, EmptyFields, EmptyFields>> {
-        let actor = actor(ctx)?;
+        let actor = record_reader(ctx, "inboxes")?;
         wait_until_projected(ctx, wait_for_position).await?;
         let unit = match unit_id {
             Some(raw) => parse_unit(&raw)?,
@@ -406,7 +406,7 @@ impl QueryRoot {
         as_of: Option<DateTime<Utc>>,
         wait_for_position: Option<i64>,
     ) -> Result<Vec<Scorecard>> {
-        let actor = actor(ctx)?;
+        let actor = record_reader(ctx, "scorecards")?;
         wait_until_projected(ctx, wait_for_position).await?;
         if to <= from {
             return Err(error(
@@ -451,7 +451,7 @@ impl QueryRoot {
         as_of: Option<DateTime<Utc>>,
         wait_for_position: Option<i64>,
     ) -> Result<Vec<UnitAssessment>> {
-        let actor = actor(ctx)?;
+        let actor = record_reader(ctx, "the annual assessment")?;
         wait_until_projected(ctx, wait_for_position).await?;
         if !(2000..=2100).contains(&year) {
             return Err(error(

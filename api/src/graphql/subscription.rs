@@ -12,7 +12,7 @@ use whistle_projections::queries as q;
 use whistle_store::{EventStore, Position, RecordedEvent};
 
 use super::context::{
-    READS_EVERYTHING, actor, case_scope, require_role, state, wait_until_projected,
+    READS_EVERYTHING, case_scope, record_reader, require_role, state, wait_until_projected,
 };
 use super::errors::{ErrorCode, error, from_projection, from_store, validation};
 use super::types::EventNotice;
@@ -54,7 +54,7 @@ impl SubscriptionRoot {
         after_position: Option<i64>,
         wait_for_position: Option<i64>,
     ) -> Result<impl Stream<Item = Result<EventNotice>>> {
-        let actor = actor(ctx)?;
+        let actor = record_reader(ctx, "case events")?;
         let state = state(ctx)?;
         wait_until_projected(ctx, wait_for_position).await?;
         let stream_id = match case_id {

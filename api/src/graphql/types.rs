@@ -190,7 +190,7 @@ impl Case {
             case_id: Some(self.0.case_id),
             ..Default::default()
         };
-        timeline_connection_on(self.pool(ctx)?, &filter, first, after).await
+        timeline_connection_on(ctx, self.pool(ctx)?, &filter, first, after).await
     }
 }
 
@@ -216,10 +216,14 @@ pub async fn timeline_connection(
     first: Option<i32>,
     after: Option<String>,
 ) -> Result<Connection<OpaqueCursor<i64>, TimelineEntry, EmptyFields, EmptyFields>> {
-    timeline_connection_on(state(ctx)?.pool(), filter, first, after).await
+    timeline_connection_on(ctx, state(ctx)?.pool(), filter, first, after).await
 }
 
+/// A page of the audit trail from `pool`, each entry's raw payload passed through the
+/// one redaction by the reader's role (a post author's identity is withheld from all
+/// but the cyberspace office, the police and inspectors).
 pub async fn timeline_connection_on(
+    ctx: &Context<'_>,
     pool: &AnyPool,
     filter: &q::TimelineFilter,
     first: Option<i32>,
@@ -229,8 +233,10 @@ pub async fn timeline_connection_on(
     let page = q::timeline(pool, filter, page_size(first)?, after)
         .await
         .map_err(from_projection)?;
+    let reader = actor(ctx)?;
     let mut connection = Connection::new(after.is_some(), page.has_next_page);
-    for entry in page.items {
+    for mut entry in page.items {
+        whistle_domain::access::redact_event_data(reader, &entry.event_type, &mut entry.data);
         connection.edges.push(Edge::new(
             OpaqueCursor(entry.position),
             TimelineEntry::from(entry),

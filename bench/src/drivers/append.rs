@@ -74,6 +74,7 @@ pub async fn append_run(
                             correlation_id: command_id.as_uuid(),
                             causation_id: None,
                             recorded_at: Utc::now(),
+                            fingerprint: None,
                         },
                         claims: Vec::new(),
                     })

@@ -65,8 +65,15 @@ pub async fn prepare(store: EventStore) -> anyhow::Result<(CommandHandler, Vec<R
         kind: UnitKind::CyberspaceOffice,
         active: true,
     };
+    // The inspectors the query load reads as belong to a discipline commission.
+    let discipline = ReferencedUnit {
+        unit_id: UnitId::parse(DISCIPLINE_UNIT)?,
+        name: DISCIPLINE_UNIT_NAME.to_owned(),
+        kind: UnitKind::DisciplineCommission,
+        active: true,
+    };
     let units = bench_units()?;
-    for unit in std::iter::once(&office).chain(&units) {
+    for unit in [&office, &discipline].into_iter().chain(&units) {
         handler
             .handle_unit(
                 Envelope::by(admin.clone()).with_command_id(registration_command_id(&unit.unit_id)),
@@ -88,6 +95,10 @@ pub async fn prepare(store: EventStore) -> anyhow::Result<(CommandHandler, Vec<R
     }
     Ok((handler, units))
 }
+
+/// The discipline commission the benchmark's inspectors belong to.
+pub const DISCIPLINE_UNIT: &str = "city-discipline";
+pub const DISCIPLINE_UNIT_NAME: &str = "基准纪委";
 
 /// The command id that registers a benchmark unit: derived from the unit's id, so a
 /// registration through GraphQL after [`prepare`] (or a second run) is a replay that

@@ -88,7 +88,9 @@ pub async fn register_units(
     secret: &JwtSecret,
 ) -> anyhow::Result<()> {
     let admin = Actor::new(
-        whistle_domain::UserId::parse("bench-admin")?,
+        // The same administrator as `commands::prepare`, so that registering again
+        // through GraphQL with the same command ids is a replay.
+        whistle_domain::UserId::parse("admin")?,
         "基准测试管理员",
         Role::Admin,
         UnitId::parse("city-cac")?,
@@ -99,10 +101,15 @@ pub async fn register_units(
         "基准单位000".to_owned(),
         "CYBERSPACE_OFFICE",
     );
+    let discipline = (
+        UnitId::parse(super::commands::DISCIPLINE_UNIT)?,
+        super::commands::DISCIPLINE_UNIT_NAME.to_owned(),
+        "DISCIPLINE_COMMISSION",
+    );
     let departments = bench_units()?
         .into_iter()
         .map(|u| (u.unit_id, u.name, "DEPARTMENT"));
-    for (id, name, kind) in std::iter::once(office).chain(departments) {
+    for (id, name, kind) in [office, discipline].into_iter().chain(departments) {
         let command_id = registration_command_id(&id);
         super::graphql::post(
             client,
