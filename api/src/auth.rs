@@ -1,5 +1,7 @@
-//! Authentication: bearer JWTs (HS256) carrying the user id, display name, role and unit.
-//! `whistle token` issues them with the same secret the service verifies them with.
+//! Authentication: bearer JWTs carrying the user id, display name, role and unit — from
+//! the organisation's identity provider ([`crate::oidc`]: RS256, ES256, EdDSA), or, for
+//! development and the demo, HS256 tokens that `whistle token` issues with the same
+//! secret the service verifies them with.
 //!
 //! A token is checked strictly: signature, `exp` and `nbf` with at most [`LEEWAY`] of
 //! clock skew, an `iat` not in the future, a lifetime (`exp − iat`) of at most
@@ -7,11 +9,15 @@
 //! bound to the world ([`whistle_app::admission`]): its unit registered and active, its
 //! role one a unit of that kind holds.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use whistle_domain::{Actor, Role, UnitId, UserId, Vocabulary};
+
+use crate::oidc::OidcVerifier;
 
 /// The development secret used when `WHISTLE_JWT_SECRET` is unset. Tokens signed with it
 /// prove nothing; the service warns loudly when it runs with it.
@@ -102,20 +108,57 @@ pub fn bearer_token(value: &str) -> Result<&str, AuthError> {
     Ok(token.trim())
 }
 
-/// The actor an `Authorization` value names: none without a value, an error when the
-/// value is not a valid bearer token or its identity is not admitted. The one way every
-/// route (GraphQL over HTTP and WebSocket, downloads) reads who is asking.
-pub async fn authenticate(
-    secret: &JwtSecret,
-    handler: &whistle_app::CommandHandler,
-    authorization: Option<&str>,
-) -> Result<Option<Actor>, AuthError> {
-    let Some(value) = authorization else {
-        return Ok(None);
-    };
-    let actor = verify_token(secret, bearer_token(value)?)?;
-    handler.admit(&actor).await?;
-    Ok(Some(actor))
+/// Who verifies tokens: the service's own secret (`whistle token`, HS256), and the
+/// organisation's identity provider when one is configured. With a provider, HS256
+/// tokens are refused unless development tokens are explicitly allowed.
+#[derive(Clone, Debug)]
+pub struct Authenticator {
+    secret: JwtSecret,
+    provider: Option<Arc<OidcVerifier>>,
+}
+
+impl Authenticator {
+    pub fn new(secret: JwtSecret, provider: Option<Arc<OidcVerifier>>) -> Self {
+        Self { secret, provider }
+    }
+
+    /// The identity provider, if one is configured.
+    pub fn provider(&self) -> Option<&Arc<OidcVerifier>> {
+        self.provider.as_ref()
+    }
+
+    /// Verify a bearer token (signature, times, claims) and return its person, not yet
+    /// admitted.
+    pub async fn verify(&self, token: &str) -> Result<Actor, AuthError> {
+        let algorithm = jsonwebtoken::decode_header(token)
+            .map_err(|e| AuthError::InvalidToken(e.to_string()))?
+            .alg;
+        match &self.provider {
+            Some(provider) if algorithm != Algorithm::HS256 => provider.verify(token).await,
+            Some(provider) if !provider.config().allow_development_tokens => {
+                Err(AuthError::InvalidToken(
+                    "development tokens (HS256, `whistle token`) are refused: this service trusts its identity provider (start it with --allow-development-tokens to accept both)".to_owned(),
+                ))
+            }
+            _ => verify_token(&self.secret, token),
+        }
+    }
+
+    /// The actor an `Authorization` value names: none without a value, an error when the
+    /// value is not a valid bearer token or its identity is not admitted. The one way
+    /// every route (GraphQL over HTTP and WebSocket, downloads) reads who is asking.
+    pub async fn authenticate(
+        &self,
+        handler: &whistle_app::CommandHandler,
+        authorization: Option<&str>,
+    ) -> Result<Option<Actor>, AuthError> {
+        let Some(value) = authorization else {
+            return Ok(None);
+        };
+        let actor = self.verify(bearer_token(value)?).await?;
+        handler.admit(&actor).await?;
+        Ok(Some(actor))
+    }
 }
 
 /// Issue a token for a person; `role` cannot be `system`.
@@ -177,36 +220,64 @@ pub fn verify_token_at(
     )
     .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
     let claims = data.claims;
-    let now = now.timestamp();
-    let leeway = LEEWAY.num_seconds();
-    if claims.exp + leeway < now {
-        return Err(AuthError::InvalidToken("the token has expired".to_owned()));
+    TokenTimes {
+        iat: claims.iat,
+        exp: claims.exp,
+        nbf: claims.nbf,
     }
-    if let Some(nbf) = claims.nbf
-        && nbf - leeway > now
-    {
-        return Err(AuthError::InvalidToken(
-            "the token is not valid yet (nbf)".to_owned(),
-        ));
-    }
-    if claims.iat - leeway > now {
-        return Err(AuthError::InvalidToken(
-            "the token was issued in the future (iat)".to_owned(),
-        ));
-    }
-    if claims.exp - claims.iat > MAX_LIFETIME.num_seconds() {
-        return Err(AuthError::InvalidToken(format!(
-            "the token is valid for longer than the {} hours allowed",
-            MAX_LIFETIME.num_hours()
-        )));
-    }
+    .check(now)?;
     actor_from_parts(&claims.sub, &claims.name, &claims.role, &claims.unit)
+}
+
+/// A token's times, checked the same way for every kind of token.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct TokenTimes {
+    pub iat: i64,
+    pub exp: i64,
+    #[serde(default)]
+    pub nbf: Option<i64>,
+}
+
+impl TokenTimes {
+    /// `exp` and `nbf` with at most [`LEEWAY`] of skew, `iat` not in the future, and a
+    /// lifetime of at most [`MAX_LIFETIME`].
+    pub fn check(&self, now: DateTime<Utc>) -> Result<(), AuthError> {
+        let now = now.timestamp();
+        let leeway = LEEWAY.num_seconds();
+        if self.exp + leeway < now {
+            return Err(AuthError::InvalidToken("the token has expired".to_owned()));
+        }
+        if let Some(nbf) = self.nbf
+            && nbf - leeway > now
+        {
+            return Err(AuthError::InvalidToken(
+                "the token is not valid yet (nbf)".to_owned(),
+            ));
+        }
+        if self.iat - leeway > now {
+            return Err(AuthError::InvalidToken(
+                "the token was issued in the future (iat)".to_owned(),
+            ));
+        }
+        if self.exp - self.iat > MAX_LIFETIME.num_seconds() {
+            return Err(AuthError::InvalidToken(format!(
+                "the token is valid for longer than the {} hours allowed",
+                MAX_LIFETIME.num_hours()
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// User ids a person may not hold: the service's own actor.
 pub const RESERVED_USER_IDS: &[&str] = &["system"];
 
-fn actor_from_parts(user: &str, name: &str, role: &str, unit: &str) -> Result<Actor, AuthError> {
+pub(crate) fn actor_from_parts(
+    user: &str,
+    name: &str,
+    role: &str,
+    unit: &str,
+) -> Result<Actor, AuthError> {
     let invalid = |e: whistle_domain::ParseError| AuthError::InvalidClaim(e.to_string());
     if RESERVED_USER_IDS
         .iter()

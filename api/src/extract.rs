@@ -8,7 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use whistle_domain::Actor;
 
-use crate::auth::{AuthError, authenticate};
+use crate::auth::AuthError;
 use crate::state::HttpState;
 
 /// The person the request's bearer token names; `None` without a token.
@@ -52,7 +52,9 @@ impl FromRequestParts<HttpState> for MaybeActor {
                     .map_err(|_| InvalidToken(AuthError::NotBearer))?,
             ),
         };
-        authenticate(&state.jwt_secret, &state.app.handler, value)
+        state
+            .authenticator
+            .authenticate(&state.app.handler, value)
             .await
             .map(MaybeActor)
             .map_err(InvalidToken)

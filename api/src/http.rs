@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::auth::{AuthError, authenticate};
+use crate::auth::AuthError;
 use crate::extract::{InvalidToken, MaybeActor};
 use crate::graphql::RequestActor;
 use crate::graphql::errors::ErrorCode;
@@ -421,7 +421,9 @@ pub async fn graphql_ws(
                         .get("Authorization")
                         .or_else(|| payload.get("authorization"))
                         .and_then(|v| v.as_str());
-                    let actor = authenticate(&state.jwt_secret, &state.app.handler, authorization)
+                    let actor = state
+                        .authenticator
+                        .authenticate(&state.app.handler, authorization)
                         .await
                         .map_err(|e| async_graphql::Error::new(e.to_string()))?;
                     let mut data = Data::default();

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod graphql;
 pub mod http;
 pub mod metrics;
+pub mod oidc;
 pub mod server;
 pub mod state;
 

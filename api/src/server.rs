@@ -77,6 +77,8 @@ impl Default for ServerLimits {
 pub struct ServerConfig {
     pub listen: SocketAddr,
     pub jwt_secret: JwtSecret,
+    /// The organisation's identity provider; `None`: only `whistle token` tokens.
+    pub identity_provider: Option<crate::oidc::OidcConfig>,
     pub app: AppConfig,
     pub limits: ServerLimits,
     /// The bearer token `/metrics` asks for; without one, `/metrics` is not served.
@@ -105,10 +107,22 @@ impl Application {
             assessment_rules: Arc::new(core.rules().assessment.clone()),
         };
         let schema = build_schema(state.clone());
+        let provider = match config.identity_provider {
+            Some(provider) => {
+                let verifier = crate::oidc::OidcVerifier::new(provider)?;
+                // Read the provider's keys now so a misconfiguration shows at once; when
+                // it cannot be reached, the first token tries again.
+                if let Err(error) = verifier.refresh().await {
+                    tracing::warn!(%error, "the identity provider is not reachable yet; its tokens are refused until it is");
+                }
+                Some(verifier)
+            }
+            None => None,
+        };
         let http_state = HttpState {
             schema,
             app: state.clone(),
-            jwt_secret: config.jwt_secret.clone(),
+            authenticator: crate::auth::Authenticator::new(config.jwt_secret.clone(), provider),
             websockets: Arc::new(Semaphore::new(config.limits.max_websockets)),
             metrics: metrics::Metrics::install(config.metrics_token),
         };

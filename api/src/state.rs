@@ -1,11 +1,11 @@
 //! What every HTTP handler is given: the GraphQL schema, the application state behind
-//! it, the key that verifies bearer tokens, the cap on open WebSockets, and the metrics.
+//! it, who verifies bearer tokens, the cap on open WebSockets, and the metrics.
 
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use crate::auth::JwtSecret;
+use crate::auth::Authenticator;
 use crate::graphql::{AppState, WhistleSchema};
 use crate::metrics::Metrics;
 
@@ -14,7 +14,7 @@ use crate::metrics::Metrics;
 pub struct HttpState {
     pub schema: WhistleSchema,
     pub app: AppState,
-    pub jwt_secret: JwtSecret,
+    pub authenticator: Authenticator,
     /// One permit per open WebSocket session.
     pub websockets: Arc<Semaphore>,
     pub metrics: Metrics,

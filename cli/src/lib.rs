@@ -32,7 +32,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the service: GraphQL at /graphql (GraphiQL in a browser), /healthz, /readyz.
-    Serve(commands::serve::ServeArgs),
+    Serve(Box<commands::serve::ServeArgs>),
     /// Load a realistic demo year (about 100 units, thousands of cases) into the database.
     Demo(commands::demo::DemoArgs),
     /// Print a signed bearer token for a person, alone on stdout.
@@ -66,7 +66,7 @@ pub enum Command {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => commands::serve::run(args).await,
+        Command::Serve(args) => commands::serve::run(*args).await,
         Command::Demo(args) => commands::demo::run(args).await,
         Command::Token(args) => commands::token::run(args),
         Command::Projections { command } => commands::projections::run(command).await,

@@ -107,6 +107,7 @@ fn harness() -> &'static Harness {
         let config = ServerConfig {
             listen: "127.0.0.1:0".parse().expect("an address"),
             jwt_secret: secret.clone(),
+            identity_provider: None,
             // Rate limits would refuse a fuzzer's pace; they are tested on their own.
             limits: ServerLimits {
                 requests_per_second_per_address: 0,

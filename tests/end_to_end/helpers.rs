@@ -162,6 +162,7 @@ pub async fn spawn_app_configured(
     let config = ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         jwt_secret: secret.clone(),
+        identity_provider: None,
         // The suite's clients send bursts no person would: rate limits are tested on
         // their own (`hardening`), with their defaults.
         limits: ServerLimits {

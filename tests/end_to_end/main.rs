@@ -15,6 +15,7 @@ mod fuzzing;
 mod graphql_http;
 mod hardening;
 mod identity;
+mod identity_provider;
 mod measures;
 mod postgres_server;
 mod processes;

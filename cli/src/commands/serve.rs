@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use whistle_api::oidc::{ClaimNames, OidcConfig};
 use whistle_api::{Application, ServerConfig, ServerLimits};
 use whistle_app::{AppConfig, CheckpointConfig, SystemClock};
 use whistle_domain::UnitId;
@@ -80,6 +81,29 @@ pub struct ServeArgs {
     /// Serve `/metrics` (Prometheus text format) to requests with this bearer token.
     #[arg(long, env = "WHISTLE_METRICS_TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
+    /// The organisation's OpenID Connect identity provider (its issuer URL, as its tokens
+    /// name it). With one, tokens must come from it; `whistle token` tokens are refused
+    /// unless --allow-development-tokens.
+    #[arg(long, env = "WHISTLE_OIDC_ISSUER")]
+    oidc_issuer: Option<String>,
+    /// The audience the provider's tokens must be issued for.
+    #[arg(long, env = "WHISTLE_OIDC_AUDIENCE", default_value = "whistle")]
+    oidc_audience: String,
+    /// The claim holding the person's user id.
+    #[arg(long, env = "WHISTLE_OIDC_CLAIM_USER", default_value = "sub")]
+    oidc_claim_user: String,
+    /// The claim holding the person's display name.
+    #[arg(long, env = "WHISTLE_OIDC_CLAIM_NAME", default_value = "name")]
+    oidc_claim_name: String,
+    /// The claim holding the person's role (monitor, dispatcher, officer …).
+    #[arg(long, env = "WHISTLE_OIDC_CLAIM_ROLE", default_value = "whistle_role")]
+    oidc_claim_role: String,
+    /// The claim holding the person's unit code.
+    #[arg(long, env = "WHISTLE_OIDC_CLAIM_UNIT", default_value = "whistle_unit")]
+    oidc_claim_unit: String,
+    /// With --oidc-issuer, also accept `whistle token` (HS256) tokens.
+    #[arg(long, env = "WHISTLE_ALLOW_DEVELOPMENT_TOKENS")]
+    allow_development_tokens: bool,
     /// Seed of the demo data (with --with-demo).
     #[arg(long, default_value_t = whistle_demo::DEFAULT_SEED)]
     seed: u64,
@@ -95,6 +119,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         "rules and calendar loaded"
     );
     let jwt_secret = args.secret.secret()?;
+    let identity_provider = args.oidc_issuer.map(|issuer| OidcConfig {
+        issuer,
+        audience: args.oidc_audience,
+        claims: ClaimNames {
+            user: args.oidc_claim_user,
+            name: args.oidc_claim_name,
+            role: args.oidc_claim_role,
+            unit: args.oidc_claim_unit,
+        },
+        allow_development_tokens: args.allow_development_tokens,
+        keys_cooldown: whistle_api::oidc::KEYS_COOLDOWN,
+    });
     if args.with_demo {
         whistle_demo::load_if_empty(
             &args.database.database_url,
@@ -122,6 +158,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServerConfig {
         listen: args.listen,
         jwt_secret,
+        identity_provider,
         limits,
         metrics_token: args.metrics_token,
         app: AppConfig {
