@@ -347,6 +347,16 @@ pub enum Event {
         case_ids: Vec<CaseId>,
         decision: RequiredText,
     },
+
+    // Personal data.
+    /// Someone was shown a case's personal data (a post author's identity): which
+    /// fields, through which read path. Recorded on the case's access stream, not on the
+    /// case, so looking never changes a case's version.
+    PersonalDataViewed {
+        case_id: CaseId,
+        fields: Vec<String>,
+        path: String,
+    },
 }
 
 /// Every event type name, in catalogue order.
@@ -393,6 +403,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "CommendationAwarded",
     "AccountabilityReferred",
     "DisciplinaryDecisionRecorded",
+    "PersonalDataViewed",
 ];
 
 /// The current schema version of every event type. Bump one (and add an upcaster in
@@ -501,7 +512,8 @@ impl Event {
             | PenaltyRevoked { .. }
             | CommendationAwarded { .. }
             | AccountabilityReferred { .. }
-            | DisciplinaryDecisionRecorded { .. } => None,
+            | DisciplinaryDecisionRecorded { .. }
+            | PersonalDataViewed { .. } => None,
         }
     }
 }

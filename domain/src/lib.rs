@@ -9,6 +9,7 @@
 //! docs/domain/ describes the domain these modules implement.
 
 pub mod access;
+pub mod access_record;
 pub mod actor;
 pub mod aggregate;
 pub mod assessment;

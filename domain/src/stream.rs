@@ -1,5 +1,6 @@
-//! Stream names: one stream per case, per unit, and per unit and assessment year. This
-//! is the one place their text form (`case-…`, `unit-…`, `assessment-…-YYYY`) is
+//! Stream names: one stream per case, per unit, per unit and assessment year, and per
+//! case for the looks at its personal data. This is the one place their text form
+//! (`case-…`, `unit-…`, `assessment-…-YYYY`, `access-…`) is
 //! written and parsed; everything else passes [`StreamId`] around.
 
 use crate::error::ParseError;
@@ -14,6 +15,9 @@ pub enum StreamId {
     Unit(UnitId),
     /// One unit's assessment facts for one year.
     Assessment { unit: UnitId, year: i32 },
+    /// Every look at one case's personal data (a post author's identity): who, when,
+    /// through which path.
+    PersonalDataAccess(CaseId),
 }
 
 /// The kind of a stream.
@@ -22,6 +26,7 @@ pub enum StreamCategory {
     Case,
     Unit,
     Assessment,
+    PersonalDataAccess,
 }
 
 impl StreamCategory {
@@ -31,6 +36,7 @@ impl StreamCategory {
             StreamCategory::Case => "case-",
             StreamCategory::Unit => "unit-",
             StreamCategory::Assessment => "assessment-",
+            StreamCategory::PersonalDataAccess => "access-",
         }
     }
 }
@@ -41,6 +47,7 @@ impl StreamId {
             StreamId::Case(_) => StreamCategory::Case,
             StreamId::Unit(_) => StreamCategory::Unit,
             StreamId::Assessment { .. } => StreamCategory::Assessment,
+            StreamId::PersonalDataAccess(_) => StreamCategory::PersonalDataAccess,
         }
     }
 
@@ -61,6 +68,11 @@ impl StreamId {
         if let Some(id) = raw.strip_prefix("unit-") {
             return UnitId::parse(id).map(StreamId::Unit).map_err(|_| bad());
         }
+        if let Some(id) = raw.strip_prefix("access-") {
+            return CaseId::parse(id)
+                .map(StreamId::PersonalDataAccess)
+                .map_err(|_| bad());
+        }
         if let Some(rest) = raw.strip_prefix("assessment-") {
             let (unit, year) = rest.rsplit_once('-').ok_or_else(bad)?;
             let year: i32 = year.parse().map_err(|_| bad())?;
@@ -77,6 +89,7 @@ impl std::fmt::Display for StreamId {
             StreamId::Case(case_id) => write!(f, "case-{case_id}"),
             StreamId::Unit(unit_id) => write!(f, "unit-{unit_id}"),
             StreamId::Assessment { unit, year } => write!(f, "assessment-{unit}-{year}"),
+            StreamId::PersonalDataAccess(case_id) => write!(f, "access-{case_id}"),
         }
     }
 }

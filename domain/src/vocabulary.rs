@@ -294,6 +294,7 @@ vocabulary!(
         AwardCommendation = "award_commendation": "表扬加分",
         ReferAccountability = "refer_accountability": "移送问责",
         RecordDisciplinaryDecision = "record_disciplinary_decision": "记录处分决定",
+        RecordPersonalDataView = "record_personal_data_view": "记录查看个人信息",
     }
 );
 

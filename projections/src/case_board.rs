@@ -989,6 +989,8 @@ pub async fn apply(
             )
             .await?;
         }
+        // Looks at personal data are read from the timeline (the access record).
+        E::PersonalDataViewed { .. } => {}
     }
     Ok(())
 }

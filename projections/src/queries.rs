@@ -337,6 +337,7 @@ pub async fn case_by_id(
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PostView {
+    pub case_id: CaseId,
     pub url: String,
     pub platform: Platform,
     pub title: String,
@@ -362,6 +363,7 @@ pub async fn posts_of_case(
                 Ok(row.try_get::<i64, _>(c)?.max(0) as u64)
             };
             Ok(PostView {
+                case_id,
                 url: row.try_get("url")?,
                 platform: key(row, "platform")?,
                 title: row.try_get("title")?,
@@ -760,6 +762,8 @@ pub struct TimelineFilter {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub event_types: Vec<String>,
+    /// Events of this stream only.
+    pub stream_id: Option<String>,
 }
 
 pub async fn timeline(
@@ -776,6 +780,10 @@ pub async fn timeline(
     if let Some(actor) = &filter.actor_id {
         let p = conditions.text(actor.clone());
         conditions.push(format!("actor_id = {p}"));
+    }
+    if let Some(stream) = &filter.stream_id {
+        let p = conditions.text(stream.clone());
+        conditions.push(format!("stream_id = {p}"));
     }
     if let Some(unit) = &filter.actor_unit {
         let p = conditions.text(unit.clone());

@@ -289,5 +289,22 @@ pub fn describe(event: &Event, actor: &str, unit_name: &dyn Fn(&UnitId) -> Strin
                 unit_name(unit_id)
             )
         }
+        E::PersonalDataViewed {
+            case_id,
+            fields,
+            path,
+        } => {
+            let fields: Vec<&str> = fields
+                .iter()
+                .map(|field| match field.as_str() {
+                    "post.author" => "帖文作者身份",
+                    other => other,
+                })
+                .collect();
+            format!(
+                "{actor}经 {path} 查看了事项 {case_id} 的个人信息({})",
+                fields.join("、")
+            )
+        }
     }
 }

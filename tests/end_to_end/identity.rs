@@ -151,6 +151,78 @@ async fn an_authors_identity_is_shown_only_where_the_rules_allow_on_every_read_p
     assert_eq!(ledger.status(), 200);
     assert!(!ledger.text().await.unwrap().contains(AUTHOR));
     let _ = flagged_at;
+
+    // Every look was recorded, on the case's access stream (the case itself unchanged),
+    // and inspectors can ask who looked.
+    let version_before: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = $1",
+    )
+    .bind(format!("case-{case}"))
+    .fetch_one(app.store().database().pool())
+    .await
+    .unwrap();
+    let looks = app
+        .ok(
+            &p.inspector,
+            "query($c: ID!, $p: Int) { personalDataAccess(caseId: $c, first: 200, waitForPosition: $p) { edges { node { actorId eventType summary data } } } }",
+            json!({ "c": case, "p": app.head().await }),
+        )
+        .await;
+    let looks = looks["personalDataAccess"]["edges"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let lookers: std::collections::BTreeSet<String> = looks
+        .iter()
+        .map(|edge| edge["node"]["actorId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        lookers.into_iter().collect::<Vec<_>>(),
+        vec!["d1", "i1", "m1", "p1"],
+        "{looks:#?}"
+    );
+    let paths: std::collections::BTreeSet<String> = looks
+        .iter()
+        .flat_map(|edge| {
+            edge["node"]["data"]["path"]
+                .as_str()
+                .unwrap()
+                .split(", ")
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for path in ["Post.author", "caseTimeline", "Case.timeline", "auditTrail"] {
+        assert!(paths.contains(path), "{path} in {paths:?}");
+    }
+    for edge in &looks {
+        assert_eq!(edge["node"]["eventType"], "PersonalDataViewed");
+        assert_eq!(edge["node"]["data"]["fields"], json!(["post.author"]));
+        assert!(!edge.to_string().contains(AUTHOR), "{edge}");
+        assert!(
+            edge["node"]["summary"]
+                .as_str()
+                .unwrap()
+                .contains("帖文作者身份")
+        );
+    }
+    let version_after: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = $1",
+    )
+    .bind(format!("case-{case}"))
+    .fetch_one(app.store().database().pool())
+    .await
+    .unwrap();
+    assert_eq!(version_before, version_after);
+    // Only inspectors read the record of looks.
+    let (code, _) = app
+        .error_code(
+            &p.dispatcher,
+            "query($c: ID!) { personalDataAccess(caseId: $c) { edges { node { actorId } } } }",
+            json!({ "c": case }),
+        )
+        .await;
+    assert_eq!(code, "FORBIDDEN");
 }
 
 async fn a_command_id_is_bound_to_the_command_it_was_first_used_for(backend: TestBackend) {

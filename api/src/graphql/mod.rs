@@ -6,6 +6,7 @@ pub mod enums;
 pub mod errors;
 pub mod limits;
 pub mod mutation;
+pub mod personal_data;
 pub mod query;
 pub mod subscription;
 pub mod types;
@@ -30,6 +31,7 @@ pub fn build_schema(state: AppState) -> WhistleSchema {
     )
     .data(state)
     .extension(limits::QueryCost::new())
+    .extension(personal_data::AccessRecorder)
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
     .finish()

@@ -278,7 +278,7 @@ impl QueryRoot {
             case_id: Some(case_id),
             ..Default::default()
         };
-        timeline_connection(ctx, &filter, first, after).await
+        timeline_connection(ctx, &filter, first, after, "caseTimeline").await
     }
 
     /// Everything recorded, filtered by person, unit, case, window and event type: for
@@ -303,8 +303,31 @@ impl QueryRoot {
             from: filter.from,
             to: filter.to,
             event_types: filter.event_types.unwrap_or_default(),
+            stream_id: None,
         };
-        timeline_connection(ctx, &query_filter, first, after).await
+        timeline_connection(ctx, &query_filter, first, after, "auditTrail").await
+    }
+
+    /// Who was shown a case's personal data (a post author's identity), when, which
+    /// fields and through which path, oldest first: every look is recorded. For
+    /// inspectors.
+    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 200) as usize) * child_complexity")]
+    async fn personal_data_access(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        first: Option<i32>,
+        after: Option<String>,
+        wait_for_position: Option<i64>,
+    ) -> Result<Connection<OpaqueCursor<i64>, TimelineEntry, EmptyFields, EmptyFields>> {
+        require_role(ctx, &[Role::Inspector], "personalDataAccess")?;
+        wait_until_projected(ctx, wait_for_position).await?;
+        let case_id = parse_case_id(&case_id)?;
+        let filter = q::TimelineFilter {
+            stream_id: Some(whistle_domain::StreamId::PersonalDataAccess(case_id).to_string()),
+            ..Default::default()
+        };
+        timeline_connection(ctx, &filter, first, after, "personalDataAccess").await
     }
 
     /// A unit's inbox: open assignments and unfinished promised rectifications. Staff of

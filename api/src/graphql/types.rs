@@ -190,7 +190,7 @@ impl Case {
             case_id: Some(self.0.case_id),
             ..Default::default()
         };
-        timeline_connection_on(ctx, self.pool(ctx)?, &filter, first, after).await
+        timeline_connection_on(ctx, self.pool(ctx)?, &filter, first, after, "Case.timeline").await
     }
 }
 
@@ -215,19 +215,22 @@ pub async fn timeline_connection(
     filter: &q::TimelineFilter,
     first: Option<i32>,
     after: Option<String>,
+    path: &'static str,
 ) -> Result<Connection<OpaqueCursor<i64>, TimelineEntry, EmptyFields, EmptyFields>> {
-    timeline_connection_on(ctx, state(ctx)?.pool(), filter, first, after).await
+    timeline_connection_on(ctx, state(ctx)?.pool(), filter, first, after, path).await
 }
 
 /// A page of the audit trail from `pool`, each entry's raw payload passed through the
 /// one redaction by the reader's role (a post author's identity is withheld from all
-/// but the cyberspace office, the police and inspectors).
+/// but the cyberspace office, the police and inspectors); what is shown is recorded as
+/// a look through `path`.
 pub async fn timeline_connection_on(
     ctx: &Context<'_>,
     pool: &AnyPool,
     filter: &q::TimelineFilter,
     first: Option<i32>,
     after: Option<String>,
+    path: &'static str,
 ) -> Result<Connection<OpaqueCursor<i64>, TimelineEntry, EmptyFields, EmptyFields>> {
     let after = decode_cursor(after)?;
     let page = q::timeline(pool, filter, page_size(first)?, after)
@@ -236,7 +239,17 @@ pub async fn timeline_connection_on(
     let reader = actor(ctx)?;
     let mut connection = Connection::new(after.is_some(), page.has_next_page);
     for mut entry in page.items {
-        whistle_domain::access::redact_event_data(reader, &entry.event_type, &mut entry.data);
+        let shown =
+            whistle_domain::access::redact_event_data(reader, &entry.event_type, &mut entry.data);
+        if let Some(case_id) = entry
+            .case_id
+            .as_deref()
+            .and_then(|c| whistle_domain::CaseId::parse(c).ok())
+        {
+            for field in shown {
+                super::personal_data::record(ctx, reader, case_id, field, path);
+            }
+        }
         connection.edges.push(Edge::new(
             OpaqueCursor(entry.position),
             TimelineEntry::from(entry),
@@ -271,7 +284,17 @@ impl Post {
     /// The author's identity: visible to the cyberspace office (monitors, dispatchers),
     /// police and inspectors only (docs/domain/trust.md).
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
-        if whistle_domain::access::may_see_post_authors(actor(ctx)?) {
+        let reader = actor(ctx)?;
+        if whistle_domain::access::may_see_post_authors(reader) {
+            if self.0.author.is_some() {
+                super::personal_data::record(
+                    ctx,
+                    reader,
+                    self.0.case_id,
+                    "post.author",
+                    "Post.author",
+                );
+            }
             Ok(self.0.author.as_deref())
         } else {
             Err(error(

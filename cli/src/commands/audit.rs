@@ -263,6 +263,7 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
                 from,
                 to,
                 event_types: event_type,
+                stream_id: None,
             };
             let store = whistle_app::open_caught_up(&database.database_url).await?;
             let mut rows = Vec::new();

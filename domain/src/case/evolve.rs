@@ -244,6 +244,7 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
         E::UnitRegistered { .. }
         | E::UnitRenamed { .. }
         | E::UnitDeactivated { .. }
+        | E::PersonalDataViewed { .. }
         | E::PenaltyApplied { .. }
         | E::PenaltyRevoked { .. }
         | E::CommendationAwarded { .. }
