@@ -1,5 +1,7 @@
 //! The deadline process: writes `DeadlineApproaching` and `DeadlineMissed` as the system
-//! actor, exactly once per deadline.
+//! actor, exactly once per deadline; and, when the rules set a retention period, erases
+//! the personal data of cases closed longer ago than that (`PersonalDataErased` by the
+//! system, once per case).
 //!
 //! The `rm_deadlines` read model only says *which cases to look at*; whether a warning or
 //! a miss is due is decided by the domain (`CaseState::due_deadline_commands`) against the
@@ -14,8 +16,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use uuid::Uuid;
+use whistle_domain::access_record::{AccessCommand, PersonalDataAccessAggregate};
 use whistle_domain::case::CaseState;
-use whistle_domain::{Actor, CaseCommand, CaseId, CommandId, DomainError, RefusalKind, UnitId};
+use whistle_domain::text::RequiredText;
+use whistle_domain::{
+    Actor, CaseCommand, CaseId, CommandId, DomainError, ErasureId, RefusalKind, UnitId,
+};
 use whistle_projections::{ProjectionError, queries};
 
 use crate::clock::Clock;
@@ -41,6 +47,8 @@ pub struct DeadlinePass {
     pub misses: usize,
     /// Provisional deadlines recomputed on the calendar now loaded.
     pub recomputed: usize,
+    /// Cases whose personal data the retention period erased.
+    pub erased: usize,
 }
 
 /// Scans open deadlines and writes the warnings and misses that are due.
@@ -48,6 +56,8 @@ pub struct DeadlinePass {
 pub struct DeadlineProcess {
     handler: CommandHandler,
     system: Actor,
+    /// Days after closing when personal data is erased.
+    retention_days: Option<u32>,
 }
 
 impl DeadlineProcess {
@@ -56,7 +66,15 @@ impl DeadlineProcess {
         Self {
             handler,
             system: Actor::system(system_unit),
+            retention_days: None,
         }
+    }
+
+    /// Erase the personal data of cases closed more than `days` ago (the rules'
+    /// `privacy.retention_days_after_close`).
+    pub fn with_retention(mut self, days: Option<u32>) -> Self {
+        self.retention_days = days;
+        self
     }
 
     fn clock(&self) -> &Arc<dyn Clock> {
@@ -91,7 +109,53 @@ impl DeadlineProcess {
                 }
             }
         }
+        pass.erased = self.erase_after_retention(now).await?;
         Ok(pass)
+    }
+
+    /// Erase the personal data of cases closed before the retention period; how many.
+    async fn erase_after_retention(&self, now: DateTime<Utc>) -> Result<usize, DeadlineError> {
+        let Some(days) = self.retention_days else {
+            return Ok(0);
+        };
+        let cutoff = now - chrono::Duration::days(i64::from(days));
+        let cases = queries::cases_holding_personal_data_closed_before(
+            self.handler.store().database().pool(),
+            cutoff,
+        )
+        .await?;
+        let mut erased = 0;
+        for case_id in cases {
+            let key = format!("whistle/retention-erasure/{case_id}");
+            let erasure_id =
+                ErasureId::from_uuid(Uuid::new_v5(&DEADLINE_COMMAND_NAMESPACE, key.as_bytes()));
+            let command = AccessCommand::EraseAfterRetention {
+                erasure_id,
+                legal_basis: RequiredText::parse(
+                    "legalBasis",
+                    &format!("保存期满:结案后 {days} 天(《个人信息保护法》第四十七条)"),
+                )
+                .expect("the retention basis is not blank"),
+            };
+            let issue = Envelope::by(self.system.clone())
+                .with_command_id(CommandId::from_uuid(erasure_id.as_uuid()));
+            match self
+                .handler
+                .handle::<PersonalDataAccessAggregate>(issue, &case_id, command)
+                .await
+            {
+                Ok(receipt) if receipt.outcome.replayed => {}
+                Ok(_) => erased += 1,
+                // Erased before (on request, or by another process).
+                Err(CommandError::Domain(DomainError::Refused(reason)))
+                    if reason.kind() == RefusalKind::Rule =>
+                {
+                    tracing::debug!(%case_id, %reason, "personal data already erased");
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(erased)
     }
 
     /// Cases whose open deadlines are inside the warning window or past due without a
@@ -113,11 +177,12 @@ impl DeadlineProcess {
     pub async fn run(self, interval: Duration, mut shutdown: watch::Receiver<bool>) {
         loop {
             match self.run_once().await {
-                Ok(pass) if pass.warnings + pass.misses + pass.recomputed > 0 => {
+                Ok(pass) if pass.warnings + pass.misses + pass.recomputed + pass.erased > 0 => {
                     tracing::info!(
                         warnings = pass.warnings,
                         misses = pass.misses,
                         recomputed = pass.recomputed,
+                        erased = pass.erased,
                         "deadline events written"
                     )
                 }

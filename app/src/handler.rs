@@ -305,11 +305,19 @@ impl CommandHandler {
         let stream_id = A::stream_id(id);
         let claims = A::unique_keys(&body);
         let fingerprint = command_fingerprint(&issue.actor, kind, &stream_id, &body);
+        let erases = |new_events: &[Event]| A::erases_personal_data_of(id, new_events);
         let result = self
-            .run(&issue, &stream_id, claims, fingerprint, |events, now| {
-                let state = A::fold(events);
-                A::decide(id, &state, &self.command(&issue.actor, now, body.clone()))
-            })
+            .run(
+                &issue,
+                &stream_id,
+                claims,
+                fingerprint,
+                erases,
+                |events, now| {
+                    let state = A::fold(events);
+                    A::decide(id, &state, &self.command(&issue.actor, now, body.clone()))
+                },
+            )
             .await;
         log_outcome(self.quiet, kind, &issue, &result);
         result
@@ -330,6 +338,7 @@ impl CommandHandler {
         stream_id: &StreamId,
         claims: Vec<whistle_domain::UniqueKey>,
         fingerprint: String,
+        erases: impl Fn(&[Event]) -> Option<StreamId>,
         decide: impl Fn(&[Event], DateTime<Utc>) -> Result<Vec<Event>, DomainError>,
     ) -> Result<CommandReceipt, CommandError> {
         // A command id the caller gave may have been handled already: then its first
@@ -406,6 +415,7 @@ impl CommandHandler {
                     fingerprint: Some(fingerprint.clone()),
                 },
                 claims: claims.clone(),
+                erases_personal_data_of: erases(&new_events),
             };
             match self.store.append(request).await {
                 Ok(outcome) => {

@@ -126,7 +126,8 @@ impl App {
             config.rules.case_rules(config.calendar.clone()),
             config.clock,
         );
-        let deadlines = DeadlineProcess::new(handler.clone(), config.system_unit);
+        let deadlines = DeadlineProcess::new(handler.clone(), config.system_unit)
+            .with_retention(config.rules.privacy.retention_days_after_close);
         let checkpoints = config
             .checkpoints
             .as_ref()

@@ -21,6 +21,15 @@ pub struct RuleSet {
     pub deadlines: DeadlineRules,
     pub supervision: SupervisionRules,
     pub assessment: AssessmentRules,
+    pub privacy: PrivacyRules,
+}
+
+/// How long personal data is kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PrivacyRules {
+    /// Days after a case is closed when its personal data is erased by the system;
+    /// `None`: kept until erased on request.
+    pub retention_days_after_close: Option<u32>,
 }
 
 #[derive(Debug, Error)]
@@ -43,6 +52,15 @@ struct RuleFile {
     deadlines: DeadlineSection,
     assessment: AssessmentSection,
     supervision: SupervisionSection,
+    /// Files written before retention existed keep personal data until erased.
+    #[serde(default)]
+    privacy: PrivacySection,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PrivacySection {
+    retention_days_after_close: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -196,7 +214,18 @@ impl RuleSet {
                 &file.supervision.significant_and_above_unit,
             )?,
         };
+        if let Some(days) = file.privacy.retention_days_after_close
+            && !(1..=36_500).contains(&days)
+        {
+            return Err(invalid(
+                "privacy.retention_days_after_close",
+                format!("must be between 1 and 36,500 days, not {days}"),
+            ));
+        }
         Ok(Self {
+            privacy: PrivacyRules {
+                retention_days_after_close: file.privacy.retention_days_after_close,
+            },
             deadlines: DeadlineRules {
                 version: version.clone(),
                 feedback_hours_general: d.feedback_hours_general,
@@ -233,6 +262,7 @@ mod tests {
         assert_eq!(shipped.deadlines, DeadlineRules::default());
         assert_eq!(shipped.supervision, SupervisionRules::default());
         assert_eq!(shipped.assessment, AssessmentRules::default());
+        assert_eq!(shipped.privacy, PrivacyRules::default());
     }
 
     #[test]

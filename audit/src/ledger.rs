@@ -281,6 +281,12 @@ pub enum FindingKind {
     /// Something in positions ..= the position differs from the checkpoint; without the
     /// checkpoint's leaf list the event cannot be named.
     SomewhereUpTo,
+    /// A personal value kept beside the event does not match the commitment the event
+    /// holds.
+    PersonalValueAltered(String),
+    /// A personal value the event commits to is gone, and no erasure of the case was
+    /// recorded after the event.
+    PersonalValueMissing(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -318,6 +324,14 @@ impl std::fmt::Display for Finding {
                 f,
                 "first bad position: {p}: the stored event is unreadable: {why}"
             ),
+            FindingKind::PersonalValueAltered(pointer) => write!(
+                f,
+                "first bad position: {p}: the personal value at {pointer} does not match the commitment the event holds"
+            ),
+            FindingKind::PersonalValueMissing(pointer) => write!(
+                f,
+                "first bad position: {p}: the personal value at {pointer} was deleted, but no erasure of the case was recorded"
+            ),
             FindingKind::SomewhereUpTo => write!(
                 f,
                 "first bad position: at or before {p}: the log differs from a signed checkpoint (keep the checkpoint's .leaves file to name the event)"
@@ -332,6 +346,27 @@ pub struct AuditReport {
     pub events: usize,
     pub checkpoints: Vec<(String, Checkpoint, bool)>,
     pub finding: Option<Finding>,
+    pub personal: PersonalDataReport,
+}
+
+/// What the audit found of the personal values kept beside the log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PersonalDataReport {
+    /// Values present and matching their events' commitments.
+    pub kept: usize,
+    /// Values gone after a recorded erasure of their case.
+    pub erased: usize,
+    /// Recorded erasures (`PersonalDataErased`).
+    pub erasures: usize,
+}
+
+/// A personal value an event commits to: where the event is and what it commits.
+struct Committed {
+    position: i64,
+    event_id: String,
+    case: Option<String>,
+    pointer: &'static str,
+    commitment: String,
 }
 
 /// Recompute every leaf, check each held checkpoint (signature, then the tree it signs),
@@ -350,13 +385,47 @@ pub async fn full_audit(
     opened.sort_by_key(|(_, c)| c.size);
 
     let mut unreadable: Option<(i64, String)> = None;
+    let mut committed: Vec<Committed> = Vec::new();
+    // Case stream → the position of its recorded erasure.
+    let mut erasures: std::collections::HashMap<String, i64> = Default::default();
     let log = log_leaves(db, |row| {
+        if row.event_type == "PersonalDataErased"
+            && let Some(case) = row.stream_id.strip_prefix("access-")
+        {
+            erasures.entry(case.to_owned()).or_insert(row.position);
+        }
         if unreadable.is_some() {
             return;
         }
         let decoded = serde_json::from_str::<serde_json::Value>(&row.payload)
             .map_err(|e| e.to_string())
-            .and_then(|payload| {
+            .and_then(|mut payload| {
+                if whistle_store::personal::has_commitments(&row.payload) {
+                    for field in whistle_domain::access::PERSONAL_FIELDS
+                        .iter()
+                        .filter(|f| f.event_type == row.event_type)
+                    {
+                        if let Some(commitment) = payload
+                            .pointer(field.pointer)
+                            .and_then(|v| v.get(whistle_store::personal::MARKER))
+                            .and_then(|v| v.as_str())
+                        {
+                            committed.push(Committed {
+                                position: row.position,
+                                event_id: row.event_id.clone(),
+                                case: row.stream_id.strip_prefix("case-").map(str::to_owned),
+                                pointer: field.pointer,
+                                commitment: commitment.to_owned(),
+                            });
+                        }
+                    }
+                    // Decoded as if erased: the values themselves are checked below.
+                    whistle_store::personal::join(
+                        &row.event_type,
+                        &mut payload,
+                        &Default::default(),
+                    )?;
+                }
                 let version = u32::try_from(row.schema_version).map_err(|e| e.to_string())?;
                 whistle_domain::Event::from_record(&row.event_type, version, payload)
                     .map_err(|e| e.to_string())
@@ -366,6 +435,7 @@ pub async fn full_audit(
         }
     })
     .await?;
+    let (personal, personal_finding) = check_personal_values(db, &committed, &erasures).await?;
 
     let mut findings = Vec::new();
     let mut results = Vec::new();
@@ -405,12 +475,88 @@ pub async fn full_audit(
         });
     }
     findings.extend(structural);
+    findings.extend(personal_finding);
     findings.sort_by_key(|f| f.position);
     Ok(AuditReport {
         events: log.leaves.len(),
         checkpoints: results,
         finding: findings.into_iter().next(),
+        personal,
     })
+}
+
+/// Every committed personal value is either kept and matching, or gone after a recorded
+/// erasure of its case (an erasure, not tampering); anything else is the first finding.
+async fn check_personal_values(
+    db: &Database,
+    committed: &[Committed],
+    erasures: &std::collections::HashMap<String, i64>,
+) -> Result<(PersonalDataReport, Option<Finding>), AuditError> {
+    use sqlx::Row;
+    let mut report = PersonalDataReport {
+        erasures: erasures.len(),
+        ..Default::default()
+    };
+    let mut kept: std::collections::HashMap<(String, String), (String, String)> =
+        Default::default();
+    let ids: Vec<String> = {
+        let mut ids: Vec<String> = committed.iter().map(|c| c.event_id.clone()).collect();
+        ids.dedup();
+        ids
+    };
+    for chunk in ids.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT event_id, pointer, salt, value FROM personal_data WHERE event_id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(id.as_str());
+        }
+        for row in query.fetch_all(db.pool()).await? {
+            kept.insert(
+                (row.try_get(0)?, row.try_get(1)?),
+                (row.try_get(2)?, row.try_get(3)?),
+            );
+        }
+    }
+    let mut finding = None;
+    for value in committed {
+        let key = (value.event_id.clone(), value.pointer.to_owned());
+        let bad = match kept.get(&key) {
+            Some((salt, stored)) => {
+                if whistle_store::personal::commitment(salt, stored) == value.commitment {
+                    report.kept += 1;
+                    None
+                } else {
+                    Some(FindingKind::PersonalValueAltered(value.pointer.to_owned()))
+                }
+            }
+            None => {
+                let erased_after = value
+                    .case
+                    .as_ref()
+                    .and_then(|case| erasures.get(case))
+                    .is_some_and(|at| *at > value.position);
+                if erased_after {
+                    report.erased += 1;
+                    None
+                } else {
+                    Some(FindingKind::PersonalValueMissing(value.pointer.to_owned()))
+                }
+            }
+        };
+        if let Some(kind) = bad
+            && finding.is_none()
+        {
+            finding = Some(Finding {
+                position: value.position,
+                kind,
+            });
+        }
+    }
+    Ok((report, finding))
 }
 
 /// Name the first index where the stored log departs from the signed leaves, and how.

@@ -88,6 +88,9 @@ pub const PERSONAL_FIELDS: &[PersonalField] = &[
 /// What a redacted personal field reads as, for a reader who may not see it.
 pub const WITHHELD: &str = "已隐藏";
 
+/// What an erased personal field reads as, for everyone.
+pub const ERASED: &str = "已删除";
+
 /// Remove from an event's payload what `reader` may not see: a post author's identity
 /// reads [`WITHHELD`] for everyone but the cyberspace office, the police and inspectors.
 /// Returns the personal fields that were present and left visible (what a look at
@@ -105,7 +108,7 @@ pub fn redact_event_data(
         let Some(value) = data.pointer_mut(field.pointer) else {
             continue;
         };
-        if value.is_null() {
+        if value.is_null() || value.as_str() == Some(ERASED) {
             continue;
         }
         if may_see_post_authors(reader) {

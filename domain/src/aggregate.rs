@@ -42,6 +42,12 @@ pub trait Aggregate {
         Vec::new()
     }
 
+    /// The stream whose personal values these new events erase (deleted in the same
+    /// transaction that records them); none for almost every event.
+    fn erases_personal_data_of(_id: &Self::Id, _new_events: &[Event]) -> Option<StreamId> {
+        None
+    }
+
     /// Fold a stream's events into the state.
     fn fold<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self::State {
         events

@@ -357,6 +357,24 @@ pub enum Event {
         fields: Vec<String>,
         path: String,
     },
+    /// Someone asks that a case's personal data be erased, on a legal basis; a second
+    /// person must approve (four eyes).
+    PersonalDataErasureProposed {
+        case_id: CaseId,
+        erasure_id: ErasureId,
+        legal_basis: RequiredText,
+        proposed_by: UserId,
+    },
+    /// The case's personal data was erased: its values are deleted in the same
+    /// transaction; the events and their proofs stay as they were (the payloads hold
+    /// salted commitments, not the values). `proposed_by` is the first pair of eyes; the
+    /// event's actor the second (or the system, when a retention period ran out).
+    PersonalDataErased {
+        case_id: CaseId,
+        erasure_id: ErasureId,
+        legal_basis: RequiredText,
+        proposed_by: Option<UserId>,
+    },
 }
 
 /// Every event type name, in catalogue order.
@@ -404,6 +422,8 @@ pub const EVENT_TYPES: &[&str] = &[
     "AccountabilityReferred",
     "DisciplinaryDecisionRecorded",
     "PersonalDataViewed",
+    "PersonalDataErasureProposed",
+    "PersonalDataErased",
 ];
 
 /// The current schema version of every event type. Bump one (and add an upcaster in
@@ -513,7 +533,9 @@ impl Event {
             | CommendationAwarded { .. }
             | AccountabilityReferred { .. }
             | DisciplinaryDecisionRecorded { .. }
-            | PersonalDataViewed { .. } => None,
+            | PersonalDataViewed { .. }
+            | PersonalDataErasureProposed { .. }
+            | PersonalDataErased { .. } => None,
         }
     }
 }

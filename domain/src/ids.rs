@@ -62,6 +62,11 @@ uuid_id!(
     "referralId"
 );
 uuid_id!(
+    /// One erasure of a case's personal data on legal request.
+    ErasureId,
+    "erasureId"
+);
+uuid_id!(
     /// One penalty (问责/扣分).
     PenaltyId,
     "penaltyId"

@@ -68,6 +68,10 @@ pub enum Refusal {
     NoSuchPost(PostUrl),
     #[error("单位 {0} 未登记")]
     UnitNotRegistered(UnitId),
+    #[error("删除申请 {0} 不存在或已处理")]
+    NoSuchErasure(ErasureId),
+    #[error("本事项的个人信息已删除")]
+    PersonalDataAlreadyErased,
     #[error("所列事项不存在:{}", .0.iter().map(|c| c.to_string()).collect::<Vec<_>>().join("、"))]
     CasesNotFound(Vec<CaseId>),
     #[error("单位 {unit} {year} 年没有问责记录 {penalty_id}")]
@@ -263,6 +267,8 @@ impl Refusal {
             R::NoSuchPost(_) => "no_such_post",
             R::UnitNotRegistered(_) => "unit_not_registered",
             R::CasesNotFound(_) => "cases_not_found",
+            R::NoSuchErasure(_) => "no_such_erasure",
+            R::PersonalDataAlreadyErased => "personal_data_already_erased",
             R::NoSuchPenalty { .. } => "no_such_penalty",
             R::CaseAlreadyExists(_) => "case_already_exists",
             R::PostAlreadyOnThisCase(_) => "post_already_on_this_case",
@@ -345,6 +351,7 @@ impl Refusal {
             | R::NoSuchPost(_)
             | R::UnitNotRegistered(_)
             | R::CasesNotFound(_)
+            | R::NoSuchErasure(_)
             | R::NoSuchPenalty { .. } => RefusalKind::NotFound,
             _ => RefusalKind::Rule,
         }

@@ -295,6 +295,9 @@ vocabulary!(
         ReferAccountability = "refer_accountability": "移送问责",
         RecordDisciplinaryDecision = "record_disciplinary_decision": "记录处分决定",
         RecordPersonalDataView = "record_personal_data_view": "记录查看个人信息",
+        ProposePersonalDataErasure = "propose_personal_data_erasure": "提请删除个人信息",
+        ApprovePersonalDataErasure = "approve_personal_data_erasure": "批准删除个人信息",
+        ErasePersonalDataAfterRetention = "erase_personal_data_after_retention": "保存期满删除个人信息",
     }
 );
 

@@ -989,8 +989,18 @@ pub async fn apply(
             )
             .await?;
         }
-        // Looks at personal data are read from the timeline (the access record).
-        E::PersonalDataViewed { .. } => {}
+        // Looks at personal data and erasure proposals are read from the timeline (the
+        // access record).
+        E::PersonalDataViewed { .. } | E::PersonalDataErasureProposed { .. } => {}
+        E::PersonalDataErased { case_id, .. } => {
+            sqlx::query(
+                "UPDATE rm_posts SET author = $1 WHERE case_id = $2 AND author IS NOT NULL",
+            )
+            .bind(whistle_store::personal::ERASED)
+            .bind(case_id.to_string())
+            .execute(&mut *c)
+            .await?;
+        }
     }
     Ok(())
 }

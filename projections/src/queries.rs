@@ -1683,6 +1683,32 @@ pub async fn supervision_queue(
         .collect()
 }
 
+/// Closed cases, closed before `cutoff`, that still hold a post author's identity (the
+/// retention pass erases them; a hint, the domain decides).
+pub async fn cases_holding_personal_data_closed_before(
+    pool: &AnyPool,
+    cutoff: DateTime<Utc>,
+) -> Result<Vec<CaseId>, ProjectionError> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT c.case_id FROM rm_cases c JOIN rm_posts p ON p.case_id = c.case_id \
+         WHERE c.status = 'closed' AND c.closed_at < $1 AND p.author IS NOT NULL AND p.author <> $2 \
+         ORDER BY c.case_id LIMIT 1000",
+    )
+    .bind(to_micros(cutoff))
+    .bind(whistle_domain::access::ERASED)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let raw: String = row.try_get(0)?;
+            CaseId::parse(&raw).map_err(|e| ProjectionError::Unreadable {
+                position: 0,
+                reason: e.to_string(),
+            })
+        })
+        .collect()
+}
+
 /// Cases with an open deadline past due and not yet recorded as missed, due before
 /// `warn_before` without its warning, or set provisionally (weekdays only, a year's
 /// holiday schedule missing): what the deadline process looks at. A hint only — the

@@ -7,7 +7,7 @@
 //! models showed at that instant.
 
 use chrono::{DateTime, Utc};
-use sqlx::AnyPool;
+use sqlx::{AnyPool, Row};
 use whistle_domain::CaseId;
 use whistle_store::{Database, EVENT_COLUMNS, EventStore, StoredEvent, to_micros};
 
@@ -135,6 +135,27 @@ async fn replay(
                 .bind(&row.causation_id)
                 .execute(&mut *tx)
                 .await?;
+            // The personal values kept beside the event (as they are now: an erasure
+            // reaches into the past too).
+            if whistle_store::personal::has_commitments(&row.payload) {
+                let values = sqlx::query(
+                    "SELECT pointer, salt, value FROM personal_data WHERE event_id = $1",
+                )
+                .bind(&row.event_id)
+                .fetch_all(live.database().pool())
+                .await?;
+                for value in values {
+                    sqlx::query(
+                        "INSERT INTO personal_data (event_id, pointer, salt, value) VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(&row.event_id)
+                    .bind(value.try_get::<String, _>(0)?)
+                    .bind(value.try_get::<String, _>(1)?)
+                    .bind(value.try_get::<String, _>(2)?)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
         }
         sqlx::query("UPDATE log_head SET position = $1 WHERE id = 1")
             .bind(after)

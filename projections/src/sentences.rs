@@ -306,5 +306,24 @@ pub fn describe(event: &Event, actor: &str, unit_name: &dyn Fn(&UnitId) -> Strin
                 fields.join("、")
             )
         }
+        E::PersonalDataErasureProposed {
+            case_id,
+            legal_basis,
+            ..
+        } => format!("{actor}提请删除事项 {case_id} 的个人信息,依据:{legal_basis}"),
+        E::PersonalDataErased {
+            case_id,
+            legal_basis,
+            proposed_by: Some(proposed_by),
+            ..
+        } => format!(
+            "{actor}批准删除事项 {case_id} 的个人信息(提请人 {proposed_by}),依据:{legal_basis}"
+        ),
+        E::PersonalDataErased {
+            case_id,
+            legal_basis,
+            proposed_by: None,
+            ..
+        } => format!("{actor}删除事项 {case_id} 的个人信息,依据:{legal_basis}"),
     }
 }

@@ -106,6 +106,52 @@ pub async fn apply(
     if let Event::UnitRenamed { unit_id, to, .. } = event {
         set_unit_name(c, unit_id, to.as_str()).await?;
     }
+    if let Event::PersonalDataErased { case_id, .. } = event {
+        erase_personal_values(c, *case_id).await?;
+    }
+    Ok(())
+}
+
+/// The payloads of a case's events as erased: every personal value reads `已删除`, as
+/// the log reads them from now on.
+async fn erase_personal_values(
+    c: &mut AnyConnection,
+    case_id: whistle_domain::CaseId,
+) -> Result<(), ProjectionError> {
+    use whistle_domain::access::PERSONAL_FIELDS;
+    let rows = sqlx::query("SELECT position, event_type, data FROM rm_timeline WHERE case_id = $1")
+        .bind(case_id.to_string())
+        .fetch_all(&mut *c)
+        .await?;
+    for row in rows {
+        let event_type: String = row.try_get(1)?;
+        let fields: Vec<_> = PERSONAL_FIELDS
+            .iter()
+            .filter(|f| f.event_type == event_type)
+            .collect();
+        if fields.is_empty() {
+            continue;
+        }
+        let position: i64 = row.try_get(0)?;
+        let raw: String = row.try_get(2)?;
+        let mut data: serde_json::Value =
+            serde_json::from_str(&raw).map_err(|e| ProjectionError::Unreadable {
+                position,
+                reason: format!("timeline data: {e}"),
+            })?;
+        for field in fields {
+            if let Some(slot) = data.pointer_mut(field.pointer)
+                && slot.is_string()
+            {
+                *slot = serde_json::Value::String(whistle_store::personal::ERASED.to_owned());
+            }
+        }
+        sqlx::query("UPDATE rm_timeline SET data = $1 WHERE position = $2")
+            .bind(data.to_string())
+            .bind(position)
+            .execute(&mut *c)
+            .await?;
+    }
     Ok(())
 }
 

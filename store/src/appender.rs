@@ -270,6 +270,8 @@ async fn append_batch(
         }
         query.execute(&mut **tx).await?;
     }
+    // Personal values taken out of the payloads, stored beside them (crate::personal).
+    let mut personal_values: Vec<(String, crate::personal::PersonalValue)> = Vec::new();
     for chunk in new_events.chunks(ROWS_PER_INSERT) {
         let sql = multi_row_insert(
             "INSERT INTO events (position, event_id, stream_id, stream_version, event_type, schema_version, \
@@ -281,10 +283,14 @@ async fn append_batch(
         let mut query = sqlx::query(&sql);
         for (position, version, request, name, event) in chunk {
             let metadata = &request.metadata;
-            let (event_type, schema_version, payload) = event.to_record();
+            let (event_type, schema_version, mut payload) = event.to_record();
+            let event_id = Uuid::now_v7().to_string();
+            for value in crate::personal::split(event_type, &mut payload) {
+                personal_values.push((event_id.clone(), value));
+            }
             query = query
                 .bind(*position)
-                .bind(Uuid::now_v7().to_string())
+                .bind(event_id)
                 .bind(name.as_str())
                 .bind(*version)
                 .bind(event_type)
@@ -300,6 +306,34 @@ async fn append_batch(
                 .bind(metadata.causation_id.map(|id| id.to_string()));
         }
         query.execute(&mut **tx).await?;
+    }
+    for chunk in personal_values.chunks(ROWS_PER_INSERT) {
+        let sql = multi_row_insert(
+            "INSERT INTO personal_data (event_id, pointer, salt, value)",
+            4,
+            chunk.len(),
+        );
+        let mut query = sqlx::query(&sql);
+        for (event_id, value) in chunk {
+            query = query
+                .bind(event_id.as_str())
+                .bind(value.pointer)
+                .bind(value.salt.as_str())
+                .bind(value.value.as_str());
+        }
+        query.execute(&mut **tx).await?;
+    }
+    // An erasure deletes the personal values of the events of the stream it names, in
+    // the transaction that records it.
+    for request in new_commands.iter().map(|(request, _)| request) {
+        if let Some(stream) = &request.erases_personal_data_of {
+            sqlx::query(
+                "DELETE FROM personal_data WHERE event_id IN (SELECT event_id FROM events WHERE stream_id = $1)",
+            )
+            .bind(stream.to_string())
+            .execute(&mut **tx)
+            .await?;
+        }
     }
     let commands: Vec<((&AppendRequest, &String), &AppendOutcome)> =
         new_commands.into_iter().zip(new_outcomes.iter()).collect();
@@ -361,7 +395,7 @@ const KEYS_PER_LOOKUP: usize = 64;
 
 /// Rows for `keys`, looked up in chunks of at most [`KEYS_PER_LOOKUP`]: `sql_for` gets a
 /// chunk's placeholders (`$1`, `$2`, …) and returns the statement that binds them.
-async fn fetch_in(
+pub(crate) async fn fetch_in(
     connection: &mut sqlx::AnyConnection,
     keys: &[String],
     sql_for: impl Fn(&[String]) -> String,

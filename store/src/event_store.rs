@@ -1,12 +1,12 @@
 //! The event store port: append with an expected version, read a stream, read the global
 //! log in batches, and watch the head of the log move.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::any::AnyRow;
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 use whistle_domain::{Actor, CommandId, Event, StreamId, UniqueKey};
@@ -63,6 +63,9 @@ pub struct AppendRequest {
     pub metadata: CommandMetadata,
     /// Keys claimed for this stream alone, in the same transaction.
     pub claims: Vec<UniqueKey>,
+    /// Delete the personal values of this stream's events in the same transaction (an
+    /// erasure on legal request).
+    pub erases_personal_data_of: Option<StreamId>,
 }
 
 /// Where an append landed.
@@ -229,7 +232,60 @@ impl EventStore {
             .bind(stream_id.to_string())
             .fetch_all(self.db.pool())
             .await?;
-        rows.iter().map(decode_event).collect()
+        let stored = rows
+            .iter()
+            .map(StoredEvent::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.decode_with_personal_data(&stored).await
+    }
+
+    /// Decode stored rows, putting each personal value back where its commitment is (an
+    /// erased value reads `已删除`): the events as their readers know them.
+    pub async fn decode_with_personal_data(
+        &self,
+        stored: &[StoredEvent],
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let mut events = stored
+            .iter()
+            .map(StoredEvent::decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        let wanted: Vec<String> = stored
+            .iter()
+            .filter(|row| crate::personal::has_commitments(&row.payload))
+            .map(|row| row.event_id.clone())
+            .collect();
+        if wanted.is_empty() {
+            return Ok(events);
+        }
+        let mut values: HashMap<String, HashMap<String, (String, String)>> = HashMap::new();
+        let mut connection = self.db.pool().acquire().await?;
+        for row in crate::appender::fetch_in(&mut connection, &wanted, |placeholders| {
+            format!(
+                "SELECT event_id, pointer, salt, value FROM personal_data WHERE event_id IN ({})",
+                placeholders.join(", ")
+            )
+        })
+        .await?
+        {
+            values
+                .entry(row.try_get(0)?)
+                .or_default()
+                .insert(row.try_get(1)?, (row.try_get(2)?, row.try_get(3)?));
+        }
+        let none = HashMap::new();
+        for (event, row) in events.iter_mut().zip(stored) {
+            if !crate::personal::has_commitments(&row.payload) {
+                continue;
+            }
+            let stored_values = values.get(&row.event_id).unwrap_or(&none);
+            crate::personal::join(&event.event_type, &mut event.payload, stored_values).map_err(
+                |reason| StoreError::Corrupt {
+                    position: row.position,
+                    reason,
+                },
+            )?;
+        }
+        Ok(events)
     }
 
     /// Up to `limit` events after `after`, in global order.
@@ -238,11 +294,8 @@ impl EventStore {
         after: Position,
         limit: i64,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.read_stored(after, limit)
-            .await?
-            .iter()
-            .map(StoredEvent::decode)
-            .collect()
+        let stored = self.read_stored(after, limit).await?;
+        self.decode_with_personal_data(&stored).await
     }
 
     /// Up to `limit` rows after `after`, in global order, exactly as stored.
@@ -268,7 +321,13 @@ impl EventStore {
             .bind(event_id.to_string())
             .fetch_optional(self.db.pool())
             .await?;
-        row.as_ref().map(decode_event).transpose()
+        let stored = row
+            .as_ref()
+            .map(StoredEvent::from_row)
+            .transpose()?
+            .into_iter()
+            .collect::<Vec<_>>();
+        Ok(self.decode_with_personal_data(&stored).await?.pop())
     }
 
     /// The position of the last event in the log (0 when empty).
@@ -382,8 +441,4 @@ async fn command_outcome_in(
         })
     })
     .transpose()
-}
-
-fn decode_event(row: &AnyRow) -> Result<RecordedEvent, StoreError> {
-    StoredEvent::from_row(row)?.decode()
 }

@@ -14,6 +14,7 @@
 mod appender;
 mod database;
 mod event_store;
+pub mod personal;
 mod stored_event;
 mod time;
 

@@ -920,3 +920,214 @@ async fn the_application_signs_checkpoints_of_its_own_log_while_it_runs(backend:
 }
 
 on_both_backends!(the_application_signs_checkpoints_of_its_own_log_while_it_runs);
+
+/// Erasure on legal request (docs/domain/trust.md): the log holds a salted commitment in
+/// place of each post author, so deleting the value changes no leaf. A checkpoint signed
+/// before the erasure, an inclusion proof made before it, the consistency of the log
+/// after it with the one before: all verify; the full audit reports the erasure as an
+/// erasure; reads show 已删除 — and a value deleted or altered without an erasure is
+/// named as tampering.
+async fn an_erasure_on_legal_request_keeps_every_checkpoint_and_proof_valid(backend: TestBackend) {
+    let dir = tempfile::tempdir().unwrap();
+    let (database, public) = recorded_log(backend, dir.path()).await;
+    checkpoint(&database, dir.path(), "before.checkpoint").await;
+
+    let store = database.store().await;
+    let flagged = store
+        .read_all(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.event_type == "PostFlagged")
+        .expect("the busy day flagged posts");
+    assert_eq!(flagged.payload["post"]["author"], "网友甲");
+    let case = flagged.stream_id.case_id().unwrap().to_string();
+    let event_id = flagged.event_id.to_string();
+    let stored: String = sqlx::query_scalar("SELECT payload FROM events WHERE event_id = $1")
+        .bind(&event_id)
+        .fetch_one(store.database().pool())
+        .await
+        .unwrap();
+    assert!(!stored.contains("网友甲"), "{stored}");
+    assert!(stored.contains("whistle_personal"), "{stored}");
+    let kept_before: i64 = sqlx::query_scalar("SELECT count(*) FROM personal_data")
+        .fetch_one(store.database().pool())
+        .await
+        .unwrap();
+    assert!(kept_before >= 2, "{kept_before}");
+    store.database().close().await;
+    let url = database.url.clone();
+    let prove = |checkpoint: &'static str, out: &'static str| {
+        let (event_id, url, dir) = (event_id.clone(), url.clone(), dir.path().to_owned());
+        async move {
+            whistle(&[
+                "audit",
+                "prove",
+                "--event",
+                &event_id,
+                "--checkpoint",
+                &path(&dir, checkpoint),
+                "--out",
+                &path(&dir, out),
+                "--database-url",
+                &url,
+            ])
+            .await
+        }
+    };
+    let proved = prove("before.checkpoint", "before.proof").await;
+    assert_eq!(proved.code, 0, "{}", proved.stderr);
+
+    // A dispatcher asks, on a legal basis; the same dispatcher cannot approve; an
+    // inspector does.
+    let app = spawn_app_with(database).await;
+    let dispatcher = app.token("d1", "王研判", "dispatcher", "city-cac");
+    let inspector = app.token("i1", "冯纪检", "inspector", "city-discipline");
+    let proposed = app
+        .ok(
+            &dispatcher,
+            "mutation($c: ID!) { proposePersonalDataErasure(caseId: $c, legalBasis: \"《个人信息保护法》第四十七条:本人申请删除\") { createdId caseId } }",
+            json!({ "c": case }),
+        )
+        .await;
+    assert_eq!(proposed["proposePersonalDataErasure"]["caseId"], case);
+    let erasure = proposed["proposePersonalDataErasure"]["createdId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let approve = "mutation($c: ID!, $e: ID!) { approvePersonalDataErasure(caseId: $c, erasureId: $e) { position } }";
+    let (code, reason, _) = app
+        .refusal(&dispatcher, approve, json!({ "c": case, "e": erasure }))
+        .await;
+    assert_eq!(
+        (code.as_str(), reason.as_str()),
+        ("DOMAIN_RULE", "four_eyes")
+    );
+    let erased = app
+        .ok(&inspector, approve, json!({ "c": case, "e": erasure }))
+        .await;
+    let position = erased["approvePersonalDataErasure"]["position"]
+        .as_i64()
+        .unwrap();
+    let read = app
+        .ok(
+            &dispatcher,
+            "query($c: ID!, $p: Int) { case(id: $c, waitForPosition: $p) { posts { author } timeline { edges { node { eventType data } } } } }",
+            json!({ "c": case, "p": position }),
+        )
+        .await;
+    assert_eq!(read["case"]["posts"][0]["author"], "已删除");
+    let flag_entry = read["case"]["timeline"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["eventType"] == "PostFlagged")
+        .unwrap()
+        .clone();
+    assert_eq!(flag_entry["node"]["data"]["post"]["author"], "已删除");
+    // The value is gone from the database; the other cases' values are not.
+    let pool = app.store().database().pool();
+    let left_for_event: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM personal_data WHERE event_id = $1")
+            .bind(&event_id)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(left_for_event, 0);
+    let kept_after: i64 = sqlx::query_scalar("SELECT count(*) FROM personal_data")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert!(kept_after > 0 && kept_after < kept_before, "{kept_after}");
+    let database = app.stop().await;
+
+    // Every proof still verifies: the checkpoint and proof made before, a checkpoint and
+    // proof after, and the consistency of the two.
+    checkpoint(&database, dir.path(), "after.checkpoint").await;
+    let proved = prove("after.checkpoint", "after.proof").await;
+    assert_eq!(proved.code, 0, "{}", proved.stderr);
+    let consistency = whistle(&[
+        "audit",
+        "consistency",
+        "--old",
+        &path(dir.path(), "before.checkpoint"),
+        "--new",
+        &path(dir.path(), "after.checkpoint"),
+        "--out",
+        &path(dir.path(), "prefix.proof"),
+        "--database-url",
+        &database.url,
+    ])
+    .await;
+    assert_eq!(consistency.code, 0, "{}", consistency.stderr);
+    let files: Vec<String> = [
+        "before.checkpoint",
+        "after.checkpoint",
+        "before.proof",
+        "after.proof",
+        "prefix.proof",
+    ]
+    .iter()
+    .map(|f| path(dir.path(), f))
+    .collect();
+    let checked = offline(&public, &files).await;
+    assert_eq!(checked.code, 0, "{}{}", checked.stdout, checked.stderr);
+    let checkpoints = [
+        dir.path().join("before.checkpoint"),
+        dir.path().join("after.checkpoint"),
+    ];
+    let audited = full_audit(&database, &public, &checkpoints).await;
+    assert_eq!(audited.code, 0, "{}{}", audited.stdout, audited.stderr);
+    assert!(
+        audited.stdout.contains(&format!(
+            // The busy day erased one case already.
+            "{} values kept and matching their commitments, 2 erased by 2 recorded erasures",
+            kept_after
+        )),
+        "{}",
+        audited.stdout
+    );
+
+    // Deleting or altering a value without an erasure is tampering, named at its event.
+    let store = database.store().await;
+    let (victim, victim_position): (String, i64) = {
+        let row: (String, i64) = sqlx::query_as(
+            "SELECT e.event_id, e.position FROM events e JOIN personal_data p ON p.event_id = e.event_id ORDER BY e.position LIMIT 1",
+        )
+        .fetch_one(store.database().pool())
+        .await
+        .unwrap();
+        row
+    };
+    sqlx::query("UPDATE personal_data SET value = '网友乙' WHERE event_id = $1")
+        .bind(&victim)
+        .execute(store.database().pool())
+        .await
+        .unwrap();
+    let altered = full_audit(&database, &public, &checkpoints).await;
+    assert_eq!(altered.code, 1, "{}{}", altered.stdout, altered.stderr);
+    assert!(
+        altered.stderr.contains(&format!(
+            "first bad position: {victim_position}: the personal value at /post/author does not match"
+        )),
+        "{}",
+        altered.stderr
+    );
+    sqlx::query("DELETE FROM personal_data WHERE event_id = $1")
+        .bind(&victim)
+        .execute(store.database().pool())
+        .await
+        .unwrap();
+    store.database().close().await;
+    let deleted = full_audit(&database, &public, &checkpoints).await;
+    assert_eq!(deleted.code, 1, "{}{}", deleted.stdout, deleted.stderr);
+    assert!(
+        deleted
+            .stderr
+            .contains("was deleted, but no erasure of the case was recorded"),
+        "{}",
+        deleted.stderr
+    );
+}
+
+on_both_backends!(an_erasure_on_legal_request_keeps_every_checkpoint_and_proof_valid);

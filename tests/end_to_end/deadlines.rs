@@ -46,7 +46,8 @@ async fn a_missed_feedback_deadline_is_warned_and_recorded_once_across_passes_an
             cases_checked: 1,
             warnings: 1,
             misses: 0,
-            recomputed: 0
+            recomputed: 0,
+            erased: 0
         }
     );
     assert_eq!(pass(&app).await.warnings, 0, "warned once");

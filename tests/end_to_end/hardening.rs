@@ -260,6 +260,7 @@ async fn a_poisoned_event_is_projected_and_a_failing_projection_is_reported_not_
                 fingerprint: None,
             },
             claims: vec![],
+            erases_personal_data_of: None,
         })
         .await
         .unwrap();

@@ -489,3 +489,67 @@ on_both_backends!(
     administrators_read_units_and_settings_only,
     a_penalty_names_only_cases_that_exist_and_a_bounded_number_of_them,
 );
+
+/// With a retention period in the rules, the system erases a closed case's personal data
+/// once the period has run out — once, and only for cases closed long enough ago.
+async fn the_retention_period_erases_personal_data_of_cases_closed_long_ago(backend: TestBackend) {
+    let database = TestDatabase::new(backend).await;
+    let app = spawn_app_configured(database, |config| {
+        config.app.rules.privacy.retention_days_after_close = Some(30);
+    })
+    .await;
+    let p = standard_city(&app).await;
+    let (closed, _) = flag(&app, &p.monitor, "https://weibo.com/retained", "已办结").await;
+    let (open, _) = flag(&app, &p.monitor, "https://weibo.com/still-open", "办理中").await;
+    triage(&app, &p.dispatcher, &closed, "GENERAL").await;
+    let lead = assign(&app, &p.dispatcher, &closed, "city-housing", "LEAD").await;
+    accept(&app, &p.housing_officer, &closed, &lead).await;
+    let reply = submit_reply(&app, &p.housing_officer, &closed, &lead).await;
+    approve(&app, &p.housing_head, &closed, &reply).await;
+    complete(&app, &p.housing_officer, &closed, &lead).await;
+    app.ok(
+        &p.dispatcher,
+        "mutation($c: ID!) { closeCase(caseId: $c, outcome: \"已解决\") { position } }",
+        json!({ "c": closed }),
+    )
+    .await;
+    app.wait_until_projected().await;
+    let author = |case: String| {
+        let (app, token) = (&app, p.inspector.clone());
+        async move {
+            let data = app
+                .ok(
+                    &token,
+                    "query($c: ID!, $p: Int) { case(id: $c, waitForPosition: $p) { posts { author } } }",
+                    json!({ "c": case, "p": app.head().await }),
+                )
+                .await;
+            data["case"]["posts"][0]["author"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    // Within the period nothing is erased.
+    app.clock.advance(chrono::Duration::days(29));
+    assert_eq!(app.deadlines.run_once().await.unwrap().erased, 0);
+    assert_eq!(author(closed.clone()).await, AUTHOR);
+    // After it, the closed case's author is erased by the system; the open case keeps
+    // its author; a second pass erases nothing more.
+    app.clock.advance(chrono::Duration::days(2));
+    assert_eq!(app.deadlines.run_once().await.unwrap().erased, 1);
+    app.wait_until_projected().await;
+    assert_eq!(app.deadlines.run_once().await.unwrap().erased, 0);
+    assert_eq!(author(closed.clone()).await, "已删除");
+    assert_eq!(author(open.clone()).await, AUTHOR);
+    let erased: (String, String) = sqlx::query_as(
+        "SELECT actor_id, payload FROM events WHERE event_type = 'PersonalDataErased'",
+    )
+    .fetch_one(app.store().database().pool())
+    .await
+    .unwrap();
+    assert_eq!(erased.0, "system");
+    assert!(erased.1.contains("保存期满"), "{}", erased.1);
+}
+
+on_both_backends!(the_retention_period_erases_personal_data_of_cases_closed_long_ago);

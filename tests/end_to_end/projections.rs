@@ -10,6 +10,7 @@ use crate::helpers::*;
 /// A few cases through assignment, return, rejection, replies and closing.
 pub async fn busy_day(app: &TestApp) {
     let p = standard_city(app).await;
+    let mut last_case = String::new();
     for i in 0..6 {
         let (case, _) = flag(
             app,
@@ -19,6 +20,7 @@ pub async fn busy_day(app: &TestApp) {
         )
         .await;
         if i == 5 {
+            last_case = case;
             continue;
         }
         triage(
@@ -55,6 +57,22 @@ pub async fn busy_day(app: &TestApp) {
     }
     app.ok(&p.admin, "mutation { renameUnit(unitId: \"city-housing\", name: \"市住房和城乡建设局\") { position } }", json!({})).await;
     app.ok(&p.evaluator, "mutation { applyPenalty(unitId: \"city-transport\", kind: PUBLIC_CRITICISM, points: 3, reason: \"推诿扯皮\", periodFrom: \"2026-01-01\", periodTo: \"2027-01-01\") { position } }", json!({})).await;
+    // The last case's author is looked at (a recorded look), then erased on request: the
+    // read models must rebuild to the erased state too.
+    let head = app.head().await;
+    app.ok(
+        &p.dispatcher,
+        "query($c: ID!, $p: Int) { case(id: $c, waitForPosition: $p) { posts { author } } }",
+        json!({ "c": last_case, "p": head }),
+    )
+    .await;
+    let erasure = app
+        .ok(&p.dispatcher, "mutation($c: ID!) { proposePersonalDataErasure(caseId: $c, legalBasis: \"本人申请删除\") { createdId } }", json!({ "c": last_case }))
+        .await["proposePersonalDataErasure"]["createdId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.ok(&p.inspector, "mutation($c: ID!, $e: ID!) { approvePersonalDataErasure(caseId: $c, erasureId: $e) { position } }", json!({ "c": last_case, "e": erasure })).await;
 }
 
 /// A busy day recorded and projected by the server, which is then stopped; the store
@@ -182,6 +200,7 @@ async fn a_large_catch_up_on_postgres_vacuums_and_analyses_the_read_models() {
                         fingerprint: None,
                     },
                     claims: vec![],
+                    erases_personal_data_of: None,
                 })
                 .await
                 .unwrap();

@@ -57,6 +57,7 @@ fn request(name: &str, expected: ExpectedVersion, events: Vec<Event>) -> AppendR
         events,
         metadata: metadata(),
         claims: vec![],
+        erases_personal_data_of: None,
     }
 }
 

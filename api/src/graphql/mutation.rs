@@ -10,13 +10,14 @@ use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use uuid::Uuid;
 use whistle_app::{CommandReceipt, Envelope};
+use whistle_domain::access_record::{AccessCommand, PersonalDataAccessAggregate};
 use whistle_domain::events::{Heat, Period, Post};
 use whistle_domain::text::{MAX_TEXT_CHARS, RequiredText, TextKind, normalize, optional_text};
 use whistle_domain::*;
 
 use super::context::{actor, state};
 use super::enums;
-use super::errors::{from_command, validation};
+use super::errors::{from_command, from_refusal, from_store, validation};
 use super::types::CommandResult;
 
 pub struct MutationRoot;
@@ -187,6 +188,33 @@ async fn run_case(
         .await
         .map_err(from_command)?;
     Ok(result(receipt))
+}
+
+/// A command on a case's personal data record; the case must exist.
+async fn run_access(
+    ctx: &Context<'_>,
+    case: CaseId,
+    command_id: Option<ID>,
+    body: AccessCommand,
+) -> Result<CommandResult> {
+    let issue = issue(ctx, command_id, None)?;
+    let state = state(ctx)?;
+    let missing = state
+        .store()
+        .missing_streams(&[whistle_domain::StreamId::Case(case)])
+        .await
+        .map_err(from_store)?;
+    if !missing.is_empty() {
+        return Err(from_refusal(&Refusal::NoSuchCase));
+    }
+    let receipt = state
+        .handler
+        .handle::<PersonalDataAccessAggregate>(issue, &case, body)
+        .await
+        .map_err(from_command)?;
+    let mut result = result(receipt);
+    result.case_id = Some(ID(case.to_string()));
+    Ok(result)
 }
 
 async fn resolve_unit(ctx: &Context<'_>, unit: &UnitId) -> Result<commands::ReferencedUnit> {
@@ -750,6 +778,45 @@ impl MutationRoot {
             content: text("content", &content)?,
         };
         run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
+    }
+
+    /// Ask that a case's personal data (its posts' authors) be erased, on a legal basis
+    /// (dispatchers and inspectors). A second person of those roles approves.
+    async fn propose_personal_data_erasure(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        legal_basis: String,
+        erasure_id: Option<ID>,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let erasure_id = match erasure_id {
+            Some(id) => ErasureId::parse(&id).map_err(validation)?,
+            None => ErasureId::from_uuid(new_id()),
+        };
+        let body = AccessCommand::ProposeErasure {
+            erasure_id,
+            legal_basis: text("legalBasis", &legal_basis)?,
+        };
+        created(
+            run_access(ctx, self::case_id(&case_id)?, command_id, body).await,
+            erasure_id,
+        )
+    }
+
+    /// A second person approves an erasure: the case's personal data is deleted, and
+    /// reads show 已删除; every event, checkpoint and proof stays valid.
+    async fn approve_personal_data_erasure(
+        &self,
+        ctx: &Context<'_>,
+        case_id: ID,
+        erasure_id: ID,
+        command_id: Option<ID>,
+    ) -> Result<CommandResult> {
+        let body = AccessCommand::ApproveErasure {
+            erasure_id: ErasureId::parse(&erasure_id).map_err(validation)?,
+        };
+        run_access(ctx, self::case_id(&case_id)?, command_id, body).await
     }
 
     /// 办结: close a case whose assignments are all completed or withdrawn.

@@ -286,7 +286,12 @@ impl Post {
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
         let reader = actor(ctx)?;
         if whistle_domain::access::may_see_post_authors(reader) {
-            if self.0.author.is_some() {
+            if self
+                .0
+                .author
+                .as_deref()
+                .is_some_and(|a| a != whistle_domain::access::ERASED)
+            {
                 super::personal_data::record(
                     ctx,
                     reader,

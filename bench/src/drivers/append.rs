@@ -77,6 +77,7 @@ pub async fn append_run(
                             fingerprint: None,
                         },
                         claims: Vec::new(),
+                        erases_personal_data_of: None,
                     })
                     .await?;
                 latencies.push(began.elapsed());

@@ -414,6 +414,10 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
                     ""
                 }
             );
+            println!(
+                "personal data: {} values kept and matching their commitments, {} erased by {} recorded erasures (erasures, not tampering: every leaf and proof stays valid)",
+                report.personal.kept, report.personal.erased, report.personal.erasures
+            );
             if let Some(finding) = report.finding {
                 db.close().await;
                 return Err(AuditVerdict(finding.to_string()).into());

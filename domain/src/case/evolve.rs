@@ -245,6 +245,8 @@ pub fn evolve(mut state: CaseState, event: &Event) -> CaseState {
         | E::UnitRenamed { .. }
         | E::UnitDeactivated { .. }
         | E::PersonalDataViewed { .. }
+        | E::PersonalDataErasureProposed { .. }
+        | E::PersonalDataErased { .. }
         | E::PenaltyApplied { .. }
         | E::PenaltyRevoked { .. }
         | E::CommendationAwarded { .. }
