@@ -208,6 +208,8 @@ impl Database {
             format!("REVOKE INSERT, UPDATE, DELETE ON _sqlx_migrations FROM {role}"),
             format!("REVOKE UPDATE, DELETE ON events, commands, unique_claims FROM {role}"),
             format!("REVOKE DELETE ON log_head FROM {role}"),
+            // Personal values are inserted and, by an erasure, deleted; never changed.
+            format!("REVOKE UPDATE ON personal_data FROM {role}"),
         ] {
             sqlx::query(&statement).execute(&mut *tx).await?;
         }

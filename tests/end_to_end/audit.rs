@@ -601,6 +601,7 @@ async fn the_service_role_may_append_events_but_never_rewrite_them() {
         "ALTER TABLE events DISABLE TRIGGER USER",
         "DELETE FROM commands",
         "UPDATE unique_claims SET stream_id = 'case-x'",
+        "UPDATE personal_data SET value = '冒名者'",
     ] {
         let error = sqlx::Executor::execute(&mut connection, statement)
             .await
