@@ -2,9 +2,12 @@
 //! proofs, and the full audit that names the first event that is not what a checkpoint
 //! signed.
 //!
-//! Nothing here trusts a hash stored in the database: every leaf is recomputed from the
-//! stored row, and what is right is decided by checkpoints signed outside it (and, to
-//! name the first bad position, by the leaf list an inspector kept with a checkpoint).
+//! Nothing here trusts a hash stored in the database: checkpoints and the full audit
+//! recompute every leaf from the stored rows, and what is right is decided by checkpoints
+//! signed outside it (and, to name the first bad position, by the leaf list an inspector
+//! kept with a checkpoint). Proofs read the tree's tiles ([`crate::tiles`], a cache
+//! derived from the log) and are checked before they leave: the proven row's leaf must be
+//! the tree's and the tree's root the signed one.
 
 use chrono::{DateTime, Utc};
 use whistle_store::Database;
@@ -125,27 +128,6 @@ pub async fn checkpoint(
     Ok((checkpoint.sign(private_key)?, leaves))
 }
 
-/// The leaves the checkpoint covers, after checking that the database still holds the
-/// log the checkpoint signed.
-async fn leaves_matching(db: &Database, checkpoint: &Checkpoint) -> Result<Vec<Hash>, AuditError> {
-    let mut leaves = sound_leaves(db).await?;
-    if (leaves.len() as u64) < checkpoint.size {
-        return Err(AuditError::Tampered(format!(
-            "the database holds {} events, fewer than the checkpoint's {}",
-            leaves.len(),
-            checkpoint.size
-        )));
-    }
-    leaves.truncate(checkpoint.size as usize);
-    if merkle::root(&leaves) != checkpoint.root {
-        return Err(AuditError::Tampered(format!(
-            "the database's first {} events are not the log the checkpoint signed; run `whistle audit verify`",
-            checkpoint.size
-        )));
-    }
-    Ok(leaves)
-}
-
 /// Prove that the event `event_id` is in the log that `checkpoint` signs.
 pub async fn prove_inclusion(
     db: &Database,
@@ -165,15 +147,62 @@ pub async fn prove_inclusion(
             event.position, checkpoint.size
         )));
     }
-    let tree = merkle::Tree::new(leaves_matching(db, &checkpoint).await?);
-    let index = (event.position - 1) as usize;
+    let index = (event.position - 1) as u64;
+    let proof = inclusion_checked(db, &event, index, &checkpoint).await?;
     Ok(InclusionBundle {
         format: INCLUSION_FORMAT.to_owned(),
-        leaf_index: index as u64,
+        leaf_index: index,
         event,
         checkpoint: signed_checkpoint.to_owned(),
-        proof: encode_proof(&tree.inclusion_proof(index, checkpoint.size as usize)),
+        proof: encode_proof(&proof),
     })
+}
+
+/// The audit path of `event` (at `index`) in the tree `checkpoint` signs, from the tiles:
+/// extended to the log's end first, rebuilt once when their root is not the signed one.
+/// Refused when the row is not the one the signed tree holds, or when the tree cannot be
+/// brought to the signed root (the database no longer holds the log it signs).
+async fn inclusion_checked(
+    db: &Database,
+    event: &StoredEvent,
+    index: u64,
+    checkpoint: &Checkpoint,
+) -> Result<Vec<Hash>, AuditError> {
+    for attempt in 0..2 {
+        signed_tree_reachable(db, checkpoint).await?;
+        let proof = crate::tiles::inclusion(db, index, checkpoint.size).await?;
+        if proof.root == checkpoint.root {
+            if proof.leaf != Some(event.leaf_hash()) {
+                return Err(AuditError::Tampered(format!(
+                    "the event at position {} is not the one the checkpoint signed; run `whistle audit verify`",
+                    event.position
+                )));
+            }
+            return Ok(proof.hashes);
+        }
+        if attempt == 0 {
+            crate::tiles::clear(db).await?;
+        }
+    }
+    Err(not_the_signed_log(checkpoint.size))
+}
+
+/// Extend the tiles to the log's end and refuse a log shorter than the checkpoint.
+async fn signed_tree_reachable(db: &Database, checkpoint: &Checkpoint) -> Result<(), AuditError> {
+    let size = crate::tiles::extend(db).await?;
+    if size < checkpoint.size {
+        return Err(AuditError::Tampered(format!(
+            "the database holds {size} events, fewer than the checkpoint's {}",
+            checkpoint.size
+        )));
+    }
+    Ok(())
+}
+
+fn not_the_signed_log(size: u64) -> AuditError {
+    AuditError::Tampered(format!(
+        "the database's first {size} events are not the log the checkpoint signed; run `whistle audit verify`"
+    ))
 }
 
 /// Prove that each event at `positions` is in the log that `checkpoint` signs (positions
@@ -184,8 +213,6 @@ pub async fn prove_events(
     signed_checkpoint: &str,
 ) -> Result<(EvidenceBundle, Vec<i64>), AuditError> {
     let checkpoint = Checkpoint::read_unverified(signed_checkpoint)?;
-    let tree = merkle::Tree::new(leaves_matching(db, &checkpoint).await?);
-    let size = checkpoint.size as usize;
     let mut events = Vec::new();
     let mut after_checkpoint = Vec::new();
     for &position in positions {
@@ -201,11 +228,12 @@ pub async fn prove_events(
         .await?
         .pop()
         .ok_or_else(|| AuditError::NotFound(format!("no event at position {position}")))?;
-        let index = (position - 1) as usize;
+        let index = (position - 1) as u64;
+        let proof = inclusion_checked(db, &event, index, &checkpoint).await?;
         events.push(ProvenEvent {
-            leaf_index: index as u64,
+            leaf_index: index,
             event,
-            proof: encode_proof(&tree.inclusion_proof(index, size)),
+            proof: encode_proof(&proof),
         });
     }
     Ok((
@@ -237,22 +265,29 @@ pub async fn prove_consistency(
             old_checkpoint.size, new_checkpoint.size
         )));
     }
-    let leaves = leaves_matching(db, &new_checkpoint).await?;
-    if merkle::root(&leaves[..old_checkpoint.size as usize]) != old_checkpoint.root {
-        return Err(AuditError::Tampered(format!(
-            "the database's first {} events are not the log the old checkpoint signed",
-            old_checkpoint.size
-        )));
+    for attempt in 0..2 {
+        signed_tree_reachable(db, &new_checkpoint).await?;
+        let (old_root, proof) =
+            crate::tiles::consistency(db, old_checkpoint.size, new_checkpoint.size).await?;
+        if proof.root == new_checkpoint.root {
+            if old_root != old_checkpoint.root {
+                return Err(AuditError::Tampered(format!(
+                    "the database's first {} events are not the log the old checkpoint signed",
+                    old_checkpoint.size
+                )));
+            }
+            return Ok(ConsistencyBundle {
+                format: CONSISTENCY_FORMAT.to_owned(),
+                old_checkpoint: old.to_owned(),
+                new_checkpoint: new.to_owned(),
+                proof: encode_proof(&proof.hashes),
+            });
+        }
+        if attempt == 0 {
+            crate::tiles::clear(db).await?;
+        }
     }
-    Ok(ConsistencyBundle {
-        format: CONSISTENCY_FORMAT.to_owned(),
-        old_checkpoint: old.to_owned(),
-        new_checkpoint: new.to_owned(),
-        proof: encode_proof(&merkle::consistency_proof(
-            &leaves,
-            old_checkpoint.size as usize,
-        )),
-    })
+    Err(not_the_signed_log(new_checkpoint.size))
 }
 
 /// A checkpoint an inspector brings to a full audit, with the leaf list kept beside it

@@ -16,6 +16,7 @@ pub mod files;
 pub mod leaf;
 pub mod ledger;
 pub mod merkle;
+pub mod tiles;
 
 use thiserror::Error;
 

@@ -1,7 +1,8 @@
 //! The load drivers as `whistle-bench` subcommands, each measuring one thing and
 //! printing a Markdown table: `append` (the event store alone), `commands` (the command
-//! path in process), `graphql` (queries against a running service at a fixed rate) and
-//! `graphql-commands` (mutations against a running service).
+//! path in process), `graphql` (queries against a running service at a fixed rate),
+//! `graphql-commands` (mutations against a running service), `abuse` and `proofs` (the
+//! audit ledger's proofs on a log).
 
 use clap::{Args, Subcommand};
 use whistle_api::auth::JwtSecret;
@@ -106,6 +107,16 @@ pub enum Tool {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Proof latency on an existing log (read only): a checkpoint, the tree's tiles
+    /// built, then inclusion and consistency proofs of random events and sizes, each
+    /// verified; prints a Markdown table.
+    Proofs {
+        /// Proofs of each kind.
+        #[arg(long, default_value_t = 200)]
+        count: usize,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Durable appends per second at each number of concurrent clients; prints a
     /// Markdown table.
     Append {
@@ -126,6 +137,11 @@ pub enum Tool {
 /// Run one driver and print its table.
 pub async fn run(tool: Tool) -> anyhow::Result<()> {
     match tool {
+        Tool::Proofs { count, database } => {
+            let run = drivers::proofs::run(&database.database_url, count.max(1), 7).await?;
+            print!("{run}");
+            Ok(())
+        }
         Tool::Abuse {
             url,
             rate,

@@ -354,7 +354,7 @@ fn flip_one_ascii_bit(text: &str) -> String {
 }
 
 /// The ways someone with write access to the database might rewrite history.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tamper {
     PayloadByte,
     Actor,
@@ -484,7 +484,60 @@ async fn every_kind_of_tampering_is_detected_with_the_first_bad_position_named(
             before.stdout, before.stderr
         );
 
+        // A proof made before the rewrite builds the tree's tiles (the proofs' cache).
+        let prove_at = |position: i64, out: &'static str| {
+            let (url, dir) = (database.url.clone(), dir.path().to_owned());
+            async move {
+                // Read as stored: a forged row need not decode.
+                let db = whistle_store::Database::connect(&url).await.unwrap();
+                let event_id: String =
+                    sqlx::query_scalar("SELECT event_id FROM events WHERE position = $1")
+                        .bind(position)
+                        .fetch_one(db.pool())
+                        .await
+                        .unwrap();
+                db.close().await;
+                whistle(&[
+                    "audit",
+                    "prove",
+                    "--event",
+                    &event_id,
+                    "--checkpoint",
+                    &path(&dir, "held.checkpoint"),
+                    "--out",
+                    &path(&dir, out),
+                    "--database-url",
+                    &url,
+                ])
+                .await
+            }
+        };
+        let early = prove_at(2, "early.proof").await;
+        assert_eq!(early.code, 0, "{}", early.stderr);
+
         tamper(&database, backend, how).await;
+        // With the tiles built from the signed log, the rewritten event itself cannot be
+        // proven; an untouched one still can, truly (the proof verifies offline against
+        // the checkpoint). A deleted event has nothing left to prove.
+        if how != Tamper::Delete {
+            let rewritten = prove_at(TAMPERED_AT, "rewritten.proof").await;
+            assert_eq!(
+                rewritten.code, 1,
+                "{how:?}: a proof was made for the rewritten event"
+            );
+        }
+        let untouched = prove_at(2, "untouched.proof").await;
+        assert_eq!(untouched.code, 0, "{how:?}: {}", untouched.stderr);
+        let checked = offline(&public, &[path(dir.path(), "untouched.proof")]).await;
+        assert_eq!(checked.code, 0, "{how:?}: {}", checked.stderr);
+        // Without the tiles, the tree must be rebuilt from the rewritten log, whose root
+        // is not the signed one: no proof at all (checked below).
+        let store = database.store().await;
+        sqlx::query("DELETE FROM audit_tiles")
+            .execute(store.database().pool())
+            .await
+            .unwrap();
+        store.database().close().await;
         let after = full_audit(&database, &public, &held).await;
         assert_eq!(
             after.code, 1,

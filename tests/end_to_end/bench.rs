@@ -76,6 +76,23 @@ async fn the_benchmarks_run_and_refuse_a_database_that_holds_events(backend: Tes
     let store = fresh.store().await;
     assert_eq!(store.head_position().await.unwrap(), 2 * 20 * 3);
     store.database().close().await;
+
+    // Proofs on that log: each one verified before it counts; the log is not written.
+    let (code, stdout, stderr) =
+        bench(&["proofs", "--count", "5", "--database-url", &fresh.url]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("proofs on a log of 120 events"), "{stdout}");
+    assert!(
+        stdout.contains("| inclusion proof, p50 / p99 of 5 |"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("| consistency proof, p50 / p99 of 5 |"),
+        "{stdout}"
+    );
+    let store = fresh.store().await;
+    assert_eq!(store.head_position().await.unwrap(), 2 * 20 * 3);
+    store.database().close().await;
 }
 
 /// The GraphQL load generator against the real server: every query of its mix answers.

@@ -3,13 +3,15 @@
 //! the cqrs-es anchor also runs), [`graphql`] (queries at a fixed rate against a running
 //! service) and [`graphql_commands`] (the same lifecycle as mutations over HTTP). What
 //! they share: a measured run, its latency quantiles and the tables they print. Beside
-//! them, [`abuse`] measures how a service answers others while it is attacked.
+//! them, [`abuse`] measures how a service answers others while it is attacked, and
+//! [`proofs`] the audit ledger's proof latency on a log.
 
 pub mod abuse;
 pub mod append;
 pub mod commands;
 pub mod graphql;
 pub mod graphql_commands;
+pub mod proofs;
 
 use std::time::{Duration, Instant};
 
