@@ -480,6 +480,27 @@ async fn a_penalty_names_only_cases_that_exist_and_a_bounded_number_of_them(back
     .unwrap();
     let recorded: Value = serde_json::from_str(&recorded).unwrap();
     assert_eq!(recorded["case_ids"], json!([case]));
+    // Key categories are a set: 10,000 repetitions are recorded once each.
+    let many: Vec<&str> = std::iter::repeat_n(["PUBLIC_INTEREST", "MORAL_BOTTOM_LINE"], 5_000)
+        .flatten()
+        .collect();
+    app.ok(
+        &p.dispatcher,
+        "mutation($c: ID!, $k: [KeyCategory!]!) { triageCase(caseId: $c, level: GENERAL, categories: $k, problemClass: \"x\") { position } }",
+        json!({ "c": case, "k": many }),
+    )
+    .await;
+    let triaged: String = sqlx::query_scalar(
+        "SELECT payload FROM events WHERE event_type = 'CaseTriaged' ORDER BY position DESC LIMIT 1",
+    )
+    .fetch_one(app.store().database().pool())
+    .await
+    .unwrap();
+    let triaged: Value = serde_json::from_str(&triaged).unwrap();
+    assert_eq!(
+        triaged["categories"],
+        json!(["public_interest", "moral_bottom_line"])
+    );
 }
 
 on_both_backends!(

@@ -342,7 +342,16 @@ impl MutationRoot {
         };
         let body = CaseCommand::TriageCase {
             level: level.into(),
-            categories: categories.into_iter().map(Into::into).collect(),
+            // A set of at most five: duplicates dropped, first mention first.
+            categories: categories.into_iter().map(Into::into).fold(
+                Vec::new(),
+                |mut set: Vec<KeyCategory>, category| {
+                    if !set.contains(&category) {
+                        set.push(category);
+                    }
+                    set
+                },
+            ),
             problem_class: ProblemClass::parse(&problem_class).map_err(validation)?,
             jurisdiction,
         };
