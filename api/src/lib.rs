@@ -14,4 +14,5 @@ pub mod oidc;
 pub mod server;
 pub mod state;
 
+pub use axum::http::HeaderValue;
 pub use server::{Application, ServerConfig, ServerLimits};

@@ -57,6 +57,9 @@ pub struct ServerLimits {
     pub requests_per_second_per_address: u32,
     /// Requests per second with one bearer token (0: no limit); bursts of twice that.
     pub requests_per_second_per_token: u32,
+    /// Origins whose pages may call the API from a browser (CORS), e.g.
+    /// `https://console.example.gov.cn`; none by default (same origin only).
+    pub allowed_origins: Vec<HeaderValue>,
 }
 
 impl Default for ServerLimits {
@@ -68,6 +71,7 @@ impl Default for ServerLimits {
             max_websockets: 256,
             requests_per_second_per_address: 200,
             requests_per_second_per_token: 50,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -460,6 +464,33 @@ fn router(state: HttpState, limits: &ServerLimits) -> (Router, Vec<Pruner>) {
                 .to_owned();
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), %request_id)
         }))
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid));
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(axum::middleware::map_response(challenge_on_401));
+    // Outermost: a preflight is answered before routing, rate limits or timeouts.
+    let router = if limits.allowed_origins.is_empty() {
+        router
+    } else {
+        router.layer(
+            tower_http::cors::CorsLayer::new()
+                .allow_origin(limits.allowed_origins.clone())
+                .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+                .expose_headers([header::RETRY_AFTER, HeaderName::from_static("x-request-id")])
+                .max_age(Duration::from_secs(600)),
+        )
+    };
     (router, pruners)
+}
+
+/// Every 401 says how to authenticate (RFC 6750): `WWW-Authenticate: Bearer`.
+async fn challenge_on_401(mut response: Response) -> Response {
+    if response.status() == StatusCode::UNAUTHORIZED
+        && !response.headers().contains_key(header::WWW_AUTHENTICATE)
+    {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"whistle\""),
+        );
+    }
+    response
 }

@@ -106,6 +106,42 @@ pub struct CommandHandler {
     quiet: bool,
     recent: RecentStreams,
     units: crate::admission::UnitRoster,
+    turns: StreamTurns,
+}
+
+/// Commands on one stream that name no expected version take turns in this process:
+/// each decides on the state the one before it wrote, so contention within a process
+/// never ends in a conflict (another process's writes are still met by deciding again).
+#[derive(Clone, Debug, Default)]
+struct StreamTurns {
+    locks: Arc<std::sync::Mutex<HashMap<StreamId, std::sync::Weak<tokio::sync::Mutex<()>>>>>,
+}
+
+/// Streams with a lock kept at most before the unused ones are forgotten.
+const TURNS_KEPT: usize = 10_000;
+
+impl StreamTurns {
+    /// Wait for `stream`'s turn; the turn lasts as long as the guard.
+    async fn take(&self, stream: &StreamId) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self
+                .locks
+                .lock()
+                .expect("the stream turns are not poisoned");
+            if locks.len() >= TURNS_KEPT {
+                locks.retain(|_, lock| lock.strong_count() > 0);
+            }
+            match locks.get(stream).and_then(std::sync::Weak::upgrade) {
+                Some(lock) => lock,
+                None => {
+                    let lock = Arc::new(tokio::sync::Mutex::new(()));
+                    locks.insert(stream.clone(), Arc::downgrade(&lock));
+                    lock
+                }
+            }
+        };
+        lock.lock_owned().await
+    }
 }
 
 /// The streams this handler decided on lately, as it last wrote them: the next command
@@ -161,6 +197,7 @@ impl CommandHandler {
             quiet: false,
             recent: RecentStreams::default(),
             units: crate::admission::UnitRoster::default(),
+            turns: StreamTurns::default(),
         }
     }
 
@@ -366,6 +403,11 @@ impl CommandHandler {
         let mut attempt = 0;
         // A caller naming the version it expects compares it with the stream as stored.
         let mut use_recent = issue.expected_version.is_none();
+        // Without an expected version, commands on one stream take turns in this process.
+        let _turn = match issue.expected_version {
+            None => Some(self.turns.take(stream_id).await),
+            Some(_) => None,
+        };
         loop {
             attempt += 1;
             let cached = if use_recent {

@@ -298,6 +298,39 @@ async fn retrying_a_mutation_with_the_same_command_id_returns_the_first_result_a
     assert_eq!(app.head().await, head);
 }
 
+/// 32 writers on one case at once, none naming a version: every command succeeds (they
+/// take turns on the stream), and the case's versions are gapless. Contention is never
+/// the caller's CONFLICT.
+async fn concurrent_commands_without_an_expected_version_all_succeed(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
+    let p = standard_city(&app).await;
+    let url = "https://weibo.com/crowded";
+    let (case, _) = flag(&app, &p.monitor, url, "同一事项").await;
+    let writes = (0..32u64).map(|n| {
+        let (app, token, case) = (&app, p.monitor.clone(), case.clone());
+        async move {
+            app.graphql(
+                &token,
+                "mutation($c: ID!, $u: String!, $v: Int!) { recordHeat(caseId: $c, url: $u, views: $v, reposts: 0, comments: 0, likes: 0) { position } }",
+                json!({ "c": case, "u": url, "v": 1_000 + n }),
+            )
+            .await
+        }
+    });
+    let answers = futures::future::join_all(writes).await;
+    for answer in &answers {
+        assert!(answer.get("errors").is_none(), "{answer:#}");
+    }
+    let versions: Vec<i64> = sqlx::query_scalar(
+        "SELECT stream_version FROM events WHERE stream_id = $1 ORDER BY stream_version",
+    )
+    .bind(format!("case-{case}"))
+    .fetch_all(app.store().database().pool())
+    .await
+    .unwrap();
+    assert_eq!(versions, (1..=33).collect::<Vec<i64>>());
+}
+
 async fn a_stale_expected_version_is_a_conflict_and_changes_nothing(backend: TestBackend) {
     let app = spawn_app_on(backend).await;
     let p = standard_city(&app).await;
@@ -355,6 +388,7 @@ async fn a_subscriber_receives_new_events_of_the_case_it_follows(backend: TestBa
 }
 
 on_both_backends!(
+    concurrent_commands_without_an_expected_version_all_succeed,
     retrying_a_mutation_with_the_same_command_id_returns_the_first_result_and_writes_nothing,
     a_case_walks_every_branch_from_flag_to_reopened_and_closed_again,
     a_mutation_returns_its_position_and_a_query_waiting_for_it_sees_the_write,

@@ -181,19 +181,34 @@ async fn oversized_bodies_deep_queries_and_huge_pages_are_refused(backend: TestB
         .unwrap();
     assert_eq!(response.status(), 413);
     let deep = "{ cases(first: 5) { edges { node { timeline(first: 20) { edges { node { data } } } } } } }".to_owned();
-    // 13 levels of selection: deeper than the limit of 12.
-    let nested = format!(
-        "{{ __schema {{ types {{ fields {{ type {{ {}name{} }}",
-        "ofType { ".repeat(8),
-        " }".repeat(12)
-    );
+    // 13 levels of selection of the schema's fields: deeper than the limit of 12 …
+    let nested = format!("{{ {}id{} }}", "cases { ".repeat(12), " }".repeat(12));
     let response = app.graphql(&p.monitor, &nested, json!({})).await;
+    assert_eq!(
+        response["errors"][0]["extensions"]["code"], "QUERY_TOO_DEEP",
+        "{response:#}"
+    );
     assert!(
         response["errors"][0]["message"]
             .as_str()
             .unwrap()
-            .to_lowercase()
-            .contains("nested too deep"),
+            .contains("selections nest 13 deep"),
+        "{response:#}"
+    );
+    // … while introspection, whose standard queries reach 13 with their `ofType` chains,
+    // is bounded at 24.
+    let introspection = |levels: usize| {
+        format!(
+            "{{ __schema {{ types {{ fields {{ type {{ {}name{} }} }} }} }} }}",
+            "ofType { ".repeat(levels),
+            " }".repeat(levels)
+        )
+    };
+    let answered = app.graphql(&p.monitor, &introspection(9), json!({})).await;
+    assert!(answered.get("errors").is_none(), "{answered:#}");
+    let response = app.graphql(&p.monitor, &introspection(21), json!({})).await;
+    assert_eq!(
+        response["errors"][0]["extensions"]["code"], "QUERY_TOO_DEEP",
         "{response:#}"
     );
     let response = app.graphql(&p.monitor, &deep, json!({})).await;
@@ -309,3 +324,116 @@ on_both_backends!(
     oversized_bodies_deep_queries_and_huge_pages_are_refused,
     reports_download_over_http_for_authorised_users_only,
 );
+
+/// The introspection query that GraphiQL, code generators and graphql-inspector send —
+/// graphql-js 16's `getIntrospectionQuery()` with every option on, as it printed it
+/// (tests/fixtures) — is answered in full, without a token.
+#[tokio::test]
+async fn the_standard_introspection_query_is_answered() {
+    let app = spawn_app_on(TestBackend::Sqlite).await;
+    let query = include_str!("../fixtures/introspection-graphql-js-16.graphql");
+    let response = app.graphql("", query, serde_json::json!({})).await;
+    assert!(response.get("errors").is_none(), "{response:#}");
+    let types = response["data"]["__schema"]["types"].as_array().unwrap();
+    assert!(types.len() > 50, "{}", types.len());
+    assert!(
+        types.iter().any(|t| t["name"] == "Case"),
+        "the schema's own types are listed"
+    );
+}
+
+/// A 401 says how to authenticate (`WWW-Authenticate: Bearer`), on every route.
+#[tokio::test]
+async fn unauthorised_answers_carry_a_bearer_challenge() {
+    let app = spawn_app_on(TestBackend::Sqlite).await;
+    let forged = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth("not.a.token")
+        .header("Content-Type", "application/json")
+        .body(serde_json::json!({ "query": "{ me { name } }" }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    assert_eq!(
+        forged.headers()["www-authenticate"],
+        "Bearer realm=\"whistle\""
+    );
+    let export = app
+        .client
+        .get(format!(
+            "{}/exports/ledger?from=2026-01-01&to=2027-01-01&format=csv",
+            app.address
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), 401);
+    assert!(export.headers().contains_key("www-authenticate"));
+}
+
+/// CORS: a page from an allowed origin may call the API (preflight and request); a page
+/// from another origin gets no permission; without --cors-origin, none at all.
+#[tokio::test]
+async fn pages_of_allowed_origins_may_call_the_api_and_others_may_not() {
+    let allowed = "https://console.example.gov.cn";
+    let app = spawn_app_configured(TestDatabase::new(TestBackend::Sqlite).await, |config| {
+        config.limits.allowed_origins = vec![whistle_api::HeaderValue::from_static(allowed)];
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, format!("{}/graphql", app.address))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization,content-type",
+            )
+            .send()
+    };
+    let answer = preflight(allowed).await.unwrap();
+    assert!(answer.status().is_success(), "{}", answer.status());
+    assert_eq!(answer.headers()["access-control-allow-origin"], allowed);
+    let methods = answer.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(methods.contains("POST"), "{methods}");
+    let headers = answer.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(headers.contains("authorization"), "{headers}");
+    let stranger = preflight("https://elsewhere.example.com").await.unwrap();
+    assert!(
+        !stranger
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+    let call = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("Origin", allowed)
+        .header("Content-Type", "application/json")
+        .body(serde_json::json!({ "query": "{ vocabularies { name } }" }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(call.headers()["access-control-allow-origin"], allowed);
+
+    let same_origin_only = spawn_app_on(TestBackend::Sqlite).await;
+    let answer = same_origin_only
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/graphql", same_origin_only.address),
+        )
+        .header("Origin", allowed)
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(!answer.headers().contains_key("access-control-allow-origin"));
+}

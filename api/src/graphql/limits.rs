@@ -44,6 +44,11 @@ pub const MAX_EXPANDED_FIELDS: u64 = 5_000;
 pub const MAX_ROOT_FIELDS: u64 = 32;
 /// Deepest nesting of the variables' JSON.
 pub const MAX_VARIABLE_DEPTH: usize = 32;
+/// Deepest selection of the schema's own fields (introspection aside).
+pub const MAX_SELECTION_DEPTH: usize = super::MAX_DEPTH;
+/// Deepest selection under `__schema` or `__type`: the standard introspection queries
+/// (graphql-js's `getIntrospectionQuery()` reaches 13 with its nine `ofType` levels).
+pub const MAX_INTROSPECTION_DEPTH: usize = 24;
 /// A request of at least this complexity counts as expensive (whole-year aggregates,
 /// time travel, proofs): such requests take turns ([`QueryCost`]).
 pub const EXPENSIVE_COMPLEXITY: usize = 1_000;
@@ -174,11 +179,14 @@ pub fn check_query_text(query: &str) -> Result<(), LimitError> {
     Ok(())
 }
 
-/// What a selection set expands to: fields and depth.
+/// What a selection set expands to: fields, the depth of the schema's own fields, and
+/// the depth under introspection fields (`__schema`, `__type`), bounded apart so that the
+/// standard introspection queries pass while the schema's fields stay shallow.
 #[derive(Debug, Clone, Copy, Default)]
 struct Expansion {
     fields: u64,
     depth: usize,
+    introspection_depth: usize,
 }
 
 /// Fragments, cycles, expansion, root fields and strings of a parsed document.
@@ -206,6 +214,24 @@ pub fn check_document(document: &ExecutableDocument) -> Result<(), LimitError> {
                 ErrorCode::QueryTooComplex,
                 format!(
                     "the operation expands to more than {MAX_EXPANDED_FIELDS} fields (fragments inlined)"
+                ),
+            ));
+        }
+        if expansion.depth > MAX_SELECTION_DEPTH {
+            return Err(LimitError::new(
+                ErrorCode::QueryTooDeep,
+                format!(
+                    "selections nest {} deep; at most {MAX_SELECTION_DEPTH} are accepted",
+                    expansion.depth
+                ),
+            ));
+        }
+        if expansion.introspection_depth > MAX_INTROSPECTION_DEPTH {
+            return Err(LimitError::new(
+                ErrorCode::QueryTooDeep,
+                format!(
+                    "introspection selections nest {} deep; at most {MAX_INTROSPECTION_DEPTH} are accepted",
+                    expansion.introspection_depth
                 ),
             ));
         }
@@ -243,9 +269,18 @@ impl<'a> Expander<'a> {
             let inner = match &selection.node {
                 Selection::Field(field) => {
                     let child = self.selection_set(&field.node.selection_set.node)?;
-                    Expansion {
-                        fields: child.fields.saturating_add(1),
-                        depth: child.depth + 1,
+                    if field.node.name.node.starts_with("__") {
+                        Expansion {
+                            fields: child.fields.saturating_add(1),
+                            depth: 1,
+                            introspection_depth: child.depth.max(child.introspection_depth) + 1,
+                        }
+                    } else {
+                        Expansion {
+                            fields: child.fields.saturating_add(1),
+                            depth: child.depth + 1,
+                            introspection_depth: child.introspection_depth,
+                        }
                     }
                 }
                 Selection::InlineFragment(inline) => {
@@ -257,6 +292,7 @@ impl<'a> Expander<'a> {
             };
             total.fields = total.fields.saturating_add(inner.fields);
             total.depth = total.depth.max(inner.depth);
+            total.introspection_depth = total.introspection_depth.max(inner.introspection_depth);
             if total.fields > MAX_EXPANDED_FIELDS {
                 // Stop counting: the answer is no either way.
                 return Ok(total);

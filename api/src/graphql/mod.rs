@@ -32,7 +32,8 @@ pub fn build_schema(state: AppState) -> WhistleSchema {
     .data(state)
     .extension(limits::QueryCost::new())
     .extension(personal_data::AccessRecorder)
-    .limit_depth(MAX_DEPTH)
+    // Depth is limited by `limits` (the schema's fields and introspection apart); the
+    // engine's own depth limit would count introspection's `ofType` chains too.
     .limit_complexity(MAX_COMPLEXITY)
     .finish()
 }

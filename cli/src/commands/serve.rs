@@ -78,6 +78,10 @@ pub struct ServeArgs {
     /// Requests per second with one bearer token (bursts of twice that); 0: no limit.
     #[arg(long, env = "WHISTLE_RATE_PER_TOKEN", default_value_t = 50)]
     rate_per_token: u32,
+    /// Origins whose pages may call the API from a browser (CORS), comma-separated, e.g.
+    /// https://console.example.gov.cn; none by default (same origin only).
+    #[arg(long, env = "WHISTLE_CORS_ORIGIN", value_delimiter = ',')]
+    cors_origin: Vec<String>,
     /// Serve `/metrics` (Prometheus text format) to requests with this bearer token.
     #[arg(long, env = "WHISTLE_METRICS_TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
@@ -154,6 +158,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         max_websockets: args.max_websockets.max(1),
         requests_per_second_per_address: args.rate_per_address,
         requests_per_second_per_token: args.rate_per_token,
+        allowed_origins: args
+            .cors_origin
+            .iter()
+            .map(|origin| {
+                let origin = origin.trim();
+                if !(origin.starts_with("https://") || origin.starts_with("http://"))
+                    || origin.trim_end_matches('/') != origin
+                {
+                    anyhow::bail!(
+                        "--cors-origin `{origin}` is not an origin: scheme://host[:port], without a path"
+                    );
+                }
+                Ok(whistle_api::HeaderValue::from_str(origin)?)
+            })
+            .collect::<anyhow::Result<_>>()?,
     };
     let config = ServerConfig {
         listen: args.listen,
