@@ -37,6 +37,8 @@ pub enum Command {
     Demo(commands::demo::DemoArgs),
     /// Print a signed bearer token for a person, alone on stdout.
     Token(commands::token::TokenArgs),
+    /// Print the GraphQL schema (SDL) the service serves: what schema.graphql holds.
+    Schema,
     /// Read-model maintenance.
     Projections {
         #[command(subcommand)]
@@ -69,6 +71,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => commands::serve::run(*args).await,
         Command::Demo(args) => commands::demo::run(args).await,
         Command::Token(args) => commands::token::run(args),
+        Command::Schema => {
+            print!("{}", whistle_api::graphql::contract::sdl());
+            Ok(())
+        }
         Command::Projections { command } => commands::projections::run(command).await,
         Command::Export { report } => commands::export::run(report).await,
         Command::Bulletin(args) => commands::bulletin::run(args).await,

@@ -9,6 +9,7 @@ mod audit;
 mod authorization;
 mod bench;
 mod case_lifecycle;
+mod contract;
 mod deadlines;
 mod demo;
 mod fuzzing;

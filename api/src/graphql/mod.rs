@@ -2,6 +2,7 @@
 //! event subscriptions. Only this module (and the HTTP layer) knows GraphQL.
 
 pub mod context;
+pub mod contract;
 pub mod enums;
 pub mod errors;
 pub mod limits;
