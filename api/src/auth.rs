@@ -144,6 +144,26 @@ impl Authenticator {
         }
     }
 
+    /// [`Authenticator::authenticate`], and when the token expires (a WebSocket session
+    /// ends then).
+    pub async fn authenticate_until(
+        &self,
+        handler: &whistle_app::CommandHandler,
+        authorization: Option<&str>,
+    ) -> Result<Option<(Actor, DateTime<Utc>)>, AuthError> {
+        let Some(actor) = self.authenticate(handler, authorization).await? else {
+            return Ok(None);
+        };
+        let token = bearer_token(authorization.unwrap_or_default())?;
+        // Verified above; only its `exp` is read here.
+        let times = jsonwebtoken::dangerous::insecure_decode::<TokenTimes>(token)
+            .map_err(|e| AuthError::InvalidToken(e.to_string()))?
+            .claims;
+        let expires = DateTime::from_timestamp(times.exp, 0)
+            .ok_or_else(|| AuthError::InvalidToken("the token's exp is out of range".to_owned()))?;
+        Ok(Some((actor, expires)))
+    }
+
     /// The actor an `Authorization` value names: none without a value, an error when the
     /// value is not a valid bearer token or its identity is not admitted. The one way
     /// every route (GraphQL over HTTP and WebSocket, downloads) reads who is asking.

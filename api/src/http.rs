@@ -187,6 +187,13 @@ pub async fn graphql_post(
         )
             .into_response();
     }
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return request_error(
+            accepts,
+            ErrorCode::Validation,
+            "the body is a JSON array: batched requests are not accepted; send one request object {\"query\": …, \"variables\": …} per POST",
+        );
+    }
     let params: GraphqlParams = match serde_json::from_slice(&body) {
         Ok(params) => params,
         Err(e) => {
@@ -301,6 +308,8 @@ async fn execute(
             return respond(StatusCode::OK, accepts, &body);
         }
     };
+    let mut response = response;
+    null_data_for_a_failed_non_null_root(&mut response);
     let is_request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
@@ -313,6 +322,26 @@ async fn execute(
     let body = serde_json::to_value(&response)
         .unwrap_or_else(|e| error_body(ErrorCode::Internal, &e.to_string()));
     respond(status, accepts, &body)
+}
+
+/// GraphQL's null propagation at the root (spec §6.4.4, "Handling Field Errors"): a
+/// non-null root field that failed leaves no nullable parent, so `data` is null. The
+/// engine leaves such a field out of `data` (a nullable one it sets to null), so a field
+/// an error names that is missing from `data` is one that failed non-null.
+fn null_data_for_a_failed_non_null_root(response: &mut async_graphql::Response) {
+    let async_graphql::Value::Object(data) = &response.data else {
+        return;
+    };
+    let failed_non_null = response
+        .errors
+        .iter()
+        .any(|error| match error.path.first() {
+            Some(async_graphql::PathSegment::Field(key)) => !data.contains_key(key.as_str()),
+            _ => false,
+        });
+    if failed_non_null {
+        response.data = async_graphql::Value::Null;
+    }
 }
 
 /// The type and first root field of the operation a request runs.
@@ -415,24 +444,131 @@ pub async fn graphql_ws(
         .on_upgrade(move |socket| async move {
             // The session holds its permit until the socket closes.
             let _session = session;
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let authorization = payload
-                        .get("Authorization")
-                        .or_else(|| payload.get("authorization"))
-                        .and_then(|v| v.as_str());
-                    let actor = state
-                        .authenticator
-                        .authenticate(&state.app.handler, authorization)
-                        .await
-                        .map_err(|e| async_graphql::Error::new(e.to_string()))?;
-                    let mut data = Data::default();
-                    data.insert(RequestActor(actor));
-                    Ok(data)
-                })
-                .serve()
-                .await
+            serve_websocket(socket, schema, protocol, state).await;
         })
+}
+
+/// How a WebSocket session ends early: the close frame an unacceptable
+/// `connection_init` gets, and when the token expires.
+#[derive(Default)]
+struct SessionEnd {
+    refusal: Option<(u16, String)>,
+    expires: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The graphql-transport-ws close codes: 4401 unauthorised (no token, a bad one, an
+/// expired one), 4403 forbidden (a valid token whose identity is not admitted), 4500
+/// the identity could not be checked now. The reason is short and names no parser.
+fn close_for(error: &AuthError) -> (u16, String) {
+    match error {
+        AuthError::NotAdmitted(reason) => (4403, format!("forbidden: {reason}")),
+        AuthError::Unavailable(_) => (4500, "the identity could not be checked now".to_owned()),
+        _ => (
+            4401,
+            "unauthorized: send a valid bearer token in connectionParams".to_owned(),
+        ),
+    }
+}
+
+/// Serve one WebSocket session: GraphQL over `graphql-transport-ws`, the token checked at
+/// `connection_init` (refused with 4401/4403), and the session closed with 4401 when the
+/// token expires — subscriptions stop and no new one is accepted.
+async fn serve_websocket(
+    socket: axum::extract::ws::WebSocket,
+    schema: crate::graphql::WhistleSchema,
+    protocol: GraphQLProtocol,
+    state: HttpState,
+) {
+    use axum::extract::ws::{CloseFrame, Message};
+    use futures::{SinkExt, StreamExt};
+    let (mut to_client, from_client) = socket.split();
+    let (queue, mut queued) = futures::channel::mpsc::channel::<Message>(32);
+    let end = std::sync::Arc::new(std::sync::Mutex::new(SessionEnd::default()));
+    let end_at_init = end.clone();
+    let serve = GraphQLWebSocket::new_with_pair(queue, from_client, schema, protocol)
+        .on_connection_init(move |payload| async move {
+            let authorization = payload
+                .get("Authorization")
+                .or_else(|| payload.get("authorization"))
+                .and_then(|v| v.as_str());
+            let admitted = state
+                .authenticator
+                .authenticate_until(&state.app.handler, authorization)
+                .await;
+            let mut end = end_at_init.lock().expect("the session end is not poisoned");
+            let actor = match admitted {
+                Ok(Some((actor, expires))) => {
+                    end.expires = Some(expires);
+                    Some(actor)
+                }
+                Ok(None) => None,
+                Err(error) => {
+                    let (code, reason) = close_for(&error);
+                    end.refusal = Some((code, reason.clone()));
+                    return Err(async_graphql::Error::new(reason));
+                }
+            };
+            let mut data = Data::default();
+            data.insert(RequestActor(actor));
+            Ok(data)
+        })
+        .serve();
+    let forward = async {
+        loop {
+            let expires = end.lock().expect("the session end is not poisoned").expires;
+            let until_expiry = async {
+                match expires {
+                    Some(at) => {
+                        let left = (at - chrono::Utc::now()).to_std().unwrap_or_default();
+                        tokio::time::sleep(left).await
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            let message = tokio::select! {
+                message = queued.next() => match message {
+                    Some(message) => message,
+                    None => break,
+                },
+                () = until_expiry => {
+                    let _ = to_client
+                        .send(Message::Close(Some(CloseFrame {
+                            code: 4401,
+                            reason: "unauthorized: the token has expired".into(),
+                        })))
+                        .await;
+                    break;
+                }
+            };
+            // The engine closes a refused init with 1002 and the refusal's text; the
+            // protocol's codes say it better.
+            let message = match message {
+                Message::Close(Some(frame)) if frame.code == 1002 => {
+                    match end
+                        .lock()
+                        .expect("the session end is not poisoned")
+                        .refusal
+                        .take()
+                    {
+                        Some((code, reason)) => Message::Close(Some(CloseFrame {
+                            code,
+                            reason: reason.into(),
+                        })),
+                        None => Message::Close(Some(frame)),
+                    }
+                }
+                other => other,
+            };
+            if to_client.send(message).await.is_err() {
+                break;
+            }
+        }
+    };
+    tokio::pin!(serve, forward);
+    tokio::select! {
+        () = &mut forward => {}
+        () = &mut serve => forward.await,
+    }
 }
 
 pub async fn healthz() -> impl IntoResponse {

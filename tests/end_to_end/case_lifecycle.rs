@@ -395,3 +395,99 @@ on_both_backends!(
     a_stale_expected_version_is_a_conflict_and_changes_nothing,
     a_subscriber_receives_new_events_of_the_case_it_follows,
 );
+
+/// A WebSocket session: open with graphql-transport-ws, send `connection_init` with
+/// `token`, and return the socket and the first answer.
+async fn websocket_session(
+    app: &TestApp,
+    token: &str,
+) -> (
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    Message,
+) {
+    let mut request = format!("ws://127.0.0.1:{}/graphql/ws", app.port)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    socket
+        .send(Message::Text(
+            json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })
+                .to_string()
+                .into(),
+        ))
+        .await
+        .unwrap();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+        .await
+        .expect("an answer to connection_init")
+        .unwrap()
+        .unwrap();
+    (socket, first)
+}
+
+fn close_code(message: &Message) -> (u16, String) {
+    match message {
+        Message::Close(Some(frame)) => (frame.code.into(), frame.reason.to_string()),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+}
+
+/// graphql-transport-ws's codes: a bad token 4401, an identity not admitted 4403, with a
+/// short reason; a session ends with 4401 when its token expires.
+#[tokio::test]
+async fn websocket_sessions_are_refused_with_the_protocols_codes_and_end_with_their_token() {
+    let app = spawn_app_on(TestBackend::Sqlite).await;
+    let p = standard_city(&app).await;
+    let (_, first) = websocket_session(&app, "not.a.token").await;
+    let (code, reason) = close_code(&first);
+    assert_eq!(code, 4401, "{reason}");
+    assert!(reason.starts_with("unauthorized"), "{reason}");
+    assert!(!reason.to_lowercase().contains("base64"), "{reason}");
+    let stranger = app.token("x1", "某人", "monitor", "no-such-unit");
+    let (_, first) = websocket_session(&app, &stranger).await;
+    let (code, reason) = close_code(&first);
+    assert_eq!(code, 4403, "{reason}");
+    assert!(reason.contains("not registered"), "{reason}");
+
+    // A token valid for three more seconds: the session works, then ends with 4401.
+    let now = chrono::Utc::now().timestamp();
+    let short = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &json!({ "sub": "d9", "name": "短时", "role": "dispatcher", "unit": "city-cac", "iat": now, "exp": now + 3 }),
+        &jsonwebtoken::EncodingKey::from_secret(TEST_SECRET.as_bytes()),
+    )
+    .unwrap();
+    let (mut socket, first) = websocket_session(&app, &short).await;
+    assert!(
+        first.to_text().unwrap().contains("connection_ack"),
+        "{first:?}"
+    );
+    socket
+        .send(Message::Text(
+            json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { caseEvents { position } }" } })
+                .to_string()
+                .into(),
+        ))
+        .await
+        .unwrap();
+    let _ = p;
+    // 3 s of validity, plus the 5 s of clock skew a token's expiry is allowed, at most.
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(message @ Message::Close(_))) => return message,
+                Some(Ok(_)) => continue,
+                other => panic!("the socket ended without a close frame: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("the session ends when its token expires");
+    let (code, reason) = close_code(&ended);
+    assert_eq!(code, 4401);
+    assert!(reason.contains("expired"), "{reason}");
+}

@@ -437,3 +437,45 @@ async fn pages_of_allowed_origins_may_call_the_api_and_others_may_not() {
         .unwrap();
     assert!(!answer.headers().contains_key("access-control-allow-origin"));
 }
+
+/// Null propagation (GraphQL spec §6.4.4): an error in a non-null root field makes the
+/// whole `data` null, and the error names the path.
+#[tokio::test]
+async fn an_error_in_a_non_null_root_field_nulls_the_data() {
+    let app = spawn_app_on(TestBackend::Sqlite).await;
+    let p = standard_city(&app).await;
+    let response = app
+        .graphql(
+            &p.dispatcher,
+            "{ me { userId } case(id: \"0190a3c4-0000-7000-8000-000000000bad\") { id } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(response["data"], serde_json::Value::Null, "{response:#}");
+    assert_eq!(response["errors"][0]["extensions"]["code"], "NOT_FOUND");
+    assert_eq!(response["errors"][0]["path"], serde_json::json!(["case"]));
+}
+
+/// A batch (a JSON array body) is refused with a message that says so, not with a
+/// deserialiser's words.
+#[tokio::test]
+async fn a_batched_request_is_refused_clearly() {
+    let app = spawn_app_on(TestBackend::Sqlite).await;
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/graphql-response+json")
+        .body(r#" [{"query": "{ vocabularies { name } }"}]"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "VALIDATION");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("batched requests are not accepted"),
+        "{message}"
+    );
+}
