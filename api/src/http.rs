@@ -96,6 +96,17 @@ fn request_error(accepts: Accepts, code: ErrorCode, message: &str) -> Response {
     respond(StatusCode::BAD_REQUEST, accepts, &error_body(code, message))
 }
 
+/// A GraphQL request error (the document does not parse, or is refused by the limits)
+/// in a well-formed HTTP request: 400 for `application/graphql-response+json`, 200 for
+/// `application/json`, as the GraphQL-over-HTTP spec says of each.
+fn graphql_request_error(accepts: Accepts, code: ErrorCode, message: &str) -> Response {
+    let status = match accepts {
+        Accepts::GraphqlResponseJson => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    };
+    respond(status, accepts, &error_body(code, message))
+}
+
 pub async fn graphiql_or_get(
     State(state): State<HttpState>,
     headers: HeaderMap,
@@ -224,7 +235,7 @@ async fn execute(
         Err(refused) => {
             metrics::counter!("whistle_query_limit_refusals_total", "code" => refused.code.as_str())
                 .increment(1);
-            return request_error(accepts, refused.code, &refused.message);
+            return graphql_request_error(accepts, refused.code, &refused.message);
         }
     };
     let (operation_type, root_field) = operation_of(&document, params.operation_name.as_deref());
@@ -319,8 +330,12 @@ async fn execute(
     } else {
         StatusCode::OK
     };
-    let body = serde_json::to_value(&response)
+    let mut body = serde_json::to_value(&response)
         .unwrap_or_else(|e| error_body(ErrorCode::Internal, &e.to_string()));
+    if is_request_error && let Some(object) = body.as_object_mut() {
+        // A request error happened before execution: the result has no `data` at all.
+        object.remove("data");
+    }
     respond(status, accepts, &body)
 }
 

@@ -479,3 +479,40 @@ async fn a_batched_request_is_refused_clearly() {
         "{message}"
     );
 }
+
+/// Status codes by media type (GraphQL over HTTP): a document that does not parse, one
+/// the limits refuse and one that is not valid are all request errors — 400 with
+/// `application/graphql-response+json`, 200 with `application/json` — and each carries
+/// its code.
+#[tokio::test]
+async fn request_errors_answer_by_the_media_type_asked_for() {
+    let app = spawn_app_on(TestBackend::Sqlite).await;
+    let documents = [
+        ("{ vocabularies { name }", "GRAPHQL_PARSE_FAILED"),
+        ("{ nothingHere }", "GRAPHQL_VALIDATION_FAILED"),
+        (
+            &*format!("{{ {}name{} }}", "cases { ".repeat(13), " }".repeat(13)),
+            "QUERY_TOO_DEEP",
+        ),
+    ];
+    for (accept, status) in [
+        ("application/graphql-response+json", 400),
+        ("application/json", 200),
+    ] {
+        for (document, code) in &documents {
+            let response = app
+                .client
+                .post(format!("{}/graphql", app.address))
+                .header("Content-Type", "application/json")
+                .header("Accept", accept)
+                .body(serde_json::json!({ "query": document }).to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), status, "{accept}: {document}");
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(body["errors"][0]["extensions"]["code"], *code, "{body}");
+            assert!(body.get("data").is_none(), "{accept}: {body}");
+        }
+    }
+}

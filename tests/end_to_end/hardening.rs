@@ -10,12 +10,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::helpers::*;
 
 /// POST a raw GraphQL body, optionally with a token; the status and the JSON answer.
+/// POST `body` asking for `application/graphql-response+json`, the media type whose
+/// status codes say what kind of error it was (400 for a request error).
 async fn post_raw(app: &TestApp, token: Option<&str>, body: String) -> (u16, Value) {
     let mut request = app
         .client
         .post(format!("{}/graphql", app.address))
         .header("Content-Type", "application/json")
-        .header("Accept", "application/json")
+        .header("Accept", "application/graphql-response+json")
         .body(body);
     if let Some(token) = token {
         request = request.bearer_auth(token);
