@@ -62,6 +62,8 @@ pub struct Sizes {
     /// The case list's rate and each phase's length in the abuse run.
     pub abuse_rate: u32,
     pub abuse_seconds: u64,
+    /// Inclusion and consistency proofs measured on the large log, of each kind.
+    pub proofs: usize,
 }
 
 impl Sizes {
@@ -80,6 +82,7 @@ impl Sizes {
             query_seconds: 20,
             abuse_rate: 200,
             abuse_seconds: 20,
+            proofs: 200,
         }
     }
 
@@ -98,6 +101,7 @@ impl Sizes {
             query_seconds: 1,
             abuse_rate: 20,
             abuse_seconds: 1,
+            proofs: 5,
         }
     }
 }
@@ -148,6 +152,8 @@ pub struct LargeLog {
     /// After a restart on the caught-up log: to `/healthz`, and to read models at head.
     pub restart_serving: Duration,
     pub restart_projected: Duration,
+    /// The audit ledger's proofs on the log (the service stopped).
+    pub proofs: crate::drivers::proofs::ProofRun,
 }
 
 /// Everything measured on one backend.
@@ -493,6 +499,8 @@ async fn large_log(
         )
         .await?;
     service.stop().await?;
+    progress(format_args!("{label}: audit proofs on the log"));
+    let proofs = crate::drivers::proofs::run(url, sizes.proofs, 11).await?;
     Ok(LargeLog {
         events,
         fill,
@@ -507,5 +515,6 @@ async fn large_log(
         peak_rss_kib,
         restart_serving,
         restart_projected,
+        proofs,
     })
 }

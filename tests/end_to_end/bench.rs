@@ -290,5 +290,6 @@ async fn the_whole_benchmark_runs_on_both_backends_and_writes_its_tables() {
     assert_eq!(rows_of("### Queries over GraphQL"), 2 * 4);
     assert_eq!(rows_of("### Command path through GraphQL"), per_clients);
     assert_eq!(rows_of("### Under attack, on that log"), 2);
-    assert_eq!(rows_of("### Against the targets"), 11);
+    assert_eq!(rows_of("### Against the targets"), 12);
+    assert_eq!(rows_of("### The audit ledger's proofs, on that log"), 2);
 }
