@@ -10,7 +10,7 @@ use serde::Deserialize;
 use thiserror::Error;
 use whistle_domain::calendar::WorkingDayCalendar;
 use whistle_domain::rules::{AssessmentRules, CaseRules, DeadlineRules, SupervisionRules};
-use whistle_domain::{DeadlineKind, UnitId, Vocabulary};
+use whistle_domain::{DeadlineKind, Role, UnitId, Vocabulary};
 
 /// The rule set shipped with Whistle.
 pub const DEFAULT_RULES_TOML: &str = include_str!("../../rules/default.toml");
@@ -25,11 +25,22 @@ pub struct RuleSet {
 }
 
 /// How long personal data is kept.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrivacyRules {
     /// Days after a case is closed when its personal data is erased by the system;
     /// `None`: kept until erased on request.
     pub retention_days_after_close: Option<u32>,
+    /// The roles that may propose and approve an erasure (two different people).
+    pub erasure_roles: Vec<Role>,
+}
+
+impl Default for PrivacyRules {
+    fn default() -> Self {
+        Self {
+            retention_days_after_close: None,
+            erasure_roles: whistle_domain::access_record::ERASURE_ROLES.to_vec(),
+        }
+    }
 }
 
 #[derive(Debug, Error)]
@@ -61,6 +72,7 @@ struct RuleFile {
 #[serde(deny_unknown_fields)]
 struct PrivacySection {
     retention_days_after_close: Option<u32>,
+    erasure_roles: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -116,6 +128,7 @@ impl RuleSet {
             deadlines: self.deadlines.clone(),
             supervision: self.supervision.clone(),
             calendar,
+            erasure_roles: self.privacy.erasure_roles.clone(),
         }
     }
 
@@ -222,9 +235,30 @@ impl RuleSet {
                 format!("must be between 1 and 36,500 days, not {days}"),
             ));
         }
+        let erasure_roles = match &file.privacy.erasure_roles {
+            None => whistle_domain::access_record::ERASURE_ROLES.to_vec(),
+            Some(keys) => {
+                let mut roles = Vec::new();
+                for key in keys {
+                    let role = Role::parse_person_role(key)
+                        .map_err(|e| invalid("privacy.erasure_roles", e.reason))?;
+                    if !roles.contains(&role) {
+                        roles.push(role);
+                    }
+                }
+                if roles.is_empty() {
+                    return Err(invalid(
+                        "privacy.erasure_roles",
+                        "name at least one role (two different people must agree)",
+                    ));
+                }
+                roles
+            }
+        };
         Ok(Self {
             privacy: PrivacyRules {
                 retention_days_after_close: file.privacy.retention_days_after_close,
+                erasure_roles,
             },
             deadlines: DeadlineRules {
                 version: version.clone(),
@@ -317,5 +351,27 @@ mod tests {
             RuleSet::load(Path::new("/no/such/rules.toml")),
             Err(RulesError::Read { .. })
         ));
+    }
+
+    #[test]
+    fn the_roles_that_may_erase_are_read_from_the_file() {
+        let with = |line: &str| {
+            DEFAULT_RULES_TOML.replace("erasure_roles = [\"dispatcher\", \"inspector\"]", line)
+        };
+        let inspectors = RuleSet::parse(&with("erasure_roles = [\"inspector\"]")).unwrap();
+        assert_eq!(inspectors.privacy.erasure_roles, vec![Role::Inspector]);
+        assert_eq!(
+            inspectors
+                .case_rules(Arc::new(WorkingDayCalendar::china().clone()))
+                .erasure_roles,
+            vec![Role::Inspector]
+        );
+        for bad in [
+            "erasure_roles = [\"system\"]",
+            "erasure_roles = []",
+            "erasure_roles = [\"nobody\"]",
+        ] {
+            assert!(RuleSet::parse(&with(bad)).is_err(), "{bad}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! fields and through which path, so inspectors can answer "who looked at this person's
 //! identity"), and the erasure of the case's personal data on legal request — proposed
 //! by one person with a legal basis, approved by a second (four eyes), both of the roles
-//! [`ERASURE_ROLES`] names — or by the system when the retention period after closing
+//! the rules name ([`ERASURE_ROLES`] by default) — or by the system when the retention period after closing
 //! has run out. Only those who may see authors (docs/domain/trust.md) can have a look
 //! recorded; the record holds no personal data itself.
 
@@ -21,8 +21,9 @@ use crate::stream::StreamId;
 use crate::text::RequiredText;
 use crate::vocabulary::CommandKind;
 
-/// The roles that may propose and approve an erasure: the cyberspace office's
-/// dispatchers, who hold the record, and inspectors.
+/// The roles that may propose and approve an erasure by default (the rules file's
+/// `privacy.erasure_roles` sets others): the cyberspace office's dispatchers, who hold
+/// the record, and inspectors.
 pub const ERASURE_ROLES: &[Role] = &[Role::Dispatcher, Role::Inspector];
 
 /// The commands on an access stream.
@@ -118,7 +119,9 @@ impl Aggregate for PersonalDataAccessAggregate {
             } => {
                 // A case erased before may have gained posts since: it may be erased
                 // again.
-                command.actor.require_role(ERASURE_ROLES, kind)?;
+                command
+                    .actor
+                    .require_role(&command.rules.erasure_roles, kind)?;
                 return Ok(vec![Event::PersonalDataErasureProposed {
                     case_id: *case_id,
                     erasure_id: *erasure_id,
@@ -127,7 +130,9 @@ impl Aggregate for PersonalDataAccessAggregate {
                 }]);
             }
             AccessCommand::ApproveErasure { erasure_id } => {
-                command.actor.require_role(ERASURE_ROLES, kind)?;
+                command
+                    .actor
+                    .require_role(&command.rules.erasure_roles, kind)?;
                 let (_, proposed_by, legal_basis) = state
                     .proposals
                     .iter()

@@ -32,12 +32,16 @@ pub struct DeadlineRules {
 }
 
 /// What deciding a case command needs to know of the rules in force: the deadline
-/// rules, who supervises which levels, and the working-day calendar.
+/// rules, who supervises which levels, the working-day calendar, and who may erase a
+/// case's personal data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseRules {
     pub deadlines: DeadlineRules,
     pub supervision: SupervisionRules,
     pub calendar: Arc<WorkingDayCalendar>,
+    /// The roles that may propose and approve an erasure of personal data (two different
+    /// people); default: dispatchers and inspectors.
+    pub erasure_roles: Vec<crate::actor::Role>,
 }
 
 impl Default for CaseRules {
@@ -47,6 +51,7 @@ impl Default for CaseRules {
             deadlines: DeadlineRules::default(),
             supervision: SupervisionRules::default(),
             calendar: Arc::new(WorkingDayCalendar::china().clone()),
+            erasure_roles: crate::access_record::ERASURE_ROLES.to_vec(),
         }
     }
 }
