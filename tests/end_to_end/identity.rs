@@ -354,9 +354,8 @@ async fn tokens_are_bound_to_registered_units_and_the_roles_their_kind_holds(bac
     assert!(body.to_string().contains("deactivated"), "{body}");
 }
 
-#[tokio::test]
-async fn token_times_are_checked_strictly() {
-    let app = spawn_app_on(TestBackend::Sqlite).await;
+async fn token_times_are_checked_strictly(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
     let _people = standard_city(&app).await;
     let now = chrono::Utc::now().timestamp();
     let token = |iat: i64, exp: i64, nbf: Option<i64>| {
@@ -504,6 +503,7 @@ async fn a_penalty_names_only_cases_that_exist_and_a_bounded_number_of_them(back
 }
 
 on_both_backends!(
+    token_times_are_checked_strictly,
     an_authors_identity_is_shown_only_where_the_rules_allow_on_every_read_path,
     a_command_id_is_bound_to_the_command_it_was_first_used_for,
     tokens_are_bound_to_registered_units_and_the_roles_their_kind_holds,

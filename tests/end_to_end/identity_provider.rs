@@ -169,23 +169,21 @@ async fn spawn(port: u16, generation: u32, people: &Path) -> Result<Child, Strin
 }
 
 async fn service_trusting(
+    backend: TestBackend,
     provider: &IdentityProvider,
     claims: whistle_api::oidc::ClaimNames,
     allow_development_tokens: bool,
 ) -> TestApp {
     let issuer = provider.issuer();
-    spawn_app_configured(
-        TestDatabase::new(TestBackend::Sqlite).await,
-        move |config| {
-            config.identity_provider = Some(whistle_api::oidc::OidcConfig {
-                issuer,
-                audience: "whistle-api".to_owned(),
-                claims,
-                allow_development_tokens,
-                keys_cooldown: KEYS_COOLDOWN,
-            });
-        },
-    )
+    spawn_app_configured(TestDatabase::new(backend).await, move |config| {
+        config.identity_provider = Some(whistle_api::oidc::OidcConfig {
+            issuer,
+            audience: "whistle-api".to_owned(),
+            claims,
+            allow_development_tokens,
+            keys_cooldown: KEYS_COOLDOWN,
+        });
+    })
     .await
 }
 
@@ -209,10 +207,17 @@ async fn me(app: &TestApp, token: &str) -> (u16, Value) {
     (status, body)
 }
 
-#[tokio::test]
-async fn tokens_of_the_identity_provider_are_verified_across_algorithms_and_a_key_rotation() {
+async fn tokens_of_the_identity_provider_are_verified_across_algorithms_and_a_key_rotation(
+    backend: TestBackend,
+) {
     let mut provider = IdentityProvider::start().await;
-    let app = service_trusting(&provider, whistle_api::oidc::ClaimNames::default(), false).await;
+    let app = service_trusting(
+        backend,
+        &provider,
+        whistle_api::oidc::ClaimNames::default(),
+        false,
+    )
+    .await;
     register_standard_units(&app).await;
 
     for alg in ["RS256", "ES256", "EdDSA"] {
@@ -268,8 +273,7 @@ async fn tokens_of_the_identity_provider_are_verified_across_algorithms_and_a_ke
     assert!(body.to_string().contains("does not publish"), "{body}");
 }
 
-#[tokio::test]
-async fn claim_names_are_configurable_and_development_tokens_can_be_allowed() {
+async fn claim_names_are_configurable_and_development_tokens_can_be_allowed(backend: TestBackend) {
     let provider = IdentityProvider::start().await;
     let claims = whistle_api::oidc::ClaimNames {
         user: "client_id".to_owned(),
@@ -277,7 +281,7 @@ async fn claim_names_are_configurable_and_development_tokens_can_be_allowed() {
         role: "post".to_owned(),
         unit: "dept".to_owned(),
     };
-    let app = service_trusting(&provider, claims, true).await;
+    let app = service_trusting(backend, &provider, claims, true).await;
     register_standard_units(&app).await;
     let token = provider.token("m-oidc", "EdDSA", "whistle-api").await;
     let (status, body) = me(&app, &token).await;
@@ -287,3 +291,8 @@ async fn claim_names_are_configurable_and_development_tokens_can_be_allowed() {
     let development = app.token("i1", "冯纪检", "inspector", "city-discipline");
     assert_eq!(me(&app, &development).await.0, 200);
 }
+
+on_both_backends!(
+    tokens_of_the_identity_provider_are_verified_across_algorithms_and_a_key_rotation,
+    claim_names_are_configurable_and_development_tokens_can_be_allowed,
+);
