@@ -128,8 +128,8 @@ impl Authenticator {
     }
 
     /// Verify a bearer token (signature, times, claims) and return its person, not yet
-    /// admitted.
-    pub async fn verify(&self, token: &str) -> Result<Actor, AuthError> {
+    /// admitted, with the token's times.
+    pub async fn verify(&self, token: &str) -> Result<(Actor, TokenTimes), AuthError> {
         let algorithm = jsonwebtoken::decode_header(token)
             .map_err(|e| AuthError::InvalidToken(e.to_string()))?
             .alg;
@@ -140,7 +140,7 @@ impl Authenticator {
                     "development tokens (HS256, `whistle token`) are refused: this service trusts its identity provider (start it with --allow-development-tokens to accept both)".to_owned(),
                 ))
             }
-            _ => verify_token(&self.secret, token),
+            _ => verify_token_times_at(&self.secret, token, Utc::now()),
         }
     }
 
@@ -151,14 +151,11 @@ impl Authenticator {
         handler: &whistle_app::CommandHandler,
         authorization: Option<&str>,
     ) -> Result<Option<(Actor, DateTime<Utc>)>, AuthError> {
-        let Some(actor) = self.authenticate(handler, authorization).await? else {
+        let Some(value) = authorization else {
             return Ok(None);
         };
-        let token = bearer_token(authorization.unwrap_or_default())?;
-        // Verified above; only its `exp` is read here.
-        let times = jsonwebtoken::dangerous::insecure_decode::<TokenTimes>(token)
-            .map_err(|e| AuthError::InvalidToken(e.to_string()))?
-            .claims;
+        let (actor, times) = self.verify(bearer_token(value)?).await?;
+        handler.admit(&actor).await?;
         let expires = DateTime::from_timestamp(times.exp, 0)
             .ok_or_else(|| AuthError::InvalidToken("the token's exp is out of range".to_owned()))?;
         Ok(Some((actor, expires)))
@@ -172,12 +169,10 @@ impl Authenticator {
         handler: &whistle_app::CommandHandler,
         authorization: Option<&str>,
     ) -> Result<Option<Actor>, AuthError> {
-        let Some(value) = authorization else {
-            return Ok(None);
-        };
-        let actor = self.verify(bearer_token(value)?).await?;
-        handler.admit(&actor).await?;
-        Ok(Some(actor))
+        Ok(self
+            .authenticate_until(handler, authorization)
+            .await?
+            .map(|(actor, _)| actor))
     }
 }
 
@@ -227,6 +222,15 @@ pub fn verify_token_at(
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Actor, AuthError> {
+    verify_token_times_at(secret, token, now).map(|(actor, _)| actor)
+}
+
+/// [`verify_token_at`], with the token's times.
+fn verify_token_times_at(
+    secret: &JwtSecret,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<(Actor, TokenTimes), AuthError> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_required_spec_claims(&["exp", "sub", "iat"]);
     // `exp` and `nbf` are checked below against `now`, with the same leeway.
@@ -240,13 +244,14 @@ pub fn verify_token_at(
     )
     .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
     let claims = data.claims;
-    TokenTimes {
+    let times = TokenTimes {
         iat: claims.iat,
         exp: claims.exp,
         nbf: claims.nbf,
-    }
-    .check(now)?;
-    actor_from_parts(&claims.sub, &claims.name, &claims.role, &claims.unit)
+    };
+    times.check(now)?;
+    let actor = actor_from_parts(&claims.sub, &claims.name, &claims.role, &claims.unit)?;
+    Ok((actor, times))
 }
 
 /// A token's times, checked the same way for every kind of token.

@@ -221,8 +221,9 @@ impl OidcVerifier {
         Ok(find(&*self.keys.read().await))
     }
 
-    /// Verify a token the provider issued and return its person (not yet admitted).
-    pub async fn verify(&self, token: &str) -> Result<Actor, AuthError> {
+    /// Verify a token the provider issued and return its person (not yet admitted) and
+    /// the token's times.
+    pub async fn verify(&self, token: &str) -> Result<(Actor, TokenTimes), AuthError> {
         let invalid = |reason: String| AuthError::InvalidToken(reason);
         let header = jsonwebtoken::decode_header(token).map_err(|e| invalid(e.to_string()))?;
         if !ALGORITHMS.contains(&header.alg) {
@@ -283,11 +284,12 @@ impl OidcVerifier {
             }
         };
         let names = &self.config.claims;
-        actor_from_parts(
+        let actor = actor_from_parts(
             &text(&names.user)?,
             &text(&names.name)?,
             &text(&names.role)?,
             &text(&names.unit)?,
-        )
+        )?;
+        Ok((actor, times))
     }
 }

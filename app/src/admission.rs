@@ -104,16 +104,7 @@ impl UnitRoster {
             return Ok(unit.clone());
         }
         let stream = UnitAggregate::stream_id(unit_id);
-        let recorded = store.read_stream(&stream).await?;
-        let events = recorded
-            .iter()
-            .map(|r| {
-                r.event().map_err(|e| StoreError::Corrupt {
-                    position: r.position,
-                    reason: e.to_string(),
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let events = whistle_store::RecordedEvent::events(&store.read_stream(&stream).await?)?;
         let unit = UnitState::from_events(&events).as_reference();
         if unit.is_some() {
             self.some_unit_exists

@@ -249,29 +249,14 @@ impl CommandHandler {
     async fn load_stream(&self, stream_id: &StreamId) -> Result<(Vec<Event>, i64), CommandError> {
         let recorded = self.store.read_stream(stream_id).await?;
         let version = recorded.last().map_or(0, |e| e.stream_version);
-        let events = recorded
-            .iter()
-            .map(|r| {
-                r.event().map_err(|e| StoreError::Corrupt {
-                    position: r.position,
-                    reason: e.to_string(),
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((events, version))
+        Ok((whistle_store::RecordedEvent::events(&recorded)?, version))
     }
 
     /// Refuse unless every case named exists (and no more than
     /// [`whistle_domain::commands::MAX_CASES_PER_COMMAND`] are named).
     async fn require_cases(&self, case_ids: &[CaseId]) -> Result<(), CommandError> {
-        let max = whistle_domain::commands::MAX_CASES_PER_COMMAND;
-        if case_ids.len() > max {
-            return Err(DomainError::Validation(whistle_domain::ParseError::new(
-                "caseIds",
-                format!("at most {max} cases may be named, not {}", case_ids.len()),
-            ))
-            .into());
-        }
+        whistle_domain::commands::check_case_count(case_ids.len())
+            .map_err(DomainError::Validation)?;
         let streams: Vec<StreamId> = case_ids.iter().map(|c| StreamId::Case(*c)).collect();
         let missing = self.store.missing_streams(&streams).await?;
         if missing.is_empty() {

@@ -168,17 +168,36 @@ async fn inclusion_checked(
     index: u64,
     checkpoint: &Checkpoint,
 ) -> Result<Vec<Hash>, AuditError> {
+    let proof = on_signed_tree(db, checkpoint, || async move {
+        let proof = crate::tiles::inclusion(db, index, checkpoint.size).await?;
+        Ok((proof.root, proof))
+    })
+    .await?;
+    if proof.leaf != Some(event.leaf_hash()) {
+        return Err(AuditError::Tampered(format!(
+            "the event at position {} is not the one the checkpoint signed; run `whistle audit verify`",
+            event.position
+        )));
+    }
+    Ok(proof.hashes)
+}
+
+/// Run `prove` on the tiles extended to the log's end; `prove` answers the root of the
+/// checkpoint's size beside its result. When that root is not the signed one the tiles
+/// are rebuilt from the log once; if it still is not, the log is not the one signed.
+async fn on_signed_tree<T, Proved>(
+    db: &Database,
+    checkpoint: &Checkpoint,
+    prove: impl Fn() -> Proved,
+) -> Result<T, AuditError>
+where
+    Proved: std::future::Future<Output = Result<(Hash, T), AuditError>>,
+{
     for attempt in 0..2 {
         signed_tree_reachable(db, checkpoint).await?;
-        let proof = crate::tiles::inclusion(db, index, checkpoint.size).await?;
-        if proof.root == checkpoint.root {
-            if proof.leaf != Some(event.leaf_hash()) {
-                return Err(AuditError::Tampered(format!(
-                    "the event at position {} is not the one the checkpoint signed; run `whistle audit verify`",
-                    event.position
-                )));
-            }
-            return Ok(proof.hashes);
+        let (root, proved) = prove().await?;
+        if root == checkpoint.root {
+            return Ok(proved);
         }
         if attempt == 0 {
             crate::tiles::clear(db).await?;
@@ -265,29 +284,24 @@ pub async fn prove_consistency(
             old_checkpoint.size, new_checkpoint.size
         )));
     }
-    for attempt in 0..2 {
-        signed_tree_reachable(db, &new_checkpoint).await?;
+    let (old_root, proof) = on_signed_tree(db, &new_checkpoint, || async {
         let (old_root, proof) =
             crate::tiles::consistency(db, old_checkpoint.size, new_checkpoint.size).await?;
-        if proof.root == new_checkpoint.root {
-            if old_root != old_checkpoint.root {
-                return Err(AuditError::Tampered(format!(
-                    "the database's first {} events are not the log the old checkpoint signed",
-                    old_checkpoint.size
-                )));
-            }
-            return Ok(ConsistencyBundle {
-                format: CONSISTENCY_FORMAT.to_owned(),
-                old_checkpoint: old.to_owned(),
-                new_checkpoint: new.to_owned(),
-                proof: encode_proof(&proof.hashes),
-            });
-        }
-        if attempt == 0 {
-            crate::tiles::clear(db).await?;
-        }
+        Ok((proof.root, (old_root, proof)))
+    })
+    .await?;
+    if old_root != old_checkpoint.root {
+        return Err(AuditError::Tampered(format!(
+            "the database's first {} events are not the log the old checkpoint signed",
+            old_checkpoint.size
+        )));
     }
-    Err(not_the_signed_log(new_checkpoint.size))
+    Ok(ConsistencyBundle {
+        format: CONSISTENCY_FORMAT.to_owned(),
+        old_checkpoint: old.to_owned(),
+        new_checkpoint: new.to_owned(),
+        proof: encode_proof(&proof.hashes),
+    })
 }
 
 /// A checkpoint an inspector brings to a full audit, with the leaf list kept beside it
@@ -527,39 +541,19 @@ async fn check_personal_values(
     committed: &[Committed],
     erasures: &std::collections::HashMap<String, i64>,
 ) -> Result<(PersonalDataReport, Option<Finding>), AuditError> {
-    use sqlx::Row;
     let mut report = PersonalDataReport {
         erasures: erasures.len(),
         ..Default::default()
     };
-    let mut kept: std::collections::HashMap<(String, String), (String, String)> =
-        Default::default();
-    let ids: Vec<String> = {
-        let mut ids: Vec<String> = committed.iter().map(|c| c.event_id.clone()).collect();
-        ids.dedup();
-        ids
-    };
-    for chunk in ids.chunks(500) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT event_id, pointer, salt, value FROM personal_data WHERE event_id IN ({})",
-            placeholders.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for id in chunk {
-            query = query.bind(id.as_str());
-        }
-        for row in query.fetch_all(db.pool()).await? {
-            kept.insert(
-                (row.try_get(0)?, row.try_get(1)?),
-                (row.try_get(2)?, row.try_get(3)?),
-            );
-        }
-    }
+    let mut ids: Vec<String> = committed.iter().map(|c| c.event_id.clone()).collect();
+    ids.dedup();
+    let kept = whistle_store::personal::stored_values(db, &ids).await?;
     let mut finding = None;
     for value in committed {
-        let key = (value.event_id.clone(), value.pointer.to_owned());
-        let bad = match kept.get(&key) {
+        let stored = kept
+            .get(&value.event_id)
+            .and_then(|values| values.get(value.pointer));
+        let bad = match stored {
             Some((salt, stored)) => {
                 if whistle_store::personal::commitment(salt, stored) == value.commitment {
                     report.kept += 1;

@@ -163,28 +163,10 @@ impl Tree {
         &self.levels[0]
     }
 
-    /// MTH of leaves `start..end`, where `start` is a multiple of the largest power of two
-    /// not above `end - start` (true of every range the RFC's recursion visits).
-    fn range_root(&self, start: usize, end: usize) -> Hash {
-        let n = end - start;
-        if n == 0 {
-            return empty_root();
-        }
-        if n.is_power_of_two() && start.is_multiple_of(n) {
-            let level = n.trailing_zeros() as usize;
-            return self.levels[level][start >> level];
-        }
-        let k = split(n);
-        node_hash(
-            &self.range_root(start, start + k),
-            &self.range_root(start + k, end),
-        )
-    }
-
     /// The root of the tree of the first `size` leaves.
     pub fn root(&self, size: usize) -> Hash {
         assert!(size <= self.leaves().len(), "a root beyond the leaves");
-        self.range_root(0, size)
+        subtrees_root(&mut &*self, 0, size as u64)
     }
 
     /// The audit path of leaf `index` in the tree of the first `size` leaves.
@@ -193,24 +175,7 @@ impl Tree {
             index < size && size <= self.leaves().len(),
             "inclusion proof outside the tree"
         );
-        let mut path = Vec::new();
-        self.path(index, 0, size, &mut path);
-        path
-    }
-
-    fn path(&self, index: usize, start: usize, end: usize, path: &mut Vec<Hash>) {
-        let n = end - start;
-        if n <= 1 {
-            return;
-        }
-        let k = split(n);
-        if index < start + k {
-            self.path(index, start, start + k, path);
-            path.push(self.range_root(start + k, end));
-        } else {
-            self.path(index, start + k, end, path);
-            path.push(self.range_root(start, start + k));
-        }
+        subtrees_inclusion_proof(&mut &*self, index as u64, size as u64)
     }
 
     /// The proof that the first `old_size` leaves' tree is a prefix of the first
@@ -220,30 +185,97 @@ impl Tree {
             old_size <= size && size <= self.leaves().len(),
             "consistency proof outside the tree"
         );
-        let mut proof = Vec::new();
-        if old_size > 0 {
-            self.subproof(old_size, 0, size, true, &mut proof);
-        }
-        proof
+        subtrees_consistency_proof(&mut &*self, old_size as u64, size as u64)
     }
+}
 
-    fn subproof(&self, m: usize, start: usize, end: usize, whole: bool, proof: &mut Vec<Hash>) {
+impl Subtrees for &Tree {
+    fn subtree(&mut self, height: u32, index: u64) -> Hash {
+        self.levels[height as usize][index as usize]
+    }
+}
+
+/// Where the hashes of complete, aligned subtrees come from (a [`Tree`] in memory, the
+/// stored tiles): all the RFC's recursion reads once a tree is built.
+pub trait Subtrees {
+    /// The hash of leaves `index·2^height .. (index+1)·2^height`.
+    fn subtree(&mut self, height: u32, index: u64) -> Hash;
+}
+
+/// MTH of leaves `start..end`, where `start` is a multiple of the largest power of two
+/// not above `end - start` (true of every range the RFC's recursion visits).
+pub fn subtrees_root(source: &mut dyn Subtrees, start: u64, end: u64) -> Hash {
+    let n = end - start;
+    if n == 0 {
+        return empty_root();
+    }
+    if n.is_power_of_two() && start.is_multiple_of(n) {
+        return source.subtree(n.trailing_zeros(), start >> n.trailing_zeros());
+    }
+    let k = split(n as usize) as u64;
+    node_hash(
+        &subtrees_root(source, start, start + k),
+        &subtrees_root(source, start + k, end),
+    )
+}
+
+/// The audit path of leaf `index` in the tree of the first `size` leaves.
+pub fn subtrees_inclusion_proof(source: &mut dyn Subtrees, index: u64, size: u64) -> Vec<Hash> {
+    fn path(source: &mut dyn Subtrees, index: u64, start: u64, end: u64, out: &mut Vec<Hash>) {
+        let n = end - start;
+        if n <= 1 {
+            return;
+        }
+        let k = split(n as usize) as u64;
+        if index < start + k {
+            path(source, index, start, start + k, out);
+            out.push(subtrees_root(source, start + k, end));
+        } else {
+            path(source, index, start + k, end, out);
+            out.push(subtrees_root(source, start, start + k));
+        }
+    }
+    let mut out = Vec::new();
+    path(source, index, 0, size, &mut out);
+    out
+}
+
+/// The proof that the tree of the first `old_size` leaves is a prefix of the tree of the
+/// first `size` (empty when `old_size` is 0).
+pub fn subtrees_consistency_proof(
+    source: &mut dyn Subtrees,
+    old_size: u64,
+    size: u64,
+) -> Vec<Hash> {
+    fn subproof(
+        source: &mut dyn Subtrees,
+        m: u64,
+        start: u64,
+        end: u64,
+        whole: bool,
+        out: &mut Vec<Hash>,
+    ) {
         let n = end - start;
         if m == n {
             if !whole {
-                proof.push(self.range_root(start, end));
+                out.push(subtrees_root(source, start, end));
             }
             return;
         }
-        let k = split(n);
+        let k = split(n as usize) as u64;
         if m <= k {
-            self.subproof(m, start, start + k, whole, proof);
-            proof.push(self.range_root(start + k, end));
+            subproof(source, m, start, start + k, whole, out);
+            out.push(subtrees_root(source, start + k, end));
         } else {
-            self.subproof(m - k, start + k, end, false, proof);
-            proof.push(self.range_root(start, start + k));
+            subproof(source, m - k, start + k, end, false, out);
+            out.push(subtrees_root(source, start, start + k));
         }
     }
+    let mut out = Vec::new();
+    if old_size > 0 {
+        subproof(source, old_size, 0, size, true, &mut out);
+    }
+    out
 }
 
 /// Turn proof elements of any length into hashes, refusing any that is not 32 bytes.

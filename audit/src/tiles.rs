@@ -17,7 +17,9 @@ use whistle_store::Database;
 
 use crate::AuditError;
 use crate::leaf::{Leaf, StoredEvent};
-use crate::merkle::{self, Hash, empty_root, node_hash};
+use crate::merkle::{
+    self, Hash, Subtrees, subtrees_consistency_proof, subtrees_inclusion_proof, subtrees_root,
+};
 
 /// Hashes per tile.
 pub const TILE_WIDTH: usize = 256;
@@ -178,31 +180,25 @@ async fn write_tile(
     Ok(())
 }
 
-/// The nodes of a tree of `size` leaves that a computation reads: complete subtrees,
-/// as (height, index).
+/// The complete subtrees a computation reads, as (height, index).
 type Nodes = BTreeSet<(u32, u64)>;
 
-/// A computation over the tree that reads complete subtrees through `node`.
-trait NodeSource {
-    fn node(&mut self, height: u32, index: u64) -> Hash;
-}
-
-/// Records which nodes are read, answering zeros (the recursion's shape depends on
+/// Records which subtrees are read, answering zeros (the recursion's shape depends on
 /// indices only).
 struct Recorder(Nodes);
 
-impl NodeSource for Recorder {
-    fn node(&mut self, height: u32, index: u64) -> Hash {
+impl Subtrees for Recorder {
+    fn subtree(&mut self, height: u32, index: u64) -> Hash {
         self.0.insert((height, index));
         [0; 32]
     }
 }
 
-/// Answers nodes from loaded tiles.
+/// Answers subtrees from loaded tiles.
 struct FromTiles<'a>(&'a Tiles);
 
-impl NodeSource for FromTiles<'_> {
-    fn node(&mut self, height: u32, index: u64) -> Hash {
+impl Subtrees for FromTiles<'_> {
+    fn subtree(&mut self, height: u32, index: u64) -> Hash {
         let level = height / TILE_HEIGHT;
         let within = height % TILE_HEIGHT;
         let first = index << within;
@@ -210,71 +206,6 @@ impl NodeSource for FromTiles<'_> {
         let offset = (first % TILE_WIDTH as u64) as usize;
         let hashes = &self.0[&(level, tile)];
         merkle::root(&hashes[offset..offset + (1usize << within)])
-    }
-}
-
-/// MTH of leaves `start..end` (every range the RFC's recursion visits is aligned).
-fn range_root(source: &mut dyn NodeSource, start: u64, end: u64) -> Hash {
-    let n = end - start;
-    if n == 0 {
-        return empty_root();
-    }
-    if n.is_power_of_two() && start.is_multiple_of(n) {
-        return source.node(n.trailing_zeros(), start >> n.trailing_zeros());
-    }
-    let k = split(n);
-    node_hash(
-        &range_root(source, start, start + k),
-        &range_root(source, start + k, end),
-    )
-}
-
-/// The largest power of two smaller than `n` (n ≥ 2).
-fn split(n: u64) -> u64 {
-    let mut k = 1;
-    while k << 1 < n {
-        k <<= 1;
-    }
-    k
-}
-
-fn path(source: &mut dyn NodeSource, index: u64, start: u64, end: u64, out: &mut Vec<Hash>) {
-    let n = end - start;
-    if n <= 1 {
-        return;
-    }
-    let k = split(n);
-    if index < start + k {
-        path(source, index, start, start + k, out);
-        out.push(range_root(source, start + k, end));
-    } else {
-        path(source, index, start + k, end, out);
-        out.push(range_root(source, start, start + k));
-    }
-}
-
-fn subproof(
-    source: &mut dyn NodeSource,
-    m: u64,
-    start: u64,
-    end: u64,
-    whole: bool,
-    out: &mut Vec<Hash>,
-) {
-    let n = end - start;
-    if m == n {
-        if !whole {
-            out.push(range_root(source, start, end));
-        }
-        return;
-    }
-    let k = split(n);
-    if m <= k {
-        subproof(source, m, start, start + k, whole, out);
-        out.push(range_root(source, start + k, end));
-    } else {
-        subproof(source, m - k, start + k, end, false, out);
-        out.push(range_root(source, start, start + k));
     }
 }
 
@@ -315,7 +246,7 @@ async fn load(db: &Database, nodes: &Nodes) -> Result<Tiles, AuditError> {
 /// the tiles holding them.
 async fn over_tiles<T>(
     db: &Database,
-    compute: impl Fn(&mut dyn NodeSource) -> T,
+    compute: impl Fn(&mut dyn Subtrees) -> T,
 ) -> Result<T, AuditError> {
     let mut recorder = Recorder(Nodes::new());
     compute(&mut recorder);
@@ -340,14 +271,10 @@ async fn over_tiles<T>(
 
 /// The root of the tree of the first `size` leaves, and the audit path of leaf `index`.
 pub async fn inclusion(db: &Database, index: u64, size: u64) -> Result<Proof, AuditError> {
-    over_tiles(db, |source| {
-        let mut hashes = Vec::new();
-        path(source, index, 0, size, &mut hashes);
-        Proof {
-            root: range_root(source, 0, size),
-            hashes,
-            leaf: Some(source.node(0, index)),
-        }
+    over_tiles(db, |source| Proof {
+        hashes: subtrees_inclusion_proof(source, index, size),
+        root: subtrees_root(source, 0, size),
+        leaf: Some(source.subtree(0, index)),
     })
     .await
 }
@@ -355,15 +282,11 @@ pub async fn inclusion(db: &Database, index: u64, size: u64) -> Result<Proof, Au
 /// The roots of the trees of `old` and `size` leaves, and the consistency proof.
 pub async fn consistency(db: &Database, old: u64, size: u64) -> Result<(Hash, Proof), AuditError> {
     over_tiles(db, |source| {
-        let mut hashes = Vec::new();
-        if old > 0 {
-            subproof(source, old, 0, size, true, &mut hashes);
-        }
         (
-            range_root(source, 0, old),
+            subtrees_root(source, 0, old),
             Proof {
-                root: range_root(source, 0, size),
-                hashes,
+                hashes: subtrees_consistency_proof(source, old, size),
+                root: subtrees_root(source, 0, size),
                 leaf: None,
             },
         )
@@ -402,15 +325,13 @@ mod tests {
         for size in [1u64, 2, 3, 255, 256, 257, 65_535, 65_536, 65_537, 70_000] {
             let mut source = FromTiles(&tiles);
             assert_eq!(
-                range_root(&mut source, 0, size),
+                subtrees_root(&mut source, 0, size),
                 merkle::root(&leaves[..size as usize]),
                 "root of {size}"
             );
             for index in [0, size / 3, size - 1] {
-                let mut hashes = Vec::new();
-                path(&mut source, index, 0, size, &mut hashes);
                 assert_eq!(
-                    hashes,
+                    subtrees_inclusion_proof(&mut source, index, size),
                     tree.inclusion_proof(index as usize, size as usize),
                     "path of {index} in {size}"
                 );
@@ -419,10 +340,8 @@ mod tests {
                 if old == 0 {
                     continue;
                 }
-                let mut hashes = Vec::new();
-                subproof(&mut source, old, 0, size, true, &mut hashes);
                 assert_eq!(
-                    hashes,
+                    subtrees_consistency_proof(&mut source, old, size),
                     tree.consistency_proof(old as usize, size as usize),
                     "consistency {old} → {size}"
                 );
@@ -430,8 +349,7 @@ mod tests {
         }
         // A proof reads few tiles: at most two per tile level and the edges.
         let mut recorder = Recorder(Nodes::new());
-        let mut hashes = Vec::new();
-        path(&mut recorder, 12_345, 0, 70_000, &mut hashes);
+        subtrees_inclusion_proof(&mut recorder, 12_345, 70_000);
         assert!(recorder.0.len() <= 40, "{}", recorder.0.len());
     }
 }

@@ -153,12 +153,18 @@ pub fn case_scope(actor: &Actor) -> CaseScope {
     }
 }
 
+/// The roles that see a post author's identity: the cyberspace office (monitors,
+/// dispatchers), the police and inspectors.
+pub const SEES_POST_AUTHORS: &[Role] = &[
+    Role::Monitor,
+    Role::Dispatcher,
+    Role::Police,
+    Role::Inspector,
+];
+
 /// May `actor` see a post author's identity?
 pub fn may_see_post_authors(actor: &Actor) -> bool {
-    matches!(
-        actor.role,
-        Role::Monitor | Role::Dispatcher | Role::Police | Role::Inspector
-    )
+    SEES_POST_AUTHORS.contains(&actor.role)
 }
 
 /// May `actor` read `unit`'s own figures (inbox, scorecard, assessment)? Staff read

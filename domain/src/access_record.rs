@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use crate::access::may_see_post_authors;
+use crate::access::SEES_POST_AUTHORS;
 use crate::actor::Role;
 use crate::aggregate::Aggregate;
 use crate::commands::Command;
@@ -164,19 +164,9 @@ impl Aggregate for PersonalDataAccessAggregate {
                 }]);
             }
         };
-        if !may_see_post_authors(&command.actor) {
-            return Err(Refusal::RoleNotAllowed {
-                command: CommandKind::RecordPersonalDataView,
-                allowed: vec![
-                    Role::Monitor,
-                    Role::Dispatcher,
-                    Role::Police,
-                    Role::Inspector,
-                ],
-                role: command.actor.role,
-            }
-            .into());
-        }
+        command
+            .actor
+            .require_role(SEES_POST_AUTHORS, CommandKind::RecordPersonalDataView)?;
         if fields.is_empty() || path.trim().is_empty() || path.len() > 200 {
             return Err(ParseError::new(
                 "access",

@@ -207,6 +207,17 @@ pub enum UnitCommand {
 /// or a decision concerns a handful; the cap bounds the event's size).
 pub const MAX_CASES_PER_COMMAND: usize = 100;
 
+/// Refuse a list of more than [`MAX_CASES_PER_COMMAND`] cases.
+pub fn check_case_count(count: usize) -> Result<(), crate::error::ParseError> {
+    if count > MAX_CASES_PER_COMMAND {
+        return Err(crate::error::ParseError::new(
+            "caseIds",
+            format!("at most {MAX_CASES_PER_COMMAND} cases may be named, not {count}"),
+        ));
+    }
+    Ok(())
+}
+
 impl AssessmentCommand {
     /// The cases the command names as its grounds.
     pub fn case_ids(&self) -> &[CaseId] {

@@ -7,7 +7,7 @@
 //! models showed at that instant.
 
 use chrono::{DateTime, Utc};
-use sqlx::{AnyPool, Row};
+use sqlx::AnyPool;
 use whistle_domain::CaseId;
 use whistle_store::{Database, EVENT_COLUMNS, EventStore, StoredEvent, to_micros};
 
@@ -135,26 +135,26 @@ async fn replay(
                 .bind(&row.causation_id)
                 .execute(&mut *tx)
                 .await?;
-            // The personal values kept beside the event (as they are now: an erasure
-            // reaches into the past too).
-            if whistle_store::personal::has_commitments(&row.payload) {
-                let values = sqlx::query(
-                    "SELECT pointer, salt, value FROM personal_data WHERE event_id = $1",
+        }
+        // The personal values kept beside these events, as they are now: an erasure
+        // reaches into the past too.
+        let committed: Vec<String> = rows
+            .iter()
+            .filter(|row| whistle_store::personal::has_commitments(&row.payload))
+            .map(|row| row.event_id.clone())
+            .collect();
+        let values = whistle_store::personal::stored_values(live.database(), &committed).await?;
+        for (event_id, pointers) in &values {
+            for (pointer, (salt, value)) in pointers {
+                sqlx::query(
+                    "INSERT INTO personal_data (event_id, pointer, salt, value) VALUES ($1, $2, $3, $4)",
                 )
-                .bind(&row.event_id)
-                .fetch_all(live.database().pool())
+                .bind(event_id)
+                .bind(pointer)
+                .bind(salt)
+                .bind(value)
+                .execute(&mut *tx)
                 .await?;
-                for value in values {
-                    sqlx::query(
-                        "INSERT INTO personal_data (event_id, pointer, salt, value) VALUES ($1, $2, $3, $4)",
-                    )
-                    .bind(&row.event_id)
-                    .bind(value.try_get::<String, _>(0)?)
-                    .bind(value.try_get::<String, _>(1)?)
-                    .bind(value.try_get::<String, _>(2)?)
-                    .execute(&mut *tx)
-                    .await?;
-                }
             }
         }
         sqlx::query("UPDATE log_head SET position = $1 WHERE id = 1")

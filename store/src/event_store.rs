@@ -257,21 +257,7 @@ impl EventStore {
         if wanted.is_empty() {
             return Ok(events);
         }
-        let mut values: HashMap<String, HashMap<String, (String, String)>> = HashMap::new();
-        let mut connection = self.db.pool().acquire().await?;
-        for row in crate::appender::fetch_in(&mut connection, &wanted, |placeholders| {
-            format!(
-                "SELECT event_id, pointer, salt, value FROM personal_data WHERE event_id IN ({})",
-                placeholders.join(", ")
-            )
-        })
-        .await?
-        {
-            values
-                .entry(row.try_get(0)?)
-                .or_default()
-                .insert(row.try_get(1)?, (row.try_get(2)?, row.try_get(3)?));
-        }
+        let values = crate::personal::stored_values(&self.db, &wanted).await?;
         let none = HashMap::new();
         for (event, row) in events.iter_mut().zip(stored) {
             if !crate::personal::has_commitments(&row.payload) {

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use sqlx::Row;
 use whistle_domain::access::PERSONAL_FIELDS;
 
 /// The key of the object that stands for a personal value in a stored payload.
@@ -65,6 +66,36 @@ pub fn split(event_type: &str, payload: &mut Value) -> Vec<PersonalValue> {
         });
     }
     taken
+}
+
+/// The personal values kept for each of `event_ids`: event id → pointer → (salt, value).
+/// An event whose values were erased is absent.
+pub type StoredValues = HashMap<String, HashMap<String, (String, String)>>;
+
+/// Read the personal values kept beside the events `event_ids`, a few lookups at a time.
+pub async fn stored_values(
+    db: &crate::Database,
+    event_ids: &[String],
+) -> Result<StoredValues, crate::StoreError> {
+    let mut values = StoredValues::new();
+    if event_ids.is_empty() {
+        return Ok(values);
+    }
+    let mut connection = db.pool().acquire().await?;
+    for row in crate::appender::fetch_in(&mut connection, event_ids, |placeholders| {
+        format!(
+            "SELECT event_id, pointer, salt, value FROM personal_data WHERE event_id IN ({})",
+            placeholders.join(", ")
+        )
+    })
+    .await?
+    {
+        values
+            .entry(row.try_get(0)?)
+            .or_default()
+            .insert(row.try_get(1)?, (row.try_get(2)?, row.try_get(3)?));
+    }
+    Ok(values)
 }
 
 /// Does a stored payload hold any commitment (so its values must be joined back)?

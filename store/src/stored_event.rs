@@ -123,4 +123,18 @@ impl RecordedEvent {
     pub fn event(&self) -> Result<Event, EventRecordError> {
         Event::from_record(&self.event_type, self.schema_version, self.payload.clone())
     }
+
+    /// The domain events of `recorded`, in order; one that does not load is named as
+    /// corrupt at its position.
+    pub fn events(recorded: &[RecordedEvent]) -> Result<Vec<Event>, StoreError> {
+        recorded
+            .iter()
+            .map(|r| {
+                r.event().map_err(|e| StoreError::Corrupt {
+                    position: r.position,
+                    reason: e.to_string(),
+                })
+            })
+            .collect()
+    }
 }

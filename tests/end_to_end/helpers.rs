@@ -398,6 +398,22 @@ pub async fn standard_city(app: &GraphqlClient) -> People {
     people
 }
 
+/// The HTTP status and the body of `{ me { userId name role unitId } }` with `token`.
+pub async fn me(app: &TestApp, token: &str) -> (u16, Value) {
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(token)
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json")
+        .body(json!({ "query": "{ me { userId name role unitId } }" }).to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
 /// Register the standard units through the command handler itself (no HTTP request:
 /// for tests whose server is rate limited).
 pub async fn register_standard_units(app: &TestApp) {

@@ -24,22 +24,6 @@ fn claims(sub: &str, role: &str, unit: &str, iat: i64, exp: i64) -> Value {
     json!({ "sub": sub, "name": "某人", "role": role, "unit": unit, "iat": iat, "exp": exp })
 }
 
-/// Status and body of `{ me { name } }` with `token`.
-async fn me(app: &TestApp, token: &str) -> (u16, Value) {
-    let response = app
-        .client
-        .post(format!("{}/graphql", app.address))
-        .bearer_auth(token)
-        .header("Content-Type", "application/json")
-        .header("Accept", "application/json")
-        .body(json!({ "query": "{ me { name } }" }).to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
-}
-
 async fn an_authors_identity_is_shown_only_where_the_rules_allow_on_every_read_path(
     backend: TestBackend,
 ) {

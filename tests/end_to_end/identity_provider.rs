@@ -190,23 +190,6 @@ async fn service_trusting(
 /// How soon the service reads the provider's keys again for an unknown key id.
 const KEYS_COOLDOWN: Duration = Duration::from_millis(500);
 
-/// Status and `me` (or the first error's message) for `token`.
-async fn me(app: &TestApp, token: &str) -> (u16, Value) {
-    let response = app
-        .client
-        .post(format!("{}/graphql", app.address))
-        .bearer_auth(token)
-        .header("Content-Type", "application/json")
-        .header("Accept", "application/json")
-        .body(json!({ "query": "{ me { userId name role unitId } }" }).to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.unwrap();
-    (status, body)
-}
-
 async fn tokens_of_the_identity_provider_are_verified_across_algorithms_and_a_key_rotation(
     backend: TestBackend,
 ) {

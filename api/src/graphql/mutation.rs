@@ -106,13 +106,8 @@ fn case_id(raw: &ID) -> Result<CaseId> {
 /// The cases an assessment command names: each parsed, duplicates dropped, at most
 /// [`whistle_domain::commands::MAX_CASES_PER_COMMAND`].
 fn case_id_list(raw: &[ID]) -> Result<Vec<CaseId>> {
-    let max = whistle_domain::commands::MAX_CASES_PER_COMMAND;
-    if raw.len() > max {
-        return Err(validation(whistle_domain::ParseError::new(
-            "caseIds",
-            format!("at most {max} cases may be named, not {}", raw.len()),
-        )));
-    }
+    // Bounded before any id is parsed.
+    whistle_domain::commands::check_case_count(raw.len()).map_err(validation)?;
     let mut ids: Vec<CaseId> = Vec::with_capacity(raw.len());
     for id in raw {
         let id = case_id(id)?;
