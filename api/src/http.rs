@@ -3,14 +3,13 @@
 //! are not JSON), GraphiQL on `GET /graphql` from a browser, the WebSocket endpoint for
 //! subscriptions, and `/healthz` and `/readyz`.
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{Data, Variables};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
 use axum::extract::{Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::auth::AuthError;
@@ -118,24 +117,7 @@ pub async fn graphiql_or_get(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"));
     if params.query.is_none() && wants_html {
-        let mut page = Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql/ws")
-                .title("Whistle · 舆情吹哨")
-                .finish(),
-        )
-        .into_response();
-        // The IDE's own scripts and styles; everything else stays as strict as the API.
-        page.headers_mut().insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'none'; script-src 'self' 'unsafe-inline' https://unpkg.com; \
-                 style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data: https://graphql.org; \
-                 font-src 'self' data: https://unpkg.com; connect-src 'self' ws: wss:; frame-ancestors 'none'",
-            ),
-        );
-        return page;
+        return crate::graphiql::page();
     }
     let Some(accepts) = negotiate(&headers) else {
         return (

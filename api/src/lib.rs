@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod downloads;
 pub mod extract;
+pub mod graphiql;
 pub mod graphql;
 pub mod http;
 pub mod metrics;

@@ -425,6 +425,8 @@ fn router(state: HttpState, limits: &ServerLimits) -> (Router, Vec<Pruner>) {
     let probes = Router::new()
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(http::readyz))
+        // The IDE's files: static, from the binary.
+        .route("/graphiql/{file}", get(crate::graphiql::asset))
         .with_state(state.clone());
     let router = api
         .merge(probes)

@@ -149,11 +149,97 @@ pub struct CaseSummary {
     pub categories: Vec<KeyCategory>,
 }
 
-/// A page of a keyset-paginated list.
+/// A page of a keyset-paginated list, in the list's own order whichever way it was
+/// read.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub has_next_page: bool,
+    pub has_previous_page: bool,
+}
+
+/// Which page of a keyset-paginated list: `size` items after the cursor `after` and
+/// before `before` (both exclusive, either or both absent), taken from the start of
+/// that range or, `from_end`, from its end (Relay's `first`/`last`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub size: i64,
+    pub after: Option<i64>,
+    pub before: Option<i64>,
+    pub from_end: bool,
+}
+
+impl Window {
+    /// The first `size` items after `after`.
+    pub fn forward(size: i64, after: Option<i64>) -> Self {
+        Window {
+            size,
+            after,
+            before: None,
+            from_end: false,
+        }
+    }
+
+    /// Bound `column` (a list ordered by it, descending when `descending`) to the
+    /// window's cursors, and give the ORDER BY and LIMIT clauses that read it.
+    fn bound(&self, conditions: &mut Conditions, column: &str, descending: bool) -> String {
+        let (later, earlier) = if descending { ("<", ">") } else { (">", "<") };
+        if let Some(after) = self.after {
+            let p = conditions.int(after);
+            conditions.push(format!("{column} {later} {p}"));
+        }
+        if let Some(before) = self.before {
+            let p = conditions.int(before);
+            conditions.push(format!("{column} {earlier} {p}"));
+        }
+        let direction = if descending != self.from_end {
+            "DESC"
+        } else {
+            "ASC"
+        };
+        let limit = conditions.int(self.size + 1);
+        format!("ORDER BY {column} {direction} LIMIT {limit}")
+    }
+
+    /// The page of `rows` (read by [`Window::bound`]'s clauses), in list order.
+    fn page<T>(&self, mut rows: Vec<T>) -> Page<T> {
+        let more = rows.len() as i64 > self.size;
+        rows.truncate(self.size as usize);
+        if self.from_end {
+            rows.reverse();
+        }
+        Page {
+            items: rows,
+            has_next_page: if self.from_end {
+                self.before.is_some()
+            } else {
+                more
+            },
+            has_previous_page: if self.from_end {
+                more
+            } else {
+                self.after.is_some()
+            },
+        }
+    }
+}
+
+/// How many rows a query's conditions select.
+async fn count(
+    conditions: &Conditions,
+    pool: &AnyPool,
+    from: &str,
+) -> Result<i64, ProjectionError> {
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM {from} {}",
+        conditions.where_sql()
+    );
+    let rows = conditions.fetch_all(pool, &sql).await?;
+    Ok(rows
+        .first()
+        .map(|row| row.try_get("n"))
+        .transpose()?
+        .unwrap_or(0))
 }
 
 const CASE_COLUMNS: &str = "c.case_id, c.flagged_position, c.status, c.level, c.problem_class, c.jurisdiction_unit, \
@@ -238,20 +324,10 @@ fn case_summary(
     })
 }
 
-/// The case list, newest flag first, `first` rows after the cursor `after`.
-pub async fn list_cases(
-    pool: &AnyPool,
-    scope: &CaseScope,
-    filter: &CaseFilter,
-    first: i64,
-    after: Option<i64>,
-) -> Result<Page<CaseSummary>, ProjectionError> {
+/// The conditions selecting the cases of `filter` that `scope` lets its reader see.
+fn case_conditions(scope: &CaseScope, filter: &CaseFilter) -> Conditions {
     let mut conditions = Conditions::default();
     restrict_to_scope(scope, &mut conditions, "c.case_id");
-    if let Some(after) = after {
-        let p = conditions.int(after);
-        conditions.push(format!("c.flagged_position < {p}"));
-    }
     if let Some(status) = filter.status {
         let p = conditions.text(status.key());
         conditions.push(format!("c.status = {p}"));
@@ -303,18 +379,39 @@ pub async fn list_cases(
         let p = conditions.text(format!("%{escaped}%"));
         conditions.push(format!("c.search_text LIKE {p} ESCAPE '\\'"));
     }
-    let limit = conditions.int(first + 1);
+    conditions
+}
+
+/// The case list, newest flag first: the page `window` of it (cursors are flag
+/// positions).
+pub async fn list_cases(
+    pool: &AnyPool,
+    scope: &CaseScope,
+    filter: &CaseFilter,
+    window: Window,
+) -> Result<Page<CaseSummary>, ProjectionError> {
+    let mut conditions = case_conditions(scope, filter);
+    let order = window.bound(&mut conditions, "c.flagged_position", true);
     let sql = format!(
-        "SELECT {CASE_COLUMNS} FROM rm_cases c {} ORDER BY c.flagged_position DESC LIMIT {limit}",
+        "SELECT {CASE_COLUMNS} FROM rm_cases c {} {order}",
         conditions.where_sql()
     );
     let rows = conditions.fetch_all(pool, &sql).await?;
-    let has_next_page = rows.len() as i64 > first;
-    let items = case_summaries(pool, &rows[..rows.len().min(first as usize)]).await?;
+    let page = window.page(rows);
     Ok(Page {
-        items,
-        has_next_page,
+        items: case_summaries(pool, &page.items).await?,
+        has_next_page: page.has_next_page,
+        has_previous_page: page.has_previous_page,
     })
+}
+
+/// How many cases of `filter` the reader may see, every page together.
+pub async fn count_cases(
+    pool: &AnyPool,
+    scope: &CaseScope,
+    filter: &CaseFilter,
+) -> Result<i64, ProjectionError> {
+    count(&case_conditions(scope, filter), pool, "rm_cases c").await
 }
 
 /// One case's summary, if the reader's scope includes it.
@@ -469,30 +566,35 @@ pub async fn assignments_of_case(
 pub async fn inbox(
     pool: &AnyPool,
     unit_id: &UnitId,
-    first: i64,
-    after: Option<i64>,
+    window: Window,
 ) -> Result<Page<AssignmentView>, ProjectionError> {
-    let sql = format!(
-        "{ASSIGNMENT_SELECT} WHERE a.unit_id = $1 AND a.assigned_position > $2 AND \
-         a.status IN ('awaiting_signature', 'accepted', 'returned') \
-         ORDER BY a.assigned_position LIMIT $3"
-    );
-    let rows = sqlx::query(&sql)
-        .bind(unit_id.as_str())
-        .bind(after.unwrap_or(0))
-        .bind(first + 1)
-        .fetch_all(pool)
-        .await?;
-    let has_next_page = rows.len() as i64 > first;
-    let items = rows
-        .iter()
-        .take(first as usize)
-        .map(assignment_view)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut conditions = inbox_conditions(unit_id);
+    let order = window.bound(&mut conditions, "a.assigned_position", false);
+    let sql = format!("{ASSIGNMENT_SELECT} {} {order}", conditions.where_sql());
+    let rows = conditions.fetch_all(pool, &sql).await?;
+    let page = window.page(rows);
     Ok(Page {
-        items,
-        has_next_page,
+        items: page
+            .items
+            .iter()
+            .map(assignment_view)
+            .collect::<Result<Vec<_>, _>>()?,
+        has_next_page: page.has_next_page,
+        has_previous_page: page.has_previous_page,
     })
+}
+
+fn inbox_conditions(unit_id: &UnitId) -> Conditions {
+    let mut conditions = Conditions::default();
+    let p = conditions.text(unit_id.as_str());
+    conditions.push(format!("a.unit_id = {p}"));
+    conditions.push("a.status IN ('awaiting_signature', 'accepted', 'returned')".to_owned());
+    conditions
+}
+
+/// How many open assignments a unit's inbox holds.
+pub async fn count_inbox(pool: &AnyPool, unit_id: &UnitId) -> Result<i64, ProjectionError> {
+    count(&inbox_conditions(unit_id), pool, "rm_assignments a").await
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -766,12 +868,8 @@ pub struct TimelineFilter {
     pub stream_id: Option<String>,
 }
 
-pub async fn timeline(
-    pool: &AnyPool,
-    filter: &TimelineFilter,
-    first: i64,
-    after: Option<i64>,
-) -> Result<Page<TimelineEntry>, ProjectionError> {
+/// The conditions selecting the entries of `filter`.
+fn timeline_conditions(filter: &TimelineFilter) -> Conditions {
     let mut conditions = Conditions::default();
     if let Some(case_id) = filter.case_id {
         let p = conditions.text(case_id.to_string());
@@ -809,20 +907,27 @@ pub async fn timeline(
             .collect();
         conditions.push(format!("event_type IN ({})", placeholders.join(", ")));
     }
-    if let Some(after) = after {
-        let p = conditions.int(after);
-        conditions.push(format!("position > {p}"));
-    }
-    let limit = conditions.int(first + 1);
+    conditions
+}
+
+/// The audit trail of `filter`, oldest first: the page `window` of it (cursors are
+/// log positions).
+pub async fn timeline(
+    pool: &AnyPool,
+    filter: &TimelineFilter,
+    window: Window,
+) -> Result<Page<TimelineEntry>, ProjectionError> {
+    let mut conditions = timeline_conditions(filter);
+    let order = window.bound(&mut conditions, "position", false);
     let sql = format!(
-        "SELECT * FROM rm_timeline {} ORDER BY position LIMIT {limit}",
+        "SELECT * FROM rm_timeline {} {order}",
         conditions.where_sql()
     );
     let rows = conditions.fetch_all(pool, &sql).await?;
-    let has_next_page = rows.len() as i64 > first;
-    let items = rows
+    let page = window.page(rows);
+    let items = page
+        .items
         .iter()
-        .take(first as usize)
         .map(|row| {
             let data: String = row.try_get("data")?;
             Ok(TimelineEntry {
@@ -844,8 +949,17 @@ pub async fn timeline(
         .collect::<Result<Vec<_>, ProjectionError>>()?;
     Ok(Page {
         items,
-        has_next_page,
+        has_next_page: page.has_next_page,
+        has_previous_page: page.has_previous_page,
     })
+}
+
+/// How many entries the audit trail of `filter` holds.
+pub async fn count_timeline(
+    pool: &AnyPool,
+    filter: &TimelineFilter,
+) -> Result<i64, ProjectionError> {
+    count(&timeline_conditions(filter), pool, "rm_timeline").await
 }
 
 #[derive(Debug, Clone, PartialEq)]

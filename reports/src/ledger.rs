@@ -32,7 +32,13 @@ pub async fn ledger(pool: &AnyPool, from: NaiveDate, to: NaiveDate) -> Result<Re
     let mut rows = Vec::new();
     let mut after = None;
     loop {
-        let page = q::list_cases(pool, &CaseScope::All, &filter, 200, after).await?;
+        let page = q::list_cases(
+            pool,
+            &CaseScope::All,
+            &filter,
+            q::Window::forward(200, after),
+        )
+        .await?;
         for case in &page.items {
             let assignments = q::assignments_of_case(pool, case.case_id).await?;
             let units: Vec<String> = assignments

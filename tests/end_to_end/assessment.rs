@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-const QUERY: &str = "query($asOf: DateTime, $p: Int) { annualAssessment(year: 2026, asOf: $asOf, waitForPosition: $p) {
+const QUERY: &str = "query($asOf: DateTime, $p: Position) { annualAssessment(year: 2026, asOf: $asOf, waitForPosition: $p) {
     unitId score rank grade gradeLabel veto rulesVersion
     deductions { rule ruleLabel points position eventId caseId reason }
     additions { rule points reason } } }";
@@ -76,7 +76,7 @@ async fn the_annual_assessment_applies_every_rule_as_computed_by_hand(backend: T
     let detail = app
         .ok(
             &p.dispatcher,
-            "query($c: ID!, $p: Int) { case(id: $c, waitForPosition: $p) { assignments { id } } }",
+            "query($c: ID!, $p: Position) { case(id: $c, waitForPosition: $p) { assignments { id } } }",
             json!({ "c": case_b, "p": written }),
         )
         .await;
@@ -91,14 +91,14 @@ async fn the_annual_assessment_applies_every_rule_as_computed_by_hand(backend: T
     let head = app.head().await;
     app.ok(
         &p.inspector,
-        "query($p: Int) { logPosition(waitForPosition: $p) { head } }",
+        "query($p: Position) { logPosition(waitForPosition: $p) { head } }",
         json!({ "p": head }),
     )
     .await;
     app.deadlines.run_once().await.unwrap();
 
     // Penalties and a commendation; one penalty is revoked later.
-    let penalty = "mutation($u: String!, $points: Int!, $reason: String!) { applyPenalty(unitId: $u, kind: POINT_DEDUCTION, points: $points, reason: $reason, periodFrom: \"2026-01-01\", periodTo: \"2027-01-01\") { createdId } }";
+    let penalty = "mutation($u: ID!, $points: Int!, $reason: String!) { applyPenalty(unitId: $u, kind: POINT_DEDUCTION, points: $points, reason: $reason, periodFrom: \"2026-01-01\", periodTo: \"2027-01-01\") { createdId } }";
     app.clock.advance(Duration::days(1));
     app.ok(
         &p.evaluator,
@@ -181,7 +181,13 @@ async fn the_annual_assessment_applies_every_rule_as_computed_by_hand(backend: T
         .unwrap()
         .expect("the event behind a deduction exists");
     assert_eq!(event.event_type, "DeadlineMissed");
-    assert_eq!(event.position, missed["position"].as_i64().unwrap());
+    assert_eq!(
+        event.position,
+        missed["position"]
+            .as_str()
+            .and_then(|n| n.parse::<i64>().ok())
+            .unwrap()
+    );
     let major = housing["deductions"]
         .as_array()
         .unwrap()

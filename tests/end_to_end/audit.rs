@@ -638,11 +638,11 @@ async fn the_service_role_may_append_events_but_never_rewrite_them() {
     let seen = app
         .ok(
             &people.dispatcher,
-            "query($c: ID!, $p: Int) { case(id: $c, waitForPosition: $p) { id } }",
+            "query($c: ID!, $p: Position) { case(id: $c, waitForPosition: $p) { caseId } }",
             json!({ "c": case, "p": position }),
         )
         .await;
-    assert_eq!(seen["case"]["id"], json!(case));
+    assert_eq!(seen["case"]["caseId"], json!(case));
     let service = app.stop().await;
 
     // As that role, history cannot be rewritten, even with the triggers out of the way.
@@ -692,8 +692,8 @@ async fn the_read_models_as_of_an_instant_equal_what_they_showed_then(backend: T
     .await;
     app.clock.advance(chrono::Duration::minutes(10));
 
-    let case_query = "query($c: ID!, $p: Int, $t: DateTime) { case(id: $c, waitForPosition: $p, asOf: $t) {         id status level leadUnit heatTotal postCount lastPosition         assignments { id status deadlineAt } deadlines { kind dueAt settled } replies { id status }         timeline(first: 50) { edges { cursor node { position eventType actorName summary } } } } }";
-    let dashboard_query = "query($p: Int, $t: DateTime) { dashboard(waitForPosition: $p, asOf: $t) {         totalCases openCases overdue dueWithin24h byStatus { key count } byLevel { key count }         byLeadUnit { key count } flagsPerDay { key count } } }";
+    let case_query = "query($c: ID!, $p: Position, $t: DateTime) { case(id: $c, waitForPosition: $p, asOf: $t) {         id status level leadUnit heatTotal postCount lastPosition         assignments { id status deadlineAt } deadlines { kind dueAt settled } replies { id status }         timeline(first: 50) { edges { cursor node { position eventType actorName summary } } } } }";
+    let dashboard_query = "query($p: Position, $t: DateTime) { dashboard(waitForPosition: $p, asOf: $t) {         totalCases openCases overdue dueWithin24h byStatus { key count } byLevel { key count }         byLeadUnit { key count } flagsPerDay { key count } } }";
     let scorecards_query = "query($t: DateTime) { scorecards(from: \"2026-03-01\", to: \"2026-04-01\", asOf: $t) { \
         unitId countedAssignments withFeedback onTimeFeedback completed overdueCount buckPassingCount urgingCount \
         firstResponseMedianHours } }";
@@ -821,7 +821,7 @@ async fn inspectors_list_what_happened_to_a_units_assignments(backend: TestBacke
             let data = app
                 .ok(
                     &inspector,
-                    "query($u: String, $p: Int) { auditTrail(filter: { assignmentsOfUnitId: $u }, first: 100, waitForPosition: $p) { edges { node { eventType eventId caseId actorName } } } }",
+                    "query($u: ID, $p: Position) { auditTrail(filter: { assignmentsOfUnitId: $u }, first: 100, waitForPosition: $p) { edges { node { eventType eventId caseId actorName } } } }",
                     json!({ "u": unit, "p": head }),
                 )
                 .await;
@@ -1061,12 +1061,13 @@ async fn an_erasure_on_legal_request_keeps_every_checkpoint_and_proof_valid(back
         .ok(&inspector, approve, json!({ "c": case, "e": erasure }))
         .await;
     let position = erased["approvePersonalDataErasure"]["position"]
-        .as_i64()
+        .as_str()
+        .and_then(|n| n.parse::<i64>().ok())
         .unwrap();
     let read = app
         .ok(
             &dispatcher,
-            "query($c: ID!, $p: Int) { case(id: $c, waitForPosition: $p) { posts { author } timeline { edges { node { eventType data } } } } }",
+            "query($c: ID!, $p: Position) { case(id: $c, waitForPosition: $p) { posts { author } timeline { edges { node { eventType data } } } } }",
             json!({ "c": case, "p": position }),
         )
         .await;

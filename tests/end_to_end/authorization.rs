@@ -147,7 +147,7 @@ async fn unit_staff_act_and_read_only_within_their_own_unit(backend: TestBackend
     let listed = app
         .ok(
             &p.housing_officer,
-            "query($p: Int) { cases(waitForPosition: $p) { edges { node { id } } } }",
+            "query($p: Position) { cases(waitForPosition: $p) { edges { node { caseId } } } }",
             json!({ "p": head }),
         )
         .await;
@@ -155,7 +155,7 @@ async fn unit_staff_act_and_read_only_within_their_own_unit(backend: TestBackend
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["node"]["id"].as_str().unwrap())
+        .map(|e| e["node"]["caseId"].as_str().unwrap())
         .collect();
     assert_eq!(ids, vec![case.as_str()]);
     let (code, _) = app
@@ -185,12 +185,12 @@ async fn unit_staff_act_and_read_only_within_their_own_unit(backend: TestBackend
     let inbox = app
         .ok(
             &p.housing_officer,
-            "query($p: Int) { inbox(waitForPosition: $p) { edges { node { id statusLabel caseTitle } } } }",
+            "query($p: Position) { inbox(waitForPosition: $p) { edges { node { assignmentId statusLabel caseTitle } } } }",
             json!({ "p": head }),
         )
         .await;
     assert_eq!(
-        inbox["inbox"]["edges"][0]["node"]["id"],
+        inbox["inbox"]["edges"][0]["node"]["assignmentId"],
         assignment.as_str()
     );
     assert_eq!(inbox["inbox"]["edges"][0]["node"]["statusLabel"], "办理中");

@@ -102,7 +102,7 @@ async fn the_graphql_benchmark_runs_against_a_server(backend: TestBackend) {
     let (_, position) = flag(&app, &people.monitor, "https://weibo.com/bench/1", "基准").await;
     app.ok(
         &people.inspector,
-        "query($p: Int) { logPosition(waitForPosition: $p) { head } }",
+        "query($p: Position) { logPosition(waitForPosition: $p) { head } }",
         serde_json::json!({ "p": position }),
     )
     .await;

@@ -10,7 +10,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::helpers::*;
 
-const CASE_DETAIL: &str = "query($c: ID!, $p: Int) { case(id: $c, waitForPosition: $p) {
+const CASE_DETAIL: &str = "query($c: ID!, $p: Position) { case(id: $c, waitForPosition: $p) {
     id status statusLabel level levelLabel categories categoryLabels problemClass title postCount heatTotal
     massIncident reopenCount outcome leadUnit
     posts { url title views author }
@@ -98,7 +98,10 @@ async fn a_case_walks_every_branch_from_flag_to_reopened_and_closed_again(backen
             json!({ "c": case }),
         )
         .await;
-    let last = closed["closeCase"]["position"].as_i64().unwrap();
+    let last = closed["closeCase"]["position"]
+        .as_str()
+        .and_then(|n| n.parse::<i64>().ok())
+        .unwrap();
 
     let detail = app
         .ok(&p.inspector, CASE_DETAIL, json!({ "c": case, "p": last }))
@@ -180,7 +183,13 @@ async fn a_case_walks_every_branch_from_flag_to_reopened_and_closed_again(backen
         .collect();
     assert_eq!(timeline.len(), stream.len());
     for (entry, event) in timeline.iter().zip(&stream) {
-        assert_eq!(entry["position"].as_i64().unwrap(), event.position);
+        assert_eq!(
+            entry["position"]
+                .as_str()
+                .and_then(|n| n.parse::<i64>().ok())
+                .unwrap(),
+            event.position
+        );
         assert_eq!(entry["eventType"].as_str().unwrap(), event.event_type);
     }
     assert_eq!(
@@ -271,13 +280,19 @@ async fn a_mutation_returns_its_position_and_a_query_waiting_for_it_sees_the_wri
         let seen = app
             .ok(
                 &p.monitor,
-                "query($c: ID!, $p: Int) { case(id: $c, waitForPosition: $p) { id lastPosition } }",
+                "query($c: ID!, $p: Position) { case(id: $c, waitForPosition: $p) { id lastPosition } }",
                 json!({ "c": case, "p": position }),
             )
             .await;
-        assert_eq!(seen["case"]["lastPosition"].as_i64().unwrap(), position);
+        assert_eq!(
+            seen["case"]["lastPosition"]
+                .as_str()
+                .and_then(|n| n.parse::<i64>().ok())
+                .unwrap(),
+            position
+        );
         let position = triage(&app, &p.dispatcher, &case, "GENERAL").await;
-        let seen = app.ok(&p.dispatcher, "query($p: Int) { cases(first: 1, waitForPosition: $p) { edges { node { status } } } }", json!({ "p": position })).await;
+        let seen = app.ok(&p.dispatcher, "query($p: Position) { cases(first: 1, waitForPosition: $p) { edges { node { status } } } }", json!({ "p": position })).await;
         assert_eq!(seen["cases"]["edges"][0]["node"]["status"], "TRIAGED");
     }
 }
@@ -365,7 +380,7 @@ async fn a_subscriber_receives_new_events_of_the_case_it_follows(backend: TestBa
     assert!(ack.to_text().unwrap().contains("connection_ack"), "{ack:?}");
     socket
         .send(send(json!({ "id": "1", "type": "subscribe", "payload": {
-            "query": "subscription($c: ID!, $p: Int) { caseEvents(caseId: $c, waitForPosition: $p, afterPosition: $p) { position eventType actorName caseId } }",
+            "query": "subscription($c: ID!, $p: Position) { caseEvents(caseId: $c, waitForPosition: $p, afterPosition: $p) { position eventType actorName caseId } }",
             "variables": { "c": case, "p": flagged_at } } })))
         .await
         .unwrap();
@@ -382,7 +397,13 @@ async fn a_subscriber_receives_new_events_of_the_case_it_follows(backend: TestBa
     assert!(payload["payload"].get("errors").is_none(), "{payload:#}");
     let notice = &payload["payload"]["data"]["caseEvents"];
     assert_eq!(notice["eventType"], "CaseTriaged");
-    assert_eq!(notice["position"].as_i64().unwrap(), position);
+    assert_eq!(
+        notice["position"]
+            .as_str()
+            .and_then(|n| n.parse::<i64>().ok())
+            .unwrap(),
+        position
+    );
     assert_eq!(notice["caseId"], case.as_str());
     assert_eq!(notice["actorName"], "王研判");
 }

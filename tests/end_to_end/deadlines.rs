@@ -160,7 +160,7 @@ async fn supervisors_see_and_urge_the_cases_of_the_levels_their_unit_supervises(
     triage(&app, &p.dispatcher, &significant, "SIGNIFICANT").await;
     assign(&app, &p.dispatcher, &significant, "city-transport", "LEAD").await;
 
-    let queue = "query($p: Int) { supervisionQueue(waitForPosition: $p) { caseTitle caseLevelLabel unitName overdue deadline { kindLabel } } }";
+    let queue = "query($p: Position) { supervisionQueue(waitForPosition: $p) { caseTitle caseLevelLabel unitName overdue deadline { kindLabel } } }";
     app.clock.advance(Duration::hours(10));
     let head = app.head().await;
     let empty = app.ok(&cac_supervisor, queue, json!({ "p": head })).await;
@@ -179,7 +179,7 @@ async fn supervisors_see_and_urge_the_cases_of_the_levels_their_unit_supervises(
     assert_eq!(office["supervisionQueue"][0]["caseTitle"], "较大事项");
     assert_eq!(office["supervisionQueue"].as_array().unwrap().len(), 1);
 
-    let urge = "mutation($c: ID!, $u: String!) { urgeSupervision(caseId: $c, unitId: $u, note: \"请立即反馈\") { position } }";
+    let urge = "mutation($c: ID!, $u: ID!) { urgeSupervision(caseId: $c, unitId: $u, note: \"请立即反馈\") { position } }";
     let (code, message) = app
         .error_code(
             &cac_supervisor,
@@ -235,9 +235,10 @@ async fn a_deadline_over_an_unpublished_year_is_provisional_until_the_year_is_lo
             json!({ "c": case, "m": memo }),
         )
         .await["instructOnMemo"]["position"]
-        .as_i64()
+        .as_str()
+        .and_then(|n| n.parse::<i64>().ok())
         .unwrap();
-    let deadlines = "query($c: ID!, $p: Int) { case(id: $c, waitForPosition: $p) { deadlines { kind dueAt rule } } }";
+    let deadlines = "query($c: ID!, $p: Position) { case(id: $c, waitForPosition: $p) { deadlines { kind dueAt rule } } }";
     let before = app
         .ok(
             &p.dispatcher,

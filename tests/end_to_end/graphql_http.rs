@@ -235,7 +235,7 @@ async fn reports_download_over_http_for_authorised_users_only(backend: TestBacke
     let head = app.head().await;
     app.ok(
         &p.evaluator,
-        "query($p: Int) { logPosition(waitForPosition: $p) { head } }",
+        "query($p: Position) { logPosition(waitForPosition: $p) { head } }",
         json!({ "p": head }),
     )
     .await;
@@ -516,3 +516,209 @@ async fn request_errors_answer_by_the_media_type_asked_for() {
         }
     }
 }
+
+/// Relay's object identification and connections, and the schema's scalars, as a client
+/// uses them: every object's global id fetches it again through `node`, under the same
+/// visibility; the case list pages backward as well as forward and counts itself;
+/// positions are strings; ids of either form are accepted wherever an id is.
+async fn global_ids_pagination_and_scalars_work_as_relay_clients_expect(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
+    let p = standard_city(&app).await;
+    let mut cases = Vec::new();
+    for n in 0..5 {
+        let (case, _) = flag(
+            &app,
+            &p.monitor,
+            &format!("https://weibo.com/9/{n}"),
+            &format!("第{n}条"),
+        )
+        .await;
+        cases.push(case);
+    }
+    let case = cases[0].clone();
+    triage(&app, &p.dispatcher, &case, "GENERAL").await;
+    let assignment = assign(&app, &p.dispatcher, &case, "city-housing", "LEAD").await;
+    let head = app.head().await;
+
+    // Positions and versions are 64-bit-safe strings; an Int literal is accepted too.
+    let read = app
+        .ok(
+            &p.dispatcher,
+            "query($c: ID!, $p: Position) { case(id: $c, waitForPosition: $p) { id caseId lastPosition assignments { id assignmentId unitId } timeline(first: 1) { nodes { id position } } } logPosition(waitForPosition: 1) { head readModels } }",
+            json!({ "c": case, "p": head.to_string() }),
+        )
+        .await;
+    let node_id = read["case"]["id"].as_str().unwrap().to_owned();
+    assert_ne!(node_id, case, "`id` is a global id");
+    assert_eq!(read["case"]["caseId"], json!(case));
+    assert!(
+        read["case"]["lastPosition"]
+            .as_str()
+            .unwrap()
+            .parse::<i64>()
+            .unwrap()
+            > 0
+    );
+    assert_eq!(read["logPosition"]["head"], json!(head.to_string()));
+    let assignment_node = read["case"]["assignments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        read["case"]["assignments"][0]["assignmentId"],
+        json!(assignment)
+    );
+    let entry_node = read["case"]["timeline"]["nodes"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // node(id:) gives each object back, with its type; nodes(ids:) keeps the order.
+    let units = app
+        .ok(&p.dispatcher, "{ units { id code } }", json!({}))
+        .await;
+    let housing = units["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["code"] == "city-housing")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let fetched = app
+        .ok(
+            &p.dispatcher,
+            "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id ... on Case { title } ... on Assignment { unitId } ... on Unit { code } ... on TimelineEntry { eventType } } }",
+            json!({ "ids": [node_id, assignment_node, housing, entry_node] }),
+        )
+        .await;
+    let nodes = fetched["nodes"].as_array().unwrap();
+    assert_eq!(nodes[0]["__typename"], "Case");
+    assert_eq!(nodes[0]["title"], "第0条");
+    assert_eq!(nodes[0]["id"], json!(node_id));
+    assert_eq!(nodes[1]["__typename"], "Assignment");
+    assert_eq!(nodes[1]["unitId"], "city-housing");
+    assert_eq!(nodes[2]["code"], "city-housing");
+    assert_eq!(nodes[3]["eventType"], "PostFlagged");
+    // The same visibility as the lists: the transport bureau's officer is not assigned
+    // this case, so its node is null; a malformed id is an error with a code.
+    let hidden = app
+        .ok(
+            &p.transport_officer,
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({ "id": node_id }),
+        )
+        .await;
+    assert_eq!(hidden["node"], serde_json::Value::Null);
+    let (code, _) = app
+        .error_code(
+            &p.dispatcher,
+            "{ node(id: \"not-a-global-id\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, "VALIDATION");
+    // An argument takes the global id or the plain one; a global id of another kind is
+    // refused by name.
+    for id in [&node_id, &case] {
+        let data = app
+            .ok(
+                &p.dispatcher,
+                "query($c: ID!) { case(id: $c) { caseId } }",
+                json!({ "c": id }),
+            )
+            .await;
+        assert_eq!(data["case"]["caseId"], json!(case));
+    }
+    let (code, message) = app
+        .error_code(
+            &p.dispatcher,
+            "query($c: ID!) { case(id: $c) { caseId } }",
+            json!({ "c": housing }),
+        )
+        .await;
+    assert_eq!(code, "VALIDATION");
+    assert!(
+        message.contains("is the id of a Unit, not of a Case"),
+        "{message}"
+    );
+    app.ok(
+        &p.housing_officer,
+        "mutation($c: ID!, $a: ID!) { acceptAssignment(caseId: $c, assignmentId: $a) { position streamVersion } }",
+        json!({ "c": node_id, "a": assignment_node }),
+    )
+    .await;
+
+    // Pages forward and backward meet; totalCount is the whole list.
+    let page = "query($first: Int, $after: String, $last: Int, $before: String) { cases(first: $first, after: $after, last: $last, before: $before) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } nodes { title } } }";
+    let titles = |data: &serde_json::Value| -> Vec<String> {
+        data["cases"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = app.ok(&p.dispatcher, page, json!({ "first": 2 })).await;
+    assert_eq!(first["cases"]["totalCount"], 5);
+    assert_eq!(titles(&first), ["第4条", "第3条"]);
+    assert_eq!(first["cases"]["pageInfo"]["hasNextPage"], true);
+    assert_eq!(first["cases"]["pageInfo"]["hasPreviousPage"], false);
+    let last = app.ok(&p.dispatcher, page, json!({ "last": 2 })).await;
+    assert_eq!(titles(&last), ["第1条", "第0条"]);
+    assert_eq!(last["cases"]["pageInfo"]["hasPreviousPage"], true);
+    assert_eq!(last["cases"]["pageInfo"]["hasNextPage"], false);
+    let before = last["cases"]["pageInfo"]["startCursor"].as_str().unwrap();
+    let middle = app
+        .ok(&p.dispatcher, page, json!({ "last": 2, "before": before }))
+        .await;
+    assert_eq!(titles(&middle), ["第3条", "第2条"]);
+    assert_eq!(middle["cases"]["pageInfo"]["hasNextPage"], true);
+    let after = first["cases"]["pageInfo"]["endCursor"].as_str().unwrap();
+    let between = app
+        .ok(
+            &p.dispatcher,
+            page,
+            json!({ "first": 5, "after": after, "before": before }),
+        )
+        .await;
+    assert_eq!(titles(&between), ["第2条"]);
+    assert_eq!(
+        between["cases"]["totalCount"], 5,
+        "the cursors do not change the total"
+    );
+    let (code, _) = app
+        .error_code(&p.dispatcher, page, json!({ "first": 1, "last": 1 }))
+        .await;
+    assert_eq!(code, "VALIDATION");
+    // A unit's staff count only what they may see.
+    let theirs = app
+        .ok(&p.housing_officer, page, json!({ "first": 1 }))
+        .await;
+    assert_eq!(theirs["cases"]["totalCount"], 1);
+
+    // Dates are `Date`, unit ids `ID`; a bad date is a validation error with a code.
+    let cards = app
+        .ok(
+            &p.evaluator,
+            "query($from: Date!, $to: Date!, $u: ID) { scorecards(from: $from, to: $to, unitId: $u) { unitId periodFrom } }",
+            json!({ "from": "2026-01-01", "to": "2027-01-01", "u": housing }),
+        )
+        .await;
+    assert_eq!(cards["scorecards"][0]["unitId"], "city-housing");
+    assert_eq!(cards["scorecards"][0]["periodFrom"], "2026-01-01");
+    let (code, _) = app
+        .error_code(
+            &p.evaluator,
+            "{ scorecards(from: \"2026-1-1\", to: \"2027-01-01\") { unitId } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        code.starts_with("GRAPHQL_VALIDATION") || code == "VALIDATION",
+        "{code}"
+    );
+}
+
+on_both_backends!(global_ids_pagination_and_scalars_work_as_relay_clients_expect);

@@ -194,7 +194,7 @@ async fn text_that_a_backend_cannot_store_or_that_hides_itself_is_refused_alike(
     let detail = app
         .ok(
             &p.dispatcher,
-            "query($c: ID!, $p: Int) { case(id: $c, waitForPosition: $p) { title } }",
+            "query($c: ID!, $p: Position) { case(id: $c, waitForPosition: $p) { title } }",
             json!({ "c": case, "p": position }),
         )
         .await;
@@ -211,7 +211,10 @@ async fn flag_titled(app: &TestApp, token: &str, url: &str, title: &str) -> (Str
         .await;
     (
         data["flagPost"]["caseId"].as_str().unwrap().to_owned(),
-        data["flagPost"]["position"].as_i64().unwrap(),
+        data["flagPost"]["position"]
+            .as_str()
+            .and_then(|n| n.parse::<i64>().ok())
+            .unwrap(),
     )
 }
 
@@ -310,12 +313,14 @@ async fn a_poisoned_event_is_projected_and_a_failing_projection_is_reported_not_
     let poisoned = app
         .ok(&p.monitor, follow_up, json!({ "c": case, "o": "毒" }))
         .await["recordFollowUp"]["position"]
-        .as_i64()
+        .as_str()
+        .and_then(|n| n.parse::<i64>().ok())
         .unwrap();
     let after = app
         .ok(&p.monitor, follow_up, json!({ "c": case, "o": "之后" }))
         .await["recordFollowUp"]["position"]
-        .as_i64()
+        .as_str()
+        .and_then(|n| n.parse::<i64>().ok())
         .unwrap();
     let mut degraded = Value::Null;
     for _ in 0..100 {
@@ -360,7 +365,7 @@ async fn a_poisoned_event_is_projected_and_a_failing_projection_is_reported_not_
     assert!(ready, "readiness clears once the projection moves on");
     app.ok(
         &p.inspector,
-        "query($p: Int) { logPosition(waitForPosition: $p) { head } }",
+        "query($p: Position) { logPosition(waitForPosition: $p) { head } }",
         json!({ "p": after }),
     )
     .await;
@@ -398,9 +403,10 @@ async fn staff_get_their_own_assessment_ranked_among_every_unit(backend: TestBac
             json!({ "c": case, "a": assignment }),
         )
         .await["rejectReturn"]["position"]
-        .as_i64()
+        .as_str()
+        .and_then(|n| n.parse::<i64>().ok())
         .unwrap();
-    let query = "query($p: Int) { annualAssessment(year: 2026, waitForPosition: $p) { unitId rank score gradeLabel deductions { rule points eventId } } }";
+    let query = "query($p: Position) { annualAssessment(year: 2026, waitForPosition: $p) { unitId rank score gradeLabel deductions { rule points eventId } } }";
     let all = app.ok(&p.evaluator, query, json!({ "p": rejected })).await;
     let everyone = all["annualAssessment"].as_array().unwrap();
     let transport_in_all = everyone

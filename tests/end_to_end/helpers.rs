@@ -238,7 +238,7 @@ impl TestApp {
         let token = self.token("i9", "核查", "inspector", "city-discipline");
         self.ok(
             &token,
-            "query($p: Int) { logPosition(waitForPosition: $p) { head } }",
+            "query($p: Position) { logPosition(waitForPosition: $p) { head } }",
             json!({ "p": head }),
         )
         .await;
@@ -390,7 +390,7 @@ pub async fn standard_city(app: &GraphqlClient) -> People {
     for (code, name, kind) in UNITS {
         app.ok(
             &people.admin,
-            "mutation($id: String!, $name: String!, $kind: UnitKind!) { registerUnit(unitId: $id, name: $name, kind: $kind) { position } }",
+            "mutation($id: ID!, $name: String!, $kind: UnitKind!) { registerUnit(unitId: $id, name: $name, kind: $kind) { position } }",
             json!({ "id": code, "name": name, "kind": kind }),
         )
         .await;
@@ -453,7 +453,10 @@ pub async fn flag(app: &GraphqlClient, token: &str, url: &str, title: &str) -> (
         .await;
     (
         data["flagPost"]["caseId"].as_str().unwrap().to_owned(),
-        data["flagPost"]["position"].as_i64().unwrap(),
+        data["flagPost"]["position"]
+            .as_str()
+            .and_then(|n| n.parse::<i64>().ok())
+            .unwrap(),
     )
 }
 
@@ -465,7 +468,10 @@ pub async fn triage(app: &GraphqlClient, token: &str, case_id: &str, level: &str
             json!({ "c": case_id, "level": level }),
         )
         .await;
-    data["triageCase"]["position"].as_i64().unwrap()
+    data["triageCase"]["position"]
+        .as_str()
+        .and_then(|n| n.parse::<i64>().ok())
+        .unwrap()
 }
 
 /// Assign and return the assignment id.
@@ -479,7 +485,7 @@ pub async fn assign(
     let data = app
         .ok(
             token,
-            "mutation($c: ID!, $u: String!, $r: AssignmentRole!) { assignCase(caseId: $c, unitId: $u, role: $r) { createdId } }",
+            "mutation($c: ID!, $u: ID!, $r: AssignmentRole!) { assignCase(caseId: $c, unitId: $u, role: $r) { createdId } }",
             json!({ "c": case_id, "u": unit, "r": role }),
         )
         .await;
@@ -523,7 +529,10 @@ pub async fn approve(app: &GraphqlClient, token: &str, case_id: &str, reply: &st
             json!({ "c": case_id, "r": reply }),
         )
         .await;
-    data["approveReply"]["position"].as_i64().unwrap()
+    data["approveReply"]["position"]
+        .as_str()
+        .and_then(|n| n.parse::<i64>().ok())
+        .unwrap()
 }
 
 pub async fn complete(app: &GraphqlClient, token: &str, case_id: &str, assignment: &str) -> i64 {
@@ -534,5 +543,8 @@ pub async fn complete(app: &GraphqlClient, token: &str, case_id: &str, assignmen
             json!({ "c": case_id, "a": assignment }),
         )
         .await;
-    data["completeAssignment"]["position"].as_i64().unwrap()
+    data["completeAssignment"]["position"]
+        .as_str()
+        .and_then(|n| n.parse::<i64>().ok())
+        .unwrap()
 }

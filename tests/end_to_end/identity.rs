@@ -53,31 +53,31 @@ async fn an_authors_identity_is_shown_only_where_the_rules_allow_on_every_read_p
     let paths: Vec<(&str, String)> = vec![
         (
             "case.posts.author",
-            "query($c: ID!, $p: Int) { case(id: $c, waitForPosition: $p) { posts { author } } }"
+            "query($c: ID!, $p: Position) { case(id: $c, waitForPosition: $p) { posts { author } } }"
                 .to_owned(),
         ),
         (
             "caseTimeline.data",
-            "query($c: ID!, $p: Int) { caseTimeline(caseId: $c, waitForPosition: $p) { edges { node { eventType data } } } }"
+            "query($c: ID!, $p: Position) { caseTimeline(caseId: $c, waitForPosition: $p) { edges { node { eventType data } } } }"
                 .to_owned(),
         ),
         (
             "case.timeline.data",
-            "query($c: ID!, $p: Int) { case(id: $c, waitForPosition: $p) { timeline { edges { node { data } } } } }"
+            "query($c: ID!, $p: Position) { case(id: $c, waitForPosition: $p) { timeline { edges { node { data } } } } }"
                 .to_owned(),
         ),
         (
             "case(asOf).timeline.data",
-            format!("query($c: ID!, $p: Int) {{ case(id: $c, waitForPosition: $p, asOf: \"{as_of}\") {{ timeline {{ edges {{ node {{ data }} }} }} }} }}"),
+            format!("query($c: ID!, $p: Position) {{ case(id: $c, waitForPosition: $p, asOf: \"{as_of}\") {{ timeline {{ edges {{ node {{ data }} }} }} }} }}"),
         ),
         (
             "auditTrail.data",
-            "query($c: ID!, $p: Int) { auditTrail(filter: { caseId: $c }, waitForPosition: $p) { edges { node { data } } } }"
+            "query($c: ID!, $p: Position) { auditTrail(filter: { caseId: $c }, waitForPosition: $p) { edges { node { data } } } }"
                 .to_owned(),
         ),
         (
             "cases.posts.author",
-            "query($p: Int) { cases(first: 50, waitForPosition: $p) { edges { node { posts { author } } } } }"
+            "query($p: Position) { cases(first: 50, waitForPosition: $p) { edges { node { posts { author } } } } }"
                 .to_owned(),
         ),
     ];
@@ -148,7 +148,7 @@ async fn an_authors_identity_is_shown_only_where_the_rules_allow_on_every_read_p
     let looks = app
         .ok(
             &p.inspector,
-            "query($c: ID!, $p: Int) { personalDataAccess(caseId: $c, first: 200, waitForPosition: $p) { edges { node { actorId eventType summary data } } } }",
+            "query($c: ID!, $p: Position) { personalDataAccess(caseId: $c, first: 200, waitForPosition: $p) { edges { node { actorId eventType summary data } } } }",
             json!({ "c": case, "p": app.head().await }),
         )
         .await;
@@ -385,11 +385,11 @@ async fn administrators_read_units_and_settings_only(backend: TestBackend) {
     let (case, position) = flag(&app, &p.monitor, "https://weibo.com/admin-read", "管理员").await;
     let reads = [
         (
-            "query($c: ID!, $p: Int) { case(id: $c, waitForPosition: $p) { id } }",
+            "query($c: ID!, $p: Position) { case(id: $c, waitForPosition: $p) { id } }",
             json!({ "c": case, "p": position }),
         ),
         (
-            "query($p: Int) { cases(waitForPosition: $p) { edges { node { id } } } }",
+            "query($p: Position) { cases(waitForPosition: $p) { edges { node { id } } } }",
             json!({ "p": position }),
         ),
         (
@@ -412,7 +412,7 @@ async fn administrators_read_units_and_settings_only(backend: TestBackend) {
     let units = app
         .ok(
             &p.admin,
-            "query($p: Int) { units(waitForPosition: $p) { id kind } }",
+            "query($p: Position) { units(waitForPosition: $p) { id kind } }",
             json!({ "p": app.head().await }),
         )
         .await;
@@ -525,7 +525,7 @@ async fn the_retention_period_erases_personal_data_of_cases_closed_long_ago(back
             let data = app
                 .ok(
                     &token,
-                    "query($c: ID!, $p: Int) { case(id: $c, waitForPosition: $p) { posts { author } } }",
+                    "query($c: ID!, $p: Position) { case(id: $c, waitForPosition: $p) { posts { author } } }",
                     json!({ "c": case, "p": app.head().await }),
                 )
                 .await;

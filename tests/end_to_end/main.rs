@@ -13,6 +13,7 @@ mod contract;
 mod deadlines;
 mod demo;
 mod fuzzing;
+mod graphql_clients;
 mod graphql_http;
 mod hardening;
 mod identity;

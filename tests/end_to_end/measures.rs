@@ -101,7 +101,7 @@ async fn scorecard_measures_match_the_hand_computed_values_now_and_as_of_an_earl
     at_hour(&app, 50).await;
     let head = app.head().await;
 
-    let query = "query($asOf: DateTime, $p: Int) { scorecards(from: \"2026-03-01\", to: \"2026-04-01\", unitId: \"city-housing\", asOf: $asOf, waitForPosition: $p) {
+    let query = "query($asOf: DateTime, $p: Position) { scorecards(from: \"2026-03-01\", to: \"2026-04-01\", unitId: \"city-housing\", asOf: $asOf, waitForPosition: $p) {
         countedAssignments withFeedback onTimeFeedback completed feedbackRate onTimeRate completionRate
         firstResponseMedianHours firstResponseMeanHours overdueCount buckPassingCount } }";
     let now = app.ok(&p.evaluator, query, json!({ "p": head })).await["scorecards"][0].clone();
@@ -174,7 +174,7 @@ async fn a_dashboard_asked_for_some_figures_shows_what_the_whole_dashboard_shows
     let whole = app
         .ok(
             &p.evaluator,
-            "query($p: Int) { dashboard(waitForPosition: $p) { totalCases openCases overdue dueWithin24h \
+            "query($p: Position) { dashboard(waitForPosition: $p) { totalCases openCases overdue dueWithin24h \
              byStatus { key count } byLevel { key count } byLeadUnit { key count } byPlatform { key count } \
              byCategory { key count } byProblemClass { key count } flagsPerDay { key count } } }",
             json!({ "p": position }),

@@ -62,7 +62,7 @@ pub async fn busy_day(app: &TestApp) {
     let head = app.head().await;
     app.ok(
         &p.dispatcher,
-        "query($c: ID!, $p: Int) { case(id: $c, waitForPosition: $p) { posts { author } } }",
+        "query($c: ID!, $p: Position) { case(id: $c, waitForPosition: $p) { posts { author } } }",
         json!({ "c": last_case, "p": head }),
     )
     .await;

@@ -101,14 +101,11 @@ pub fn page_size(first: Option<i32>) -> Result<i64> {
 }
 
 /// Wait (at most [`MAX_WAIT`]) until the read models include `position`.
-pub async fn wait_until_projected(ctx: &Context<'_>, position: Option<i64>) -> Result<()> {
-    if let Some(position) = position {
-        if position < 0 {
-            return Err(error(
-                ErrorCode::Validation,
-                "waitForPosition must not be negative",
-            ));
-        }
+pub async fn wait_until_projected(
+    ctx: &Context<'_>,
+    position: Option<super::scalars::Position>,
+) -> Result<()> {
+    if let Some(super::scalars::Position(position)) = position {
         state(ctx)?
             .progress
             .wait_for(position, MAX_WAIT)

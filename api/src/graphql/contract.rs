@@ -17,7 +17,7 @@ use super::{mutation::MutationRoot, query::QueryRoot, subscription::Subscription
 pub fn sdl() -> String {
     async_graphql::Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .finish()
-        .sdl()
+        .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }
 
 fn types(document: &ServiceDocument) -> HashMap<String, &TypeDefinition> {
@@ -29,6 +29,37 @@ fn types(document: &ServiceDocument) -> HashMap<String, &TypeDefinition> {
             _ => None,
         })
         .collect()
+}
+
+/// The root operation types by role (`query`, `mutation`, `subscription`): from the
+/// `schema` definition, or the default names when there is none.
+fn roots(document: &ServiceDocument) -> HashMap<&'static str, String> {
+    let mut roots = HashMap::new();
+    for definition in &document.definitions {
+        if let TypeSystemDefinition::Schema(schema) = definition {
+            let schema = &schema.node;
+            for (role, name) in [
+                ("query", &schema.query),
+                ("mutation", &schema.mutation),
+                ("subscription", &schema.subscription),
+            ] {
+                if let Some(name) = name {
+                    roots.insert(role, name.node.to_string());
+                }
+            }
+        }
+    }
+    let types = types(document);
+    for (role, default) in [
+        ("query", "Query"),
+        ("mutation", "Mutation"),
+        ("subscription", "Subscription"),
+    ] {
+        if !roots.contains_key(role) && types.contains_key(default) {
+            roots.insert(role, default.to_owned());
+        }
+    }
+    roots
 }
 
 fn deprecated(
@@ -60,11 +91,23 @@ pub fn breaking_changes(old: &str, new: &str) -> Result<Vec<String>, String> {
         async_graphql::parser::parse_schema(new).map_err(|e| format!("the new schema: {e}"))?;
     let (old_types, new_types) = (types(&old), types(&new));
     let mut breaks = Vec::new();
+    // A root type is found by its role, not its name: clients name the operation
+    // (`query`, `mutation`, `subscription`), never the root type.
+    let (old_roots, new_roots) = (roots(&old), roots(&new));
+    let renamed: HashMap<&String, &String> = old_roots
+        .iter()
+        .filter_map(|(role, old_name)| new_roots.get(role).map(|new_name| (old_name, new_name)))
+        .collect();
+    for (role, name) in &old_roots {
+        if !new_roots.contains_key(role) {
+            breaks.push(format!("the {role} root type `{name}` was removed"));
+        }
+    }
     let mut names: Vec<&String> = old_types.keys().collect();
     names.sort();
     for name in names {
         let before = old_types[name];
-        let Some(after) = new_types.get(name) else {
+        let Some(after) = new_types.get(*renamed.get(name).unwrap_or(&name)) else {
             breaks.push(format!("type `{name}` was removed"));
             continue;
         };
@@ -248,5 +291,79 @@ mod tests {
             "{breaks:#?}"
         );
         assert_eq!(breaks.len(), 6, "{breaks:#?}");
+    }
+}
+
+/// What the schema leaves undescribed: every type, field, argument and input field
+/// must say what it is in the domain's words (enum values carry their Chinese labels in
+/// `vocabularies`). The standard scalars and directives are the specification's.
+pub fn undocumented(sdl: &str) -> Result<Vec<String>, String> {
+    let document = async_graphql::parser::parse_schema(sdl).map_err(|e| e.to_string())?;
+    let mut missing = Vec::new();
+    let described = |d: &Option<async_graphql::Positioned<String>>| {
+        d.as_ref().is_some_and(|d| !d.node.trim().is_empty())
+    };
+    for definition in &document.definitions {
+        let TypeSystemDefinition::Type(ty) = definition else {
+            continue;
+        };
+        let ty = &ty.node;
+        let name = ty.name.node.as_str();
+        if !described(&ty.description) {
+            missing.push(format!("type `{name}`"));
+        }
+        let arguments_of = |field: &FieldDefinition, missing: &mut Vec<String>| {
+            for argument in &field.arguments {
+                if !described(&argument.node.description) {
+                    missing.push(format!(
+                        "argument `{name}.{}({})`",
+                        field.name.node, argument.node.name.node
+                    ));
+                }
+            }
+        };
+        match &ty.kind {
+            TypeKind::Object(object) => {
+                for field in &object.fields {
+                    if !described(&field.node.description) {
+                        missing.push(format!("field `{name}.{}`", field.node.name.node));
+                    }
+                    arguments_of(&field.node, &mut missing);
+                }
+            }
+            TypeKind::Interface(interface) => {
+                for field in &interface.fields {
+                    if !described(&field.node.description) {
+                        missing.push(format!("field `{name}.{}`", field.node.name.node));
+                    }
+                    arguments_of(&field.node, &mut missing);
+                }
+            }
+            TypeKind::InputObject(input) => {
+                for field in &input.fields {
+                    if !described(&field.node.description) {
+                        missing.push(format!("input field `{name}.{}`", field.node.name.node));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(missing)
+}
+
+#[cfg(test)]
+mod description_tests {
+    use super::*;
+
+    #[test]
+    fn every_type_field_and_argument_is_described() {
+        let missing = undocumented(&sdl()).unwrap();
+        assert!(
+            missing.is_empty(),
+            "{} without a description:\n{}",
+            missing.len(),
+            missing.join("\n")
+        );
     }
 }

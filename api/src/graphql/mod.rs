@@ -7,8 +7,10 @@ pub mod enums;
 pub mod errors;
 pub mod limits;
 pub mod mutation;
+pub mod node;
 pub mod personal_data;
 pub mod query;
+pub mod scalars;
 pub mod subscription;
 pub mod types;
 

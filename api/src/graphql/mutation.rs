@@ -6,8 +6,10 @@
 //! assign, close) also accept `expectedVersion` (refuse with CONFLICT if the case moved
 //! since it was read).
 
+use super::node::{NodeKind, key_of};
+use super::scalars::{Date, Instant, Position, StreamVersion};
 use async_graphql::{Context, ID, InputObject, Object, Result};
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use uuid::Uuid;
 use whistle_app::{CommandReceipt, Envelope};
 use whistle_domain::access_record::{AccessCommand, PersonalDataAccessAggregate};
@@ -25,21 +27,30 @@ pub struct MutationRoot;
 /// A post as a monitor saw it.
 #[derive(InputObject)]
 pub struct PostInput {
+    /// Where it was posted.
     pub platform: enums::Platform,
+    /// Its address (normalised: tracking parameters and mobile hosts are removed).
     pub url: String,
+    /// Its title (one line, at most 500 characters).
     pub title: String,
+    /// What it says, excerpted.
     #[graphql(default)]
     pub excerpt: String,
-    pub posted_at: Option<DateTime<Utc>>,
+    /// When it was posted, if known.
+    pub posted_at: Option<Instant>,
     /// The author's identity on the platform; restricted to the cyberspace office,
     /// police and inspectors.
     pub author: Option<String>,
+    /// Views (阅读量) now.
     #[graphql(default)]
     pub views: u64,
+    /// Reposts (转发) now.
     #[graphql(default)]
     pub reposts: u64,
+    /// Comments (评论) now.
     #[graphql(default)]
     pub comments: u64,
+    /// Likes (点赞) now.
     #[graphql(default)]
     pub likes: u64,
 }
@@ -74,7 +85,7 @@ impl PostInput {
             url: PostUrl::parse(&self.url).map_err(validation)?,
             title: title.as_str().to_owned(),
             excerpt,
-            posted_at: self.posted_at,
+            posted_at: self.posted_at.map(|i| i.0),
             author,
             heat: Heat {
                 views: self.views,
@@ -100,7 +111,7 @@ fn opt_text(field: &'static str, raw: Option<String>) -> Result<Option<RequiredT
 }
 
 fn case_id(raw: &ID) -> Result<CaseId> {
-    CaseId::parse(raw).map_err(validation)
+    CaseId::parse(&key_of(raw, NodeKind::Case)?).map_err(validation)
 }
 
 /// The cases an assessment command names: each parsed, duplicates dropped, at most
@@ -119,11 +130,11 @@ fn case_id_list(raw: &[ID]) -> Result<Vec<CaseId>> {
 }
 
 fn assignment_id(raw: &ID) -> Result<AssignmentId> {
-    AssignmentId::parse(raw).map_err(validation)
+    AssignmentId::parse(&key_of(raw, NodeKind::Assignment)?).map_err(validation)
 }
 
 fn unit_id(raw: &str) -> Result<UnitId> {
-    UnitId::parse(raw).map_err(validation)
+    UnitId::parse(&key_of(raw, NodeKind::Unit)?).map_err(validation)
 }
 
 fn new_id() -> Uuid {
@@ -133,13 +144,13 @@ fn new_id() -> Uuid {
 fn issue(
     ctx: &Context<'_>,
     command_id: Option<ID>,
-    expected_version: Option<i64>,
+    expected_version: Option<StreamVersion>,
 ) -> Result<Envelope> {
     let mut issue = Envelope::by(actor(ctx)?.clone());
     issue.command_id = command_id
         .map(|id| CommandId::parse(&id).map_err(validation))
         .transpose()?;
-    issue.expected_version = expected_version;
+    issue.expected_version = expected_version.map(|v| v.0);
     Ok(issue)
 }
 
@@ -150,10 +161,10 @@ fn result(receipt: CommandReceipt) -> CommandResult {
         .case_id()
         .map(|id| ID(id.to_string()));
     CommandResult {
-        position: receipt.outcome.last_position,
-        first_position: receipt.outcome.first_position,
+        position: Position(receipt.outcome.last_position),
+        first_position: Position(receipt.outcome.first_position),
         stream_id: receipt.outcome.stream_id.to_string(),
-        stream_version: receipt.outcome.stream_version,
+        stream_version: StreamVersion(receipt.outcome.stream_version),
         command_id: ID(receipt.command_id.to_string()),
         replayed: receipt.outcome.replayed,
         case_id,
@@ -173,7 +184,7 @@ async fn run_case(
     ctx: &Context<'_>,
     case: CaseId,
     command_id: Option<ID>,
-    expected_version: Option<i64>,
+    expected_version: Option<StreamVersion>,
     body: CaseCommand,
 ) -> Result<CommandResult> {
     let issue = issue(ctx, command_id, expected_version)?;
@@ -224,14 +235,20 @@ fn period(from: NaiveDate, to: NaiveDate) -> Period {
     Period { from, to }
 }
 
-#[Object]
+/// Every command, one mutation each: each is decided against the case (or unit, or
+/// assessment year) as recorded, appended as events, and answered with where they
+/// landed.
+#[Object(name = "Mutation")]
 impl MutationRoot {
     /// 吹哨: flag a post; opens a new case. The same URL never opens two cases.
     async fn flag_post(
         &self,
         ctx: &Context<'_>,
-        post: PostInput,
-        note: Option<String>,
+        #[graphql(desc = "The post, as the monitor saw it.")] post: PostInput,
+        #[graphql(desc = "A note for the record.")] note: Option<String>,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         // A retry names the same command id, so it must name the same new case: the
@@ -257,11 +274,17 @@ impl MutationRoot {
     async fn attach_post(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        post: PostInput,
-        note: Option<String>,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The post, as the monitor saw it.")] post: PostInput,
+        #[graphql(desc = "A note for the record.")] note: Option<String>,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
-        expected_version: Option<i64>,
+        #[graphql(
+            desc = "Refuse with CONFLICT unless the case is still at this version (its `streamVersion` when you read it)."
+        )]
+        expected_version: Option<StreamVersion>,
     ) -> Result<CommandResult> {
         let body = CaseCommand::AttachPost {
             post: post.parse()?,
@@ -282,12 +305,15 @@ impl MutationRoot {
     async fn record_heat(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        url: String,
-        views: u64,
-        reposts: u64,
-        comments: u64,
-        likes: u64,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The post's address on its platform.")] url: String,
+        #[graphql(desc = "Views (阅读量) now.")] views: u64,
+        #[graphql(desc = "Reposts (转发) now.")] reposts: u64,
+        #[graphql(desc = "Comments (评论) now.")] comments: u64,
+        #[graphql(desc = "Likes (点赞) now.")] likes: u64,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = CaseCommand::RecordHeat {
@@ -306,9 +332,12 @@ impl MutationRoot {
     async fn record_follow_up(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        observation: String,
-        sentiment: enums::FollowUpSentiment,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "What monitoring observed.")] observation: String,
+        #[graphql(desc = "How public opinion stands now.")] sentiment: enums::FollowUpSentiment,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = CaseCommand::RecordFollowUp {
@@ -323,13 +352,25 @@ impl MutationRoot {
     async fn triage_case(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The level (事项等级): it sets the feedback deadlines.")]
         level: enums::Level,
-        #[graphql(default)] categories: Vec<enums::KeyCategory>,
-        problem_class: String,
-        jurisdiction_unit_id: Option<String>,
+        #[graphql(default, desc = "The key categories (重点类别) that apply.")] categories: Vec<
+            enums::KeyCategory,
+        >,
+        #[graphql(desc = "The problem class (问题类别), e.g. 道路塌陷.")] problem_class: String,
+        #[graphql(
+            desc = "The unit whose jurisdiction the problem lies in: its code or global id."
+        )]
+        jurisdiction_unit_id: Option<ID>,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
-        expected_version: Option<i64>,
+        #[graphql(
+            desc = "Refuse with CONFLICT unless the case is still at this version (its `streamVersion` when you read it)."
+        )]
+        expected_version: Option<StreamVersion>,
     ) -> Result<CommandResult> {
         let jurisdiction = match jurisdiction_unit_id {
             Some(raw) => Some(resolve_unit(ctx, &unit_id(&raw)?).await?),
@@ -364,11 +405,17 @@ impl MutationRoot {
     async fn change_case_level(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        level: enums::Level,
-        reason: String,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The new level.")] level: enums::Level,
+        #[graphql(desc = "Why, in words that will stand in the audit trail.")] reason: String,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
-        expected_version: Option<i64>,
+        #[graphql(
+            desc = "Refuse with CONFLICT unless the case is still at this version (its `streamVersion` when you read it)."
+        )]
+        expected_version: Option<StreamVersion>,
     ) -> Result<CommandResult> {
         let body = CaseCommand::ChangeCaseLevel {
             to: level.into(),
@@ -390,13 +437,20 @@ impl MutationRoot {
     async fn assign_case(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        unit_id: String,
-        role: enums::AssignmentRole,
-        instruction: Option<String>,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The unit: its code (e.g. `city-housing`) or its global id.")] unit_id: ID,
+        #[graphql(desc = "Lead (主办) or co-handler (协办).")] role: enums::AssignmentRole,
+        #[graphql(desc = "The instruction, as written.")] instruction: Option<String>,
+        #[graphql(desc = "Your id for the new assignment (a UUID; one is made when omitted).")]
         assignment_id: Option<ID>,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
-        expected_version: Option<i64>,
+        #[graphql(
+            desc = "Refuse with CONFLICT unless the case is still at this version (its `streamVersion` when you read it)."
+        )]
+        expected_version: Option<StreamVersion>,
     ) -> Result<CommandResult> {
         let unit = resolve_unit(ctx, &self::unit_id(&unit_id)?).await?;
         let assignment_id = match assignment_id {
@@ -426,8 +480,11 @@ impl MutationRoot {
     async fn accept_assignment(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        assignment_id: ID,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The assignment: its id or its global id.")] assignment_id: ID,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = CaseCommand::AcceptAssignment {
@@ -440,9 +497,12 @@ impl MutationRoot {
     async fn return_assignment(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        assignment_id: ID,
-        reason: String,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The assignment: its id or its global id.")] assignment_id: ID,
+        #[graphql(desc = "Why, in words that will stand in the audit trail.")] reason: String,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = CaseCommand::ReturnAssignment {
@@ -456,9 +516,12 @@ impl MutationRoot {
     async fn accept_return(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        assignment_id: ID,
-        note: Option<String>,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The assignment: its id or its global id.")] assignment_id: ID,
+        #[graphql(desc = "A note for the record.")] note: Option<String>,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = CaseCommand::AcceptReturn {
@@ -472,9 +535,12 @@ impl MutationRoot {
     async fn reject_return(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        assignment_id: ID,
-        note: String,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The assignment: its id or its global id.")] assignment_id: ID,
+        #[graphql(desc = "Why the unit must handle it.")] note: String,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = CaseCommand::RejectReturn {
@@ -488,9 +554,12 @@ impl MutationRoot {
     async fn withdraw_assignment(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        assignment_id: ID,
-        reason: String,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The assignment: its id or its global id.")] assignment_id: ID,
+        #[graphql(desc = "Why, in words that will stand in the audit trail.")] reason: String,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = CaseCommand::WithdrawAssignment {
@@ -504,10 +573,14 @@ impl MutationRoot {
     async fn verify_facts(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        assignment_id: ID,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The assignment: its id or its global id.")] assignment_id: ID,
+        #[graphql(desc = "What verification found: true, partly true or not true.")]
         finding: enums::Finding,
-        summary: String,
+        #[graphql(desc = "What verification established.")] summary: String,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = CaseCommand::VerifyFacts {
@@ -522,10 +595,14 @@ impl MutationRoot {
     async fn submit_reply(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        assignment_id: ID,
-        content: String,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The assignment: its id or its global id.")] assignment_id: ID,
+        #[graphql(desc = "The reply (反馈), for the unit head to approve.")] content: String,
+        #[graphql(desc = "Your id for the new reply (a UUID; one is made when omitted).")]
         reply_id: Option<ID>,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let reply_id = match reply_id {
@@ -547,13 +624,16 @@ impl MutationRoot {
     async fn approve_reply(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        reply_id: ID,
-        note: Option<String>,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The reply: its id or its global id.")] reply_id: ID,
+        #[graphql(desc = "A note for the record.")] note: Option<String>,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = CaseCommand::ApproveReply {
-            reply_id: ReplyId::parse(&reply_id).map_err(validation)?,
+            reply_id: ReplyId::parse(&key_of(&reply_id, NodeKind::Reply)?).map_err(validation)?,
             note: opt_text("note", note)?,
         };
         run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
@@ -563,13 +643,16 @@ impl MutationRoot {
     async fn send_back_reply(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        reply_id: ID,
-        note: String,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The reply: its id or its global id.")] reply_id: ID,
+        #[graphql(desc = "What to revise.")] note: String,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = CaseCommand::SendBackReply {
-            reply_id: ReplyId::parse(&reply_id).map_err(validation)?,
+            reply_id: ReplyId::parse(&key_of(&reply_id, NodeKind::Reply)?).map_err(validation)?,
             note: text("note", &note)?,
         };
         run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
@@ -579,10 +662,13 @@ impl MutationRoot {
     async fn publish_response(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        channel: enums::ResponseChannel,
-        content: String,
-        url: Option<String>,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "Where it was published.")] channel: enums::ResponseChannel,
+        #[graphql(desc = "The response as published.")] content: String,
+        #[graphql(desc = "The post's address on its platform.")] url: Option<String>,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let url = match url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
@@ -601,15 +687,18 @@ impl MutationRoot {
     async fn promise_rectification(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        assignment_id: ID,
-        due_date: NaiveDate,
-        measures: String,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The assignment: its id or its global id.")] assignment_id: ID,
+        #[graphql(desc = "The promised day (Asia/Shanghai); due at its end.")] due_date: Date,
+        #[graphql(desc = "The measures promised.")] measures: String,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = CaseCommand::PromiseRectification {
             assignment_id: self::assignment_id(&assignment_id)?,
-            due_date,
+            due_date: due_date.0,
             measures: text("measures", &measures)?,
         };
         run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
@@ -619,9 +708,12 @@ impl MutationRoot {
     async fn complete_rectification(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        assignment_id: ID,
-        result: String,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The assignment: its id or its global id.")] assignment_id: ID,
+        #[graphql(desc = "What was done, as the record should show it.")] result: String,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = CaseCommand::CompleteRectification {
@@ -635,9 +727,12 @@ impl MutationRoot {
     async fn complete_assignment(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        assignment_id: ID,
-        summary: String,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The assignment: its id or its global id.")] assignment_id: ID,
+        #[graphql(desc = "What was done (办结情况).")] summary: String,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = CaseCommand::CompleteAssignment {
@@ -651,9 +746,13 @@ impl MutationRoot {
     async fn send_memo(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        summary: String,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The case in brief, for the leader.")] summary: String,
+        #[graphql(desc = "Your id for the new memo (a UUID; one is made when omitted).")]
         memo_id: Option<ID>,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let memo_id = match memo_id {
@@ -674,16 +773,19 @@ impl MutationRoot {
     async fn instruct_on_memo(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        memo_id: ID,
-        instruction: String,
-        deadline: Option<DateTime<Utc>>,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The memo (抄告单): its id or its global id.")] memo_id: ID,
+        #[graphql(desc = "The instruction, as written.")] instruction: String,
+        #[graphql(desc = "When it is due (default: 3 working days).")] deadline: Option<Instant>,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = CaseCommand::InstructOnMemo {
-            memo_id: MemoId::parse(&memo_id).map_err(validation)?,
+            memo_id: MemoId::parse(&key_of(&memo_id, NodeKind::Memo)?).map_err(validation)?,
             instruction: text("instruction", &instruction)?,
-            deadline,
+            deadline: deadline.map(|i| i.0),
         };
         run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
     }
@@ -692,9 +794,12 @@ impl MutationRoot {
     async fn urge_supervision(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        unit_id: String,
-        note: String,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The unit: its code (e.g. `city-housing`) or its global id.")] unit_id: ID,
+        #[graphql(desc = "The urging (催办), as sent to the unit.")] note: String,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = CaseCommand::UrgeSupervision {
@@ -710,11 +815,15 @@ impl MutationRoot {
     async fn propose_rumour_referral(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        police_unit_id: String,
-        legal_basis: String,
-        evidence: String,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The police unit referred to: its code or global id.")] police_unit_id: ID,
+        #[graphql(desc = "The law or regulation relied on.")] legal_basis: String,
+        #[graphql(desc = "The evidence that the post is a rumour.")] evidence: String,
+        #[graphql(desc = "Your id for the new referral (a UUID; one is made when omitted).")]
         referral_id: Option<ID>,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let police_unit = resolve_unit(ctx, &unit_id(&police_unit_id)?).await?;
@@ -738,12 +847,16 @@ impl MutationRoot {
     async fn approve_rumour_referral(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        referral_id: ID,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The rumour referral: its id or its global id.")] referral_id: ID,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = CaseCommand::ApproveRumourReferral {
-            referral_id: ReferralId::parse(&referral_id).map_err(validation)?,
+            referral_id: ReferralId::parse(&key_of(&referral_id, NodeKind::Referral)?)
+                .map_err(validation)?,
         };
         run_case(ctx, self::case_id(&case_id)?, command_id, None, body).await
     }
@@ -752,14 +865,18 @@ impl MutationRoot {
     async fn record_referral_outcome(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        referral_id: ID,
-        outcome: enums::ReferralOutcome,
-        action: String,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The rumour referral: its id or its global id.")] referral_id: ID,
+        #[graphql(desc = "What the police concluded.")] outcome: enums::ReferralOutcome,
+        #[graphql(desc = "What the police did.")] action: String,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = CaseCommand::RecordReferralOutcome {
-            referral_id: ReferralId::parse(&referral_id).map_err(validation)?,
+            referral_id: ReferralId::parse(&key_of(&referral_id, NodeKind::Referral)?)
+                .map_err(validation)?,
             outcome: outcome.into(),
             action: text("action", &action)?,
         };
@@ -770,14 +887,18 @@ impl MutationRoot {
     async fn rebut_rumour(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        referral_id: ID,
-        channel: enums::ResponseChannel,
-        content: String,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The rumour referral: its id or its global id.")] referral_id: ID,
+        #[graphql(desc = "Where it was published.")] channel: enums::ResponseChannel,
+        #[graphql(desc = "The rebuttal (辟谣) as published.")] content: String,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = CaseCommand::RebutRumour {
-            referral_id: ReferralId::parse(&referral_id).map_err(validation)?,
+            referral_id: ReferralId::parse(&key_of(&referral_id, NodeKind::Referral)?)
+                .map_err(validation)?,
             channel: channel.into(),
             content: text("content", &content)?,
         };
@@ -789,9 +910,13 @@ impl MutationRoot {
     async fn propose_personal_data_erasure(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        legal_basis: String,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The law or regulation relied on.")] legal_basis: String,
+        #[graphql(desc = "Your id for the erasure request (a UUID; one is made when omitted).")]
         erasure_id: Option<ID>,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let erasure_id = match erasure_id {
@@ -813,8 +938,11 @@ impl MutationRoot {
     async fn approve_personal_data_erasure(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        erasure_id: ID,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "The erasure request to approve.")] erasure_id: ID,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = AccessCommand::ApproveErasure {
@@ -827,10 +955,16 @@ impl MutationRoot {
     async fn close_case(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        outcome: String,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "How the case ended (办结情况), for the record.")] outcome: String,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
-        expected_version: Option<i64>,
+        #[graphql(
+            desc = "Refuse with CONFLICT unless the case is still at this version (its `streamVersion` when you read it)."
+        )]
+        expected_version: Option<StreamVersion>,
     ) -> Result<CommandResult> {
         let body = CaseCommand::CloseCase {
             outcome: text("outcome", &outcome)?,
@@ -849,8 +983,11 @@ impl MutationRoot {
     async fn reopen_case(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        reason: String,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "Why, in words that will stand in the audit trail.")] reason: String,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = CaseCommand::ReopenCase {
@@ -863,8 +1000,11 @@ impl MutationRoot {
     async fn declare_mass_incident(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
-        note: String,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "A note for the record.")] note: String,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = CaseCommand::DeclareMassIncident {
@@ -878,11 +1018,19 @@ impl MutationRoot {
     async fn register_unit(
         &self,
         ctx: &Context<'_>,
-        unit_id: String,
-        name: String,
+        #[graphql(
+            desc = "The new unit's code: lower case letters, digits and hyphens, e.g. `city-housing`."
+        )]
+        unit_id: ID,
+        #[graphql(desc = "The unit's name, in Chinese.")] name: String,
+        #[graphql(desc = "What kind of unit (it decides the roles its staff may hold).")]
         kind: enums::UnitKind,
-        parent_unit_id: Option<String>,
-        jurisdiction: Option<String>,
+        #[graphql(desc = "The unit above it, if any: its code or global id.")]
+        parent_unit_id: Option<ID>,
+        #[graphql(desc = "The area the unit answers for.")] jurisdiction: Option<String>,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let unit = self::unit_id(&unit_id)?;
@@ -899,11 +1047,15 @@ impl MutationRoot {
         run_unit(ctx, &unit, command_id, body).await
     }
 
+    /// Rename a unit (administrators); its history keeps the names it had.
     async fn rename_unit(
         &self,
         ctx: &Context<'_>,
-        unit_id: String,
-        name: String,
+        #[graphql(desc = "The unit: its code (e.g. `city-housing`) or its global id.")] unit_id: ID,
+        #[graphql(desc = "The unit's new name.")] name: String,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = UnitCommand::RenameUnit {
@@ -912,11 +1064,15 @@ impl MutationRoot {
         run_unit(ctx, &self::unit_id(&unit_id)?, command_id, body).await
     }
 
+    /// Deactivate a unit (administrators), with a reason; nothing more is assigned to it.
     async fn deactivate_unit(
         &self,
         ctx: &Context<'_>,
-        unit_id: String,
-        reason: String,
+        #[graphql(desc = "The unit: its code (e.g. `city-housing`) or its global id.")] unit_id: ID,
+        #[graphql(desc = "Why, in words that will stand in the audit trail.")] reason: String,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = UnitCommand::DeactivateUnit {
@@ -930,14 +1086,22 @@ impl MutationRoot {
     async fn apply_penalty(
         &self,
         ctx: &Context<'_>,
-        unit_id: String,
-        kind: enums::PenaltyKind,
-        points: u32,
-        reason: String,
-        period_from: NaiveDate,
-        period_to: NaiveDate,
-        person: Option<String>,
-        #[graphql(default)] case_ids: Vec<ID>,
+        #[graphql(desc = "The unit: its code (e.g. `city-housing`) or its global id.")] unit_id: ID,
+        #[graphql(desc = "What kind of penalty (问责方式).")] kind: enums::PenaltyKind,
+        #[graphql(desc = "Points (a positive whole number).")] points: u32,
+        #[graphql(desc = "Why, in words that will stand in the audit trail.")] reason: String,
+        #[graphql(desc = "First day of the period (Asia/Shanghai).")] period_from: Date,
+        #[graphql(desc = "Day after the period's last (the period is [from, to)).")]
+        period_to: Date,
+        #[graphql(desc = "The person concerned, by name and post.")] person: Option<String>,
+        #[graphql(
+            default,
+            desc = "The cases behind it (at most 100; duplicates are dropped)."
+        )]
+        case_ids: Vec<ID>,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let penalty_id = PenaltyId::from_uuid(new_id());
@@ -948,13 +1112,13 @@ impl MutationRoot {
             points,
             reason: text("reason", &reason)?,
             case_ids: case_id_list(&case_ids)?,
-            period: period(period_from, period_to),
+            period: period(period_from.0, period_to.0),
         };
         created(
             run_assessment(
                 ctx,
                 &self::unit_id(&unit_id)?,
-                period_from.year(),
+                period_from.0.year(),
                 command_id,
                 body,
             )
@@ -967,10 +1131,16 @@ impl MutationRoot {
     async fn revoke_penalty(
         &self,
         ctx: &Context<'_>,
-        unit_id: String,
+        #[graphql(desc = "The unit: its code (e.g. `city-housing`) or its global id.")] unit_id: ID,
+        #[graphql(
+            desc = "The assessment year the penalty counts in (the year its period starts in)."
+        )]
         year: i32,
-        penalty_id: ID,
-        reason: String,
+        #[graphql(desc = "The penalty: its id.")] penalty_id: ID,
+        #[graphql(desc = "Why, in words that will stand in the audit trail.")] reason: String,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = AssessmentCommand::RevokePenalty {
@@ -985,11 +1155,15 @@ impl MutationRoot {
     async fn award_commendation(
         &self,
         ctx: &Context<'_>,
-        unit_id: String,
-        points: u32,
-        reason: String,
-        period_from: NaiveDate,
-        period_to: NaiveDate,
+        #[graphql(desc = "The unit: its code (e.g. `city-housing`) or its global id.")] unit_id: ID,
+        #[graphql(desc = "Points (a positive whole number).")] points: u32,
+        #[graphql(desc = "Why, in words that will stand in the audit trail.")] reason: String,
+        #[graphql(desc = "First day of the period (Asia/Shanghai).")] period_from: Date,
+        #[graphql(desc = "Day after the period's last (the period is [from, to)).")]
+        period_to: Date,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let commendation_id = CommendationId::from_uuid(new_id());
@@ -997,13 +1171,13 @@ impl MutationRoot {
             commendation_id,
             points,
             reason: text("reason", &reason)?,
-            period: period(period_from, period_to),
+            period: period(period_from.0, period_to.0),
         };
         created(
             run_assessment(
                 ctx,
                 &self::unit_id(&unit_id)?,
-                period_from.year(),
+                period_from.0.year(),
                 command_id,
                 body,
             )
@@ -1017,11 +1191,19 @@ impl MutationRoot {
     async fn refer_accountability(
         &self,
         ctx: &Context<'_>,
-        unit_id: String,
-        person: String,
-        reason: String,
-        #[graphql(default)] case_ids: Vec<ID>,
+        #[graphql(desc = "The unit: its code (e.g. `city-housing`) or its global id.")] unit_id: ID,
+        #[graphql(desc = "The person concerned, by name and post.")] person: String,
+        #[graphql(desc = "Why, in words that will stand in the audit trail.")] reason: String,
+        #[graphql(
+            default,
+            desc = "The cases behind it (at most 100; duplicates are dropped)."
+        )]
+        case_ids: Vec<ID>,
+        #[graphql(desc = "Your id for the new referral (a UUID; one is made when omitted).")]
         accountability_id: Option<ID>,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let accountability_id = match accountability_id {
@@ -1046,12 +1228,19 @@ impl MutationRoot {
     async fn record_disciplinary_decision(
         &self,
         ctx: &Context<'_>,
-        unit_id: String,
-        year: i32,
-        accountability_id: ID,
-        person: String,
-        decision: String,
-        #[graphql(default)] case_ids: Vec<ID>,
+        #[graphql(desc = "The unit: its code (e.g. `city-housing`) or its global id.")] unit_id: ID,
+        #[graphql(desc = "The assessment year it counts in.")] year: i32,
+        #[graphql(desc = "The accountability referral: its id.")] accountability_id: ID,
+        #[graphql(desc = "The person decided on.")] person: String,
+        #[graphql(desc = "The disciplinary decision, as recorded.")] decision: String,
+        #[graphql(
+            default,
+            desc = "The cases behind it (at most 100; duplicates are dropped)."
+        )]
+        case_ids: Vec<ID>,
+        #[graphql(
+            desc = "Your id for this command (a UUID): sending it again returns the first result and writes nothing."
+        )]
         command_id: Option<ID>,
     ) -> Result<CommandResult> {
         let body = AssessmentCommand::RecordDisciplinaryDecision {

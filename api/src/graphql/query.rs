@@ -4,9 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::connection::{Connection, Edge, EmptyFields, OpaqueCursor};
 use async_graphql::{Context, ID, InputObject, Object, Result};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::Utc;
 use whistle_domain::{CaseId, Role, UnitId, Vocabulary};
 use whistle_projections::queries as q;
 use whistle_projections::replay::{ReplayScope, replay_until};
@@ -16,6 +15,8 @@ use super::enums::{self, VocabularyListing};
 use super::errors::{
     ErrorCode, error, from_audit, from_projection, from_store, internal, validation,
 };
+use super::node::{self, Node, NodeKind, key_of};
+use super::scalars::{Date, Instant, Position};
 use super::types::*;
 
 pub struct QueryRoot;
@@ -41,18 +42,22 @@ const LIST_WEIGHT: usize = 100;
 /// Filters of the case list; all optional, combined with AND.
 #[derive(InputObject, Default)]
 pub struct CaseFilterInput {
+    /// Only cases in this status.
     pub status: Option<enums::CaseStatus>,
+    /// Only cases of this level.
     pub level: Option<enums::Level>,
     /// Cases with an assignment (any role, any state) to this unit.
-    pub unit_id: Option<String>,
+    pub unit_id: Option<ID>,
     /// Cases with a post on this platform.
     pub platform: Option<enums::Platform>,
+    /// Only cases in this key category.
     pub category: Option<enums::KeyCategory>,
+    /// Only cases of this problem class.
     pub problem_class: Option<String>,
     /// Flagged at or after this instant.
-    pub flagged_from: Option<DateTime<Utc>>,
+    pub flagged_from: Option<Instant>,
     /// Flagged before this instant.
-    pub flagged_to: Option<DateTime<Utc>>,
+    pub flagged_to: Option<Instant>,
     /// Words in a post title or excerpt, or the problem class.
     pub text: Option<String>,
 }
@@ -60,26 +65,29 @@ pub struct CaseFilterInput {
 /// Filters of the audit trail (inspectors and evaluators).
 #[derive(InputObject, Default)]
 pub struct AuditFilterInput {
+    /// Only events of this case (its id or global id).
     pub case_id: Option<ID>,
     /// Everything this person did.
     pub actor_id: Option<String>,
     /// Everything done by staff of this unit.
-    pub actor_unit_id: Option<String>,
+    pub actor_unit_id: Option<ID>,
     /// Everything that happened to the assignments made to this unit (assigned,
     /// accepted, returned, replies, deadlines, completion …), whoever did it.
-    pub assignments_of_unit_id: Option<String>,
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
+    pub assignments_of_unit_id: Option<ID>,
+    /// Recorded at or after this instant.
+    pub from: Option<Instant>,
+    /// Recorded before this instant.
+    pub to: Option<Instant>,
     /// Only these event types, e.g. `["ReturnRejected", "CaseReopened"]`.
     pub event_types: Option<Vec<String>>,
 }
 
 fn parse_case_id(id: &ID) -> Result<CaseId> {
-    CaseId::parse(id).map_err(validation)
+    CaseId::parse(&key_of(id, NodeKind::Case)?).map_err(validation)
 }
 
 fn parse_unit(raw: &str) -> Result<UnitId> {
-    UnitId::parse(raw).map_err(validation)
+    UnitId::parse(&key_of(raw, NodeKind::Unit)?).map_err(validation)
 }
 
 async fn unit_names(ctx: &Context<'_>) -> Result<HashMap<String, String>> {
@@ -89,8 +97,32 @@ async fn unit_names(ctx: &Context<'_>) -> Result<HashMap<String, String>> {
     Ok(units.into_iter().map(|u| (u.unit_id, u.name)).collect())
 }
 
-#[Object]
+/// Everything that can be read: cases and their audit trail, inboxes, the dashboard,
+/// scorecards and the annual assessment, proofs for inspectors. Each field applies the
+/// reader's role and unit; lists are Relay connections.
+#[Object(name = "Query")]
 impl QueryRoot {
+    /// Any object by its global id (`id` of a `Node`): null when it does not exist or
+    /// you may not see it.
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global id, as a `Node`'s `id` gives it.")] id: ID,
+    ) -> Result<Option<Node>> {
+        node::resolve(ctx, &id).await
+    }
+
+    /// Objects by their global ids, in the order asked (at most 100); null for each
+    /// that does not exist or you may not see.
+    #[graphql(complexity = "ids.len() * child_complexity")]
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Global ids, as `Node`s' `id`s give them.")] ids: Vec<ID>,
+    ) -> Result<Vec<Option<Node>>> {
+        node::resolve_all(ctx, &ids).await
+    }
+
     /// Who the token says you are.
     async fn me(&self, ctx: &Context<'_>) -> Result<Me> {
         let actor = actor(ctx)?;
@@ -99,7 +131,7 @@ impl QueryRoot {
             name: actor.name.clone(),
             role: actor.role.into(),
             role_label: actor.role.label_zh().to_owned(),
-            unit_id: actor.unit.to_string(),
+            unit_id: ID(actor.unit.to_string()),
             may_see_post_authors: whistle_domain::access::may_see_post_authors(actor),
         })
     }
@@ -113,14 +145,17 @@ impl QueryRoot {
     async fn log_position(
         &self,
         ctx: &Context<'_>,
-        wait_for_position: Option<i64>,
+        #[graphql(
+            desc = "Wait (at most 10 s) until the read models include this log position, e.g. a command's `position`, to read your own writes."
+        )]
+        wait_for_position: Option<Position>,
     ) -> Result<LogPosition> {
         actor(ctx)?;
         wait_until_projected(ctx, wait_for_position).await?;
         let state = state(ctx)?;
         Ok(LogPosition {
-            head: state.store().head_position().await.map_err(from_store)?,
-            read_models: state.progress.current(),
+            head: Position(state.store().head_position().await.map_err(from_store)?),
+            read_models: Position(state.progress.current()),
         })
     }
 
@@ -132,7 +167,8 @@ impl QueryRoot {
     async fn inclusion_proof(
         &self,
         ctx: &Context<'_>,
-        event_id: ID,
+        #[graphql(desc = "The event to prove (its `eventId`).")] event_id: ID,
+        #[graphql(desc = "A signed checkpoint (the text of a `whistle audit checkpoint` file).")]
         checkpoint: String,
     ) -> Result<String> {
         require_role(ctx, &[Role::Inspector], "inclusionProof")?;
@@ -153,8 +189,11 @@ impl QueryRoot {
     async fn consistency_proof(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The older signed checkpoint (the text of a `whistle audit checkpoint` file)."
+        )]
         old_checkpoint: String,
-        new_checkpoint: String,
+        #[graphql(desc = "The newer signed checkpoint.")] new_checkpoint: String,
     ) -> Result<String> {
         require_role(ctx, &[Role::Inspector], "consistencyProof")?;
         let state = state(ctx)?;
@@ -177,16 +216,21 @@ impl QueryRoot {
     async fn case(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        wait_for_position: Option<i64>,
-        as_of: Option<DateTime<Utc>>,
+        #[graphql(desc = "The case: its global id or its plain id.")] id: ID,
+        #[graphql(
+            desc = "Wait (at most 10 s) until the read models include this log position, e.g. a command's `position`, to read your own writes."
+        )]
+        wait_for_position: Option<Position>,
+        #[graphql(desc = "As the record stood at this instant (default: now).")] as_of: Option<
+            Instant,
+        >,
     ) -> Result<Case> {
         let actor = record_reader(ctx, "cases")?;
         wait_until_projected(ctx, wait_for_position).await?;
         let case_id = parse_case_id(&id)?;
         let replay = match as_of {
             Some(as_of) => Some(Arc::new(
-                replay_until(state(ctx)?.store(), as_of, ReplayScope::Case(case_id))
+                replay_until(state(ctx)?.store(), as_of.0, ReplayScope::Case(case_id))
                     .await
                     .map_err(from_projection)?,
             )),
@@ -209,58 +253,74 @@ impl QueryRoot {
     }
 
     /// The case list, newest flag first.
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 200) as usize) * child_complexity")]
+    #[graphql(complexity = "page_weight(first, last) * child_complexity")]
+    #[allow(clippy::too_many_arguments)] // one per GraphQL argument
     async fn cases(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Cases from the start of the list: at most this many (1–200, default 50)."
+        )]
         first: Option<i32>,
-        after: Option<String>,
-        filter: Option<CaseFilterInput>,
-        wait_for_position: Option<i64>,
-    ) -> Result<Connection<OpaqueCursor<i64>, Case, EmptyFields, EmptyFields>> {
+        #[graphql(desc = "Cases after this cursor (an edge's `cursor`).")] after: Option<String>,
+        #[graphql(desc = "Filters, combined with AND.")] filter: Option<CaseFilterInput>,
+        #[graphql(
+            desc = "Wait (at most 10 s) until the read models include this log position, e.g. a command's `position`, to read your own writes."
+        )]
+        wait_for_position: Option<Position>,
+        #[graphql(desc = "Cases from the end of the list: at most this many (1–200).")]
+        last: Option<i32>,
+        #[graphql(desc = "Cases before this cursor.")] before: Option<String>,
+    ) -> Result<ListConnection<Case>> {
         let actor = record_reader(ctx, "cases")?;
         wait_until_projected(ctx, wait_for_position).await?;
         let filter = filter.unwrap_or_default();
         let query_filter = q::CaseFilter {
             status: filter.status.map(Into::into),
             level: filter.level.map(Into::into),
-            unit: filter.unit_id.as_deref().map(parse_unit).transpose()?,
+            unit: filter
+                .unit_id
+                .as_deref()
+                .map(|unit| parse_unit(unit))
+                .transpose()?,
             platform: filter.platform.map(Into::into),
             category: filter.category.map(Into::into),
             problem_class: filter.problem_class,
-            flagged_from: filter.flagged_from,
-            flagged_to: filter.flagged_to,
+            flagged_from: filter.flagged_from.map(|i| i.0),
+            flagged_to: filter.flagged_to.map(|i| i.0),
             text: filter.text,
         };
-        let after = decode_cursor(after)?;
-        let page = q::list_cases(
-            state(ctx)?.pool(),
-            &case_scope(actor),
-            &query_filter,
-            page_size(first)?,
-            after,
-        )
-        .await
-        .map_err(from_projection)?;
-        let mut connection = Connection::new(after.is_some(), page.has_next_page);
-        for case in page.items {
-            connection
-                .edges
-                .push(Edge::new(OpaqueCursor(case.cursor), Case::live(case)));
-        }
-        Ok(connection)
+        let window = page_window(first, after, last, before)?;
+        let pool = state(ctx)?.pool();
+        let scope = case_scope(actor);
+        let page = q::list_cases(pool, &scope, &query_filter, window)
+            .await
+            .map_err(from_projection)?;
+        Ok(connection_of(
+            page,
+            ListTotal::new(pool, Counted::Cases(scope, query_filter)),
+            |case| case.cursor,
+            Case::live,
+        ))
     }
 
     /// The accountability audit trail of one case, oldest first.
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 200) as usize) * child_complexity")]
+    #[graphql(complexity = "page_weight(first, last) * child_complexity")]
+    #[allow(clippy::too_many_arguments)] // one per GraphQL argument
     async fn case_timeline(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "Entries from the start: at most this many (1–200, default 50).")]
         first: Option<i32>,
-        after: Option<String>,
-        wait_for_position: Option<i64>,
-    ) -> Result<Connection<OpaqueCursor<i64>, TimelineEntry, EmptyFields, EmptyFields>> {
+        #[graphql(desc = "Entries after this cursor (an edge's `cursor`).")] after: Option<String>,
+        #[graphql(
+            desc = "Wait (at most 10 s) until the read models include this log position, e.g. a command\'s `position`, to read your own writes."
+        )]
+        wait_for_position: Option<Position>,
+        #[graphql(desc = "Entries from the end: at most this many (1–200).")] last: Option<i32>,
+        #[graphql(desc = "Entries before this cursor.")] before: Option<String>,
+    ) -> Result<ListConnection<TimelineEntry>> {
         let actor = record_reader(ctx, "a case's timeline")?;
         wait_until_projected(ctx, wait_for_position).await?;
         let case_id = parse_case_id(&case_id)?;
@@ -278,48 +338,80 @@ impl QueryRoot {
             case_id: Some(case_id),
             ..Default::default()
         };
-        timeline_connection(ctx, &filter, first, after, "caseTimeline").await
+        timeline_connection(
+            ctx,
+            &filter,
+            page_window(first, after, last, before)?,
+            "caseTimeline",
+        )
+        .await
     }
 
     /// Everything recorded, filtered by person, unit, case, window and event type: for
     /// discipline inspection and assessment.
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 200) as usize) * child_complexity")]
+    #[graphql(complexity = "page_weight(first, last) * child_complexity")]
+    #[allow(clippy::too_many_arguments)] // one per GraphQL argument
     async fn audit_trail(
         &self,
         ctx: &Context<'_>,
-        filter: Option<AuditFilterInput>,
+        #[graphql(desc = "Filters, combined with AND.")] filter: Option<AuditFilterInput>,
+        #[graphql(desc = "Entries from the start: at most this many (1–200, default 50).")]
         first: Option<i32>,
-        after: Option<String>,
-        wait_for_position: Option<i64>,
-    ) -> Result<Connection<OpaqueCursor<i64>, TimelineEntry, EmptyFields, EmptyFields>> {
+        #[graphql(desc = "Entries after this cursor (an edge's `cursor`).")] after: Option<String>,
+        #[graphql(
+            desc = "Wait (at most 10 s) until the read models include this log position, e.g. a command\'s `position`, to read your own writes."
+        )]
+        wait_for_position: Option<Position>,
+        #[graphql(desc = "Entries from the end: at most this many (1–200).")] last: Option<i32>,
+        #[graphql(desc = "Entries before this cursor.")] before: Option<String>,
+    ) -> Result<ListConnection<TimelineEntry>> {
         require_role(ctx, &[Role::Inspector, Role::Evaluator], "auditTrail")?;
         wait_until_projected(ctx, wait_for_position).await?;
         let filter = filter.unwrap_or_default();
         let query_filter = q::TimelineFilter {
             case_id: filter.case_id.as_ref().map(parse_case_id).transpose()?,
             actor_id: filter.actor_id,
-            actor_unit: filter.actor_unit_id,
-            assignments_of_unit: filter.assignments_of_unit_id,
-            from: filter.from,
-            to: filter.to,
+            actor_unit: filter
+                .actor_unit_id
+                .map(|unit| key_of(&unit, NodeKind::Unit))
+                .transpose()?,
+            assignments_of_unit: filter
+                .assignments_of_unit_id
+                .map(|unit| key_of(&unit, NodeKind::Unit))
+                .transpose()?,
+            from: filter.from.map(|i| i.0),
+            to: filter.to.map(|i| i.0),
             event_types: filter.event_types.unwrap_or_default(),
             stream_id: None,
         };
-        timeline_connection(ctx, &query_filter, first, after, "auditTrail").await
+        timeline_connection(
+            ctx,
+            &query_filter,
+            page_window(first, after, last, before)?,
+            "auditTrail",
+        )
+        .await
     }
 
     /// Who was shown a case's personal data (a post author's identity), when, which
     /// fields and through which path, oldest first: every look is recorded. For
     /// inspectors.
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 200) as usize) * child_complexity")]
+    #[graphql(complexity = "page_weight(first, last) * child_complexity")]
+    #[allow(clippy::too_many_arguments)] // one per GraphQL argument
     async fn personal_data_access(
         &self,
         ctx: &Context<'_>,
-        case_id: ID,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: ID,
+        #[graphql(desc = "Entries from the start: at most this many (1–200, default 50).")]
         first: Option<i32>,
-        after: Option<String>,
-        wait_for_position: Option<i64>,
-    ) -> Result<Connection<OpaqueCursor<i64>, TimelineEntry, EmptyFields, EmptyFields>> {
+        #[graphql(desc = "Entries after this cursor (an edge's `cursor`).")] after: Option<String>,
+        #[graphql(
+            desc = "Wait (at most 10 s) until the read models include this log position, e.g. a command\'s `position`, to read your own writes."
+        )]
+        wait_for_position: Option<Position>,
+        #[graphql(desc = "Entries from the end: at most this many (1–200).")] last: Option<i32>,
+        #[graphql(desc = "Entries before this cursor.")] before: Option<String>,
+    ) -> Result<ListConnection<TimelineEntry>> {
         require_role(ctx, &[Role::Inspector], "personalDataAccess")?;
         wait_until_projected(ctx, wait_for_position).await?;
         let case_id = parse_case_id(&case_id)?;
@@ -327,21 +419,38 @@ impl QueryRoot {
             stream_id: Some(whistle_domain::StreamId::PersonalDataAccess(case_id).to_string()),
             ..Default::default()
         };
-        timeline_connection(ctx, &filter, first, after, "personalDataAccess").await
+        timeline_connection(
+            ctx,
+            &filter,
+            page_window(first, after, last, before)?,
+            "personalDataAccess",
+        )
+        .await
     }
 
     /// A unit's inbox: open assignments and unfinished promised rectifications. Staff of
     /// a unit see their own unit's; the cyberspace office, supervisors, leaders,
     /// evaluators and inspectors may name any unit.
-    #[graphql(complexity = "(first.unwrap_or(50).clamp(1, 200) as usize) * child_complexity")]
+    #[graphql(complexity = "page_weight(first, last) * child_complexity")]
+    #[allow(clippy::too_many_arguments)] // one per GraphQL argument
     async fn inbox(
         &self,
         ctx: &Context<'_>,
-        unit_id: Option<String>,
+        #[graphql(desc = "The unit (its code or global id); default your own.")] unit_id: Option<
+            ID,
+        >,
+        #[graphql(desc = "Assignments from the start: at most this many (1–200, default 50).")]
         first: Option<i32>,
-        after: Option<String>,
-        wait_for_position: Option<i64>,
-    ) -> Result<Connection<OpaqueCursor<i64>, Assignment, EmptyFields, EmptyFields>> {
+        #[graphql(desc = "Assignments after this cursor (an edge's `cursor`).")] after: Option<
+            String,
+        >,
+        #[graphql(
+            desc = "Wait (at most 10 s) until the read models include this log position, e.g. a command's `position`, to read your own writes."
+        )]
+        wait_for_position: Option<Position>,
+        #[graphql(desc = "Assignments from the end: at most this many (1–200).")] last: Option<i32>,
+        #[graphql(desc = "Assignments before this cursor.")] before: Option<String>,
+    ) -> Result<ListConnection<Assignment>> {
         let actor = record_reader(ctx, "inboxes")?;
         wait_until_projected(ctx, wait_for_position).await?;
         let unit = match unit_id {
@@ -357,18 +466,17 @@ impl QueryRoot {
                 ),
             ));
         }
-        let after = decode_cursor(after)?;
-        let page = q::inbox(state(ctx)?.pool(), &unit, page_size(first)?, after)
+        let window = page_window(first, after, last, before)?;
+        let pool = state(ctx)?.pool();
+        let page = q::inbox(pool, &unit, window)
             .await
             .map_err(from_projection)?;
-        let mut connection = Connection::new(after.is_some(), page.has_next_page);
-        for assignment in page.items {
-            let cursor = OpaqueCursor(assignment.assigned_position);
-            connection
-                .edges
-                .push(Edge::new(cursor, Assignment::from(assignment)));
-        }
-        Ok(connection)
+        Ok(connection_of(
+            page,
+            ListTotal::new(pool, Counted::Inbox(unit)),
+            |assignment| assignment.assigned_position,
+            Assignment::from,
+        ))
     }
 
     /// Counts by status, level, unit, platform, category and problem class; flags per
@@ -380,11 +488,17 @@ impl QueryRoot {
     async fn dashboard(
         &self,
         ctx: &Context<'_>,
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-        wait_for_position: Option<i64>,
-        as_of: Option<DateTime<Utc>>,
+        #[graphql(desc = "Only cases flagged at or after this instant.")] from: Option<Instant>,
+        #[graphql(desc = "Only cases flagged before this instant.")] to: Option<Instant>,
+        #[graphql(
+            desc = "Wait (at most 10 s) until the read models include this log position, e.g. a command's `position`, to read your own writes."
+        )]
+        wait_for_position: Option<Position>,
+        #[graphql(desc = "As the record stood at this instant (default: now).")] as_of: Option<
+            Instant,
+        >,
     ) -> Result<Dashboard> {
+        let (from, to, as_of) = (from.map(|i| i.0), to.map(|i| i.0), as_of.map(|i| i.0));
         require_role(ctx, READS_EVERYTHING, "dashboard")?;
         wait_until_projected(ctx, wait_for_position).await?;
         let Some(as_of) = as_of else {
@@ -423,21 +537,36 @@ impl QueryRoot {
     async fn scorecards(
         &self,
         ctx: &Context<'_>,
-        from: NaiveDate,
-        to: NaiveDate,
-        unit_id: Option<String>,
-        as_of: Option<DateTime<Utc>>,
-        wait_for_position: Option<i64>,
+        #[graphql(desc = "First day of the period (Asia/Shanghai).")] from: Date,
+        #[graphql(desc = "Day after the period's last: the period is [from, to).")] to: Date,
+        #[graphql(
+            desc = "Only this unit (its code or global id); staff of a unit always get their own."
+        )]
+        unit_id: Option<ID>,
+        #[graphql(desc = "As the record stood at this instant (default: now).")] as_of: Option<
+            Instant,
+        >,
+        #[graphql(
+            desc = "Wait (at most 10 s) until the read models include this log position, e.g. a command's `position`, to read your own writes."
+        )]
+        wait_for_position: Option<Position>,
     ) -> Result<Vec<Scorecard>> {
+        let as_of = as_of.map(|i| i.0);
         let actor = record_reader(ctx, "scorecards")?;
         wait_until_projected(ctx, wait_for_position).await?;
         if to <= from {
             return Err(error(
                 ErrorCode::Validation,
-                format!("the period [{from}, {to}) is empty: `to` must be after `from`"),
+                format!(
+                    "the period [{}, {}) is empty: `to` must be after `from`",
+                    from.0, to.0
+                ),
             ));
         }
-        let unit = unit_id.as_deref().map(parse_unit).transpose()?;
+        let unit = unit_id
+            .as_deref()
+            .map(|unit| parse_unit(unit))
+            .transpose()?;
         let unit = if READS_EVERYTHING.contains(&actor.role) {
             unit
         } else {
@@ -456,7 +585,7 @@ impl QueryRoot {
                 .map(|s| s.clock().now())
                 .unwrap_or_else(|_| Utc::now())
         });
-        let cards = q::scorecards(state(ctx)?.pool(), from, to, as_of, unit.as_ref())
+        let cards = q::scorecards(state(ctx)?.pool(), from.0, to.0, as_of, unit.as_ref())
             .await
             .map_err(from_projection)?;
         Ok(cards.into_iter().map(Scorecard::from).collect())
@@ -469,11 +598,20 @@ impl QueryRoot {
     async fn annual_assessment(
         &self,
         ctx: &Context<'_>,
-        year: i32,
-        unit_id: Option<String>,
-        as_of: Option<DateTime<Utc>>,
-        wait_for_position: Option<i64>,
+        #[graphql(desc = "The assessment year (a calendar year, Asia/Shanghai).")] year: i32,
+        #[graphql(
+            desc = "Only this unit (its code or global id); staff of a unit always get their own."
+        )]
+        unit_id: Option<ID>,
+        #[graphql(desc = "As the record stood at this instant (default: now).")] as_of: Option<
+            Instant,
+        >,
+        #[graphql(
+            desc = "Wait (at most 10 s) until the read models include this log position, e.g. a command's `position`, to read your own writes."
+        )]
+        wait_for_position: Option<Position>,
     ) -> Result<Vec<UnitAssessment>> {
+        let as_of = as_of.map(|i| i.0);
         let actor = record_reader(ctx, "the annual assessment")?;
         wait_until_projected(ctx, wait_for_position).await?;
         if !(2000..=2100).contains(&year) {
@@ -482,7 +620,10 @@ impl QueryRoot {
                 format!("year {year} is out of range"),
             ));
         }
-        let wanted = unit_id.as_deref().map(parse_unit).transpose()?;
+        let wanted = unit_id
+            .as_deref()
+            .map(|unit| parse_unit(unit))
+            .transpose()?;
         let own_only = !READS_EVERYTHING.contains(&actor.role);
         if own_only && wanted.as_ref().is_some_and(|u| *u != actor.unit) {
             return Err(error(
@@ -518,7 +659,10 @@ impl QueryRoot {
     async fn supervision_queue(
         &self,
         ctx: &Context<'_>,
-        wait_for_position: Option<i64>,
+        #[graphql(
+            desc = "Wait (at most 10 s) until the read models include this log position, e.g. a command's `position`, to read your own writes."
+        )]
+        wait_for_position: Option<Position>,
     ) -> Result<Vec<SupervisionItem>> {
         let actor = require_role(ctx, &[Role::Supervisor], "supervisionQueue")?;
         wait_until_projected(ctx, wait_for_position).await?;
@@ -541,7 +685,14 @@ impl QueryRoot {
     }
 
     /// Every registered unit.
-    async fn units(&self, ctx: &Context<'_>, wait_for_position: Option<i64>) -> Result<Vec<Unit>> {
+    async fn units(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Wait (at most 10 s) until the read models include this log position, e.g. a command's `position`, to read your own writes."
+        )]
+        wait_for_position: Option<Position>,
+    ) -> Result<Vec<Unit>> {
         actor(ctx)?;
         wait_until_projected(ctx, wait_for_position).await?;
         let units = q::units(state(ctx)?.pool())
@@ -556,8 +707,13 @@ impl QueryRoot {
     async fn rumour_referrals(
         &self,
         ctx: &Context<'_>,
-        outcome: Option<enums::ReferralOutcome>,
-        wait_for_position: Option<i64>,
+        #[graphql(desc = "Only referrals with this outcome, e.g. NOT_A_RUMOUR.")] outcome: Option<
+            enums::ReferralOutcome,
+        >,
+        #[graphql(
+            desc = "Wait (at most 10 s) until the read models include this log position, e.g. a command's `position`, to read your own writes."
+        )]
+        wait_for_position: Option<Position>,
     ) -> Result<Vec<Referral>> {
         require_role(
             ctx,
@@ -572,12 +728,13 @@ impl QueryRoot {
     }
 }
 
+/// How far the log and the read models are.
 #[derive(async_graphql::SimpleObject)]
 pub struct LogPosition {
     /// Position of the last event in the log.
-    pub head: i64,
+    pub head: Position,
     /// Position every read model has applied.
-    pub read_models: i64,
+    pub read_models: Position,
 }
 
 /// The dashboard figures the request selects (each costs an aggregation over the

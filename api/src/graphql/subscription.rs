@@ -9,7 +9,10 @@ use async_graphql::{Context, ID, Result, Subscription};
 use futures::Stream;
 use whistle_domain::{CaseId, StreamCategory, StreamId};
 use whistle_projections::queries as q;
-use whistle_store::{EventStore, Position, RecordedEvent};
+use whistle_store::{EventStore, RecordedEvent};
+
+use super::node::{NodeKind, key_of};
+use super::scalars::{Instant, Position};
 
 use super::context::{
     READS_EVERYTHING, case_scope, record_reader, require_role, state, wait_until_projected,
@@ -21,19 +24,19 @@ pub struct SubscriptionRoot;
 
 struct Tail {
     store: EventStore,
-    after: Position,
+    after: whistle_store::Position,
     stream_id: Option<StreamId>,
     buffer: VecDeque<RecordedEvent>,
 }
 
 fn notice(event: RecordedEvent) -> EventNotice {
     EventNotice {
-        position: event.position,
+        position: Position(event.position),
         event_id: ID(event.event_id.to_string()),
         case_id: event.stream_id.case_id().map(|id| ID(id.to_string())),
         stream_id: event.stream_id.to_string(),
         event_type: event.event_type,
-        recorded_at: event.recorded_at,
+        recorded_at: Instant(event.recorded_at),
         actor_id: event.actor.user_id.to_string(),
         actor_name: event.actor.name,
         actor_role: event.actor.role.into(),
@@ -41,7 +44,8 @@ fn notice(event: RecordedEvent) -> EventNotice {
     }
 }
 
-#[Subscription]
+/// What can be followed live over WebSocket: the events of a case, or of every case.
+#[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// Events appended after `afterPosition` (default: now) to one case's stream, or to
     /// every case when `caseId` is omitted (cyberspace office, leaders, supervisors,
@@ -50,16 +54,20 @@ impl SubscriptionRoot {
     async fn case_events(
         &self,
         ctx: &Context<'_>,
-        case_id: Option<ID>,
-        after_position: Option<i64>,
-        wait_for_position: Option<i64>,
+        #[graphql(desc = "The case: its id or its global id.")] case_id: Option<ID>,
+        #[graphql(desc = "Only events after this log position (default: from now on).")]
+        after_position: Option<Position>,
+        #[graphql(
+            desc = "Wait (at most 10 s) until the read models include this log position, e.g. a command's `position`, to read your own writes."
+        )]
+        wait_for_position: Option<Position>,
     ) -> Result<impl Stream<Item = Result<EventNotice>>> {
         let actor = record_reader(ctx, "case events")?;
         let state = state(ctx)?;
         wait_until_projected(ctx, wait_for_position).await?;
         let stream_id = match case_id {
             Some(raw) => {
-                let case_id = CaseId::parse(&raw).map_err(validation)?;
+                let case_id = CaseId::parse(&key_of(&raw, NodeKind::Case)?).map_err(validation)?;
                 let visible = q::case_by_id(state.pool(), &case_scope(actor), case_id)
                     .await
                     .map_err(from_projection)?;
@@ -78,7 +86,7 @@ impl SubscriptionRoot {
         };
         let store = state.store().clone();
         let after = match after_position {
-            Some(position) => position,
+            Some(Position(position)) => position,
             None => store.head_position().await.map_err(from_store)?,
         };
         let tail = Tail {

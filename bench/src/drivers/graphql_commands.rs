@@ -47,7 +47,7 @@ fn mutation_of(command: &CaseCommand, server_case: Option<&str>) -> (&'static st
             unit,
             ..
         } => (
-            "mutation($c: ID!, $u: String!, $a: ID!) { assignCase(caseId: $c, unitId: $u, role: LEAD, assignmentId: $a) { position } }",
+            "mutation($c: ID!, $u: ID!, $a: ID!) { assignCase(caseId: $c, unitId: $u, role: LEAD, assignmentId: $a) { position } }",
             json!({ "c": c, "u": unit.unit_id.as_str(), "a": assignment_id.to_string() }),
         ),
         CaseCommand::AcceptAssignment { assignment_id } => (
@@ -115,7 +115,7 @@ pub async fn register_units(
             client,
             url,
             &token,
-            "mutation($u: String!, $n: String!, $k: UnitKind!, $id: ID!) { registerUnit(unitId: $u, name: $n, kind: $k, commandId: $id) { position } }",
+            "mutation($u: ID!, $n: String!, $k: UnitKind!, $id: ID!) { registerUnit(unitId: $u, name: $n, kind: $k, commandId: $id) { position } }",
             json!({ "u": id.as_str(), "n": name, "k": kind, "id": command_id.to_string() }),
         )
         .await?;

@@ -269,7 +269,12 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
             let mut rows = Vec::new();
             let mut after = None;
             loop {
-                let page = q::timeline(store.database().pool(), &filter, 200, after).await?;
+                let page = q::timeline(
+                    store.database().pool(),
+                    &filter,
+                    q::Window::forward(200, after),
+                )
+                .await?;
                 after = page.items.last().map(|row| row.position);
                 rows.extend(page.items);
                 if !page.has_next_page {
