@@ -19,29 +19,11 @@ fn clients_dir() -> PathBuf {
 fn install() -> &'static Result<(), String> {
     static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
     INSTALLED.get_or_init(|| {
-        let dir = clients_dir();
-        if dir.join("node_modules/graphql-http/package.json").exists()
-            && dir.join("node_modules/playwright-core/package.json").exists()
-            && dir.join("node_modules/graphql/package.json").exists()
-        {
-            return Ok(());
-        }
-        let output = std::process::Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .output()
-            .map_err(|e| {
-                format!("npm could not be run (Node.js and npm are needed for the GraphQL client tests): {e}")
-            })?;
-        if output.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "npm ci failed in {}: {}",
-                dir.display(),
-                String::from_utf8_lossy(&output.stderr)
-            ))
-        }
+        npm_ci(
+            &clients_dir(),
+            &["graphql", "graphql-http", "playwright-core"],
+            "the GraphQL client tests",
+        )
     })
 }
 

@@ -548,3 +548,32 @@ pub async fn complete(app: &GraphqlClient, token: &str, case_id: &str, assignmen
         .and_then(|n| n.parse::<i64>().ok())
         .unwrap()
 }
+
+/// Install the pinned npm packages of the test folder `dir` (`npm ci` from its lock),
+/// unless every package of `installed` is there already.
+pub fn npm_ci(dir: &std::path::Path, installed: &[&str], needed_for: &str) -> Result<(), String> {
+    if installed.iter().all(|package| {
+        dir.join("node_modules")
+            .join(package)
+            .join("package.json")
+            .exists()
+    }) {
+        return Ok(());
+    }
+    let output = std::process::Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(dir)
+        .output()
+        .map_err(|e| {
+            format!("npm could not be run (Node.js and npm are needed for {needed_for}): {e}")
+        })?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "npm ci failed in {}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}

@@ -24,24 +24,11 @@ fn provider_dir() -> PathBuf {
 fn install() -> &'static Result<(), String> {
     static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
     INSTALLED.get_or_init(|| {
-        let dir = provider_dir();
-        if dir.join("node_modules/oidc-provider/package.json").exists() {
-            return Ok(());
-        }
-        let output = std::process::Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .output()
-            .map_err(|e| format!("npm could not be run (Node.js and npm are needed to run the identity provider tests): {e}"))?;
-        if output.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "npm ci failed in {}: {}",
-                dir.display(),
-                String::from_utf8_lossy(&output.stderr)
-            ))
-        }
+        npm_ci(
+            &provider_dir(),
+            &["oidc-provider"],
+            "the identity provider tests",
+        )
     })
 }
 

@@ -36,65 +36,59 @@ fn parse_counter(value: &Value, name: &str) -> Result<i64, String> {
     Ok(parsed)
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub struct Position(pub i64);
+/// A scalar of a non-negative 64-bit counter: a string of decimal digits out, a string
+/// or an `Int` in.
+macro_rules! counter_scalar {
+    ($(#[doc = $doc:literal])* $type:ident, $name:literal, $what:literal) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
+        pub struct $type(pub i64);
 
-/// A position in the global event log (1 is the first event): an unsigned integer up
-/// to 2^63 − 1, sent as a string of decimal digits so that no client rounds it; an
-/// `Int` literal is accepted as input too. Later events have larger positions; pass a
-/// command's `position` as `waitForPosition` to read your own writes.
-#[Scalar(name = "Position")]
-impl ScalarType for Position {
-    fn parse(value: Value) -> InputValueResult<Self> {
-        parse_counter(&value, "a Position")
-            .map(Position)
-            .map_err(InputValueError::custom)
-    }
+        $(#[doc = $doc])*
+        #[Scalar(name = $name)]
+        impl ScalarType for $type {
+            fn parse(value: Value) -> InputValueResult<Self> {
+                parse_counter(&value, $what)
+                    .map($type)
+                    .map_err(InputValueError::custom)
+            }
 
-    fn is_valid(value: &Value) -> bool {
-        parse_counter(value, "a Position").is_ok()
-    }
+            fn is_valid(value: &Value) -> bool {
+                parse_counter(value, $what).is_ok()
+            }
 
-    fn to_value(&self) -> Value {
-        Value::String(self.0.to_string())
-    }
+            fn to_value(&self) -> Value {
+                Value::String(self.0.to_string())
+            }
+        }
+
+        impl From<i64> for $type {
+            fn from(counter: i64) -> Self {
+                $type(counter)
+            }
+        }
+    };
 }
 
-impl From<i64> for Position {
-    fn from(position: i64) -> Self {
-        Position(position)
-    }
-}
+counter_scalar!(
+    /// A position in the global event log (1 is the first event): an unsigned integer up
+    /// to 2^63 − 1, sent as a string of decimal digits so that no client rounds it; an
+    /// `Int` literal is accepted as input too. Later events have larger positions; pass a
+    /// command's `position` as `waitForPosition` to read your own writes.
+    Position,
+    "Position",
+    "a Position"
+);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub struct StreamVersion(pub i64);
+counter_scalar!(
+    /// The number of events in one stream (a case, a unit, an assessment year) after a
+    /// command: 1 after the first. Sent as a string of decimal digits like `Position`;
+    /// pass it back as `expectedVersion` to refuse a command if anyone wrote since.
+    StreamVersion,
+    "StreamVersion",
+    "a StreamVersion"
+);
 
-/// The number of events in one stream (a case, a unit, an assessment year) after a
-/// command: 1 after the first. Sent as a string of decimal digits like `Position`;
-/// pass it back as `expectedVersion` to refuse a command if anyone wrote since.
-#[Scalar(name = "StreamVersion")]
-impl ScalarType for StreamVersion {
-    fn parse(value: Value) -> InputValueResult<Self> {
-        parse_counter(&value, "a StreamVersion")
-            .map(StreamVersion)
-            .map_err(InputValueError::custom)
-    }
-
-    fn is_valid(value: &Value) -> bool {
-        parse_counter(value, "a StreamVersion").is_ok()
-    }
-
-    fn to_value(&self) -> Value {
-        Value::String(self.0.to_string())
-    }
-}
-
-impl From<i64> for StreamVersion {
-    fn from(version: i64) -> Self {
-        StreamVersion(version)
-    }
-}
-
+/// The GraphQL `Date`: a calendar day.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Date(pub NaiveDate);
 
