@@ -117,6 +117,11 @@ static SELECT_STREAM: LazyLock<String> =
     LazyLock::new(|| select_events("WHERE stream_id = $1 ORDER BY stream_version"));
 static SELECT_AFTER: LazyLock<String> =
     LazyLock::new(|| select_events("WHERE position > $1 ORDER BY position LIMIT $2"));
+static SELECT_STREAM_BETWEEN: LazyLock<String> = LazyLock::new(|| {
+    select_events(
+        "WHERE stream_id = $1 AND position > $2 AND position <= $3 ORDER BY position LIMIT $4",
+    )
+});
 static SELECT_BY_ID: LazyLock<String> = LazyLock::new(|| select_events("WHERE event_id = $1"));
 
 impl EventStore {
@@ -230,6 +235,30 @@ impl EventStore {
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         let rows = sqlx::query(&SELECT_STREAM)
             .bind(stream_id.to_string())
+            .fetch_all(self.db.pool())
+            .await?;
+        let stored = rows
+            .iter()
+            .map(StoredEvent::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.decode_with_personal_data(&stored).await
+    }
+
+    /// Up to `limit` events of one stream whose global positions lie in
+    /// (`after`, `up_to`], in order: what a follower of one stream reads, from the
+    /// stream's own index instead of the whole log.
+    pub async fn read_stream_between(
+        &self,
+        stream_id: &StreamId,
+        after: Position,
+        up_to: Position,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = sqlx::query(&SELECT_STREAM_BETWEEN)
+            .bind(stream_id.to_string())
+            .bind(after)
+            .bind(up_to)
+            .bind(limit)
             .fetch_all(self.db.pool())
             .await?;
         let stored = rows

@@ -406,6 +406,46 @@ async fn a_subscriber_receives_new_events_of_the_case_it_follows(backend: TestBa
     );
     assert_eq!(notice["caseId"], case.as_str());
     assert_eq!(notice["actorName"], "王研判");
+
+    // The follower reads its case's own stream: another case's events never reach it,
+    // and a burst on its case, interleaved with the other case's, arrives whole and in
+    // order.
+    let (other, _) = flag(&app, &p.monitor, "https://weibo.com/live-other", "另一事项").await;
+    let mut expected = Vec::new();
+    for round in 0..6 {
+        app.ok(
+            &p.monitor,
+            "mutation($c: ID!, $v: Int!) { recordHeat(caseId: $c, url: \"https://weibo.com/live-other\", views: $v, reposts: 0, comments: 0, likes: 0) { position } }",
+            json!({ "c": other, "v": 100 + round }),
+        )
+        .await;
+        let written = app
+            .ok(
+                &p.monitor,
+                "mutation($c: ID!, $v: Int!) { recordHeat(caseId: $c, url: \"https://weibo.com/live\", views: $v, reposts: 0, comments: 0, likes: 0) { position } }",
+                json!({ "c": case, "v": 2000 + round }),
+            )
+            .await;
+        expected.push(written["recordHeat"]["position"].clone());
+    }
+    let mut seen = Vec::new();
+    while seen.len() < expected.len() {
+        let message = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+            .await
+            .expect("each event of the followed case arrives")
+            .unwrap()
+            .unwrap();
+        let payload: Value = serde_json::from_str(message.to_text().unwrap()).unwrap();
+        let notice = &payload["payload"]["data"]["caseEvents"];
+        assert_eq!(
+            notice["caseId"],
+            case.as_str(),
+            "only the followed case: {payload:#}"
+        );
+        assert_eq!(notice["eventType"], "HeatRecorded");
+        seen.push(notice["position"].clone());
+    }
+    assert_eq!(seen, expected);
 }
 
 on_both_backends!(

@@ -29,6 +29,48 @@ struct Tail {
     buffer: VecDeque<RecordedEvent>,
 }
 
+/// The most events read at once.
+const BATCH: i64 = 500;
+
+/// Read what follows `tail.after` into its buffer; false when nothing new was there.
+/// One case's follower reads that case's stream by its index, up to the head it saw
+/// first (so an event appended meanwhile is read next time, not skipped); a follower of
+/// every case reads the global log.
+async fn next_batch(tail: &mut Tail) -> Result<bool, whistle_store::StoreError> {
+    match &tail.stream_id {
+        Some(stream) => {
+            let head = tail.store.head_position().await?;
+            if head <= tail.after {
+                return Ok(false);
+            }
+            let events = tail
+                .store
+                .read_stream_between(stream, tail.after, head, BATCH)
+                .await?;
+            tail.after = if events.len() as i64 == BATCH {
+                events.last().map_or(head, |e| e.position)
+            } else {
+                head
+            };
+            tail.buffer.extend(events);
+            Ok(true)
+        }
+        None => {
+            let events = tail.store.read_all(tail.after, BATCH).await?;
+            let Some(last) = events.last().map(|e| e.position) else {
+                return Ok(false);
+            };
+            tail.after = last;
+            tail.buffer.extend(
+                events
+                    .into_iter()
+                    .filter(|e| e.stream_id.category() == StreamCategory::Case),
+            );
+            Ok(true)
+        }
+    }
+}
+
 fn notice(event: RecordedEvent) -> EventNotice {
     EventNotice {
         position: Position(event.position),
@@ -100,16 +142,9 @@ impl SubscriptionRoot {
                 if let Some(event) = tail.buffer.pop_front() {
                     return Some((Ok(notice(event)), tail));
                 }
-                match tail.store.read_all(tail.after, 500).await {
-                    Ok(events) if !events.is_empty() => {
-                        tail.after = events.last().map_or(tail.after, |e| e.position);
-                        let wanted = events.into_iter().filter(|e| match &tail.stream_id {
-                            Some(stream) => &e.stream_id == stream,
-                            None => e.stream_id.category() == StreamCategory::Case,
-                        });
-                        tail.buffer.extend(wanted);
-                    }
-                    Ok(_) => {
+                match next_batch(&mut tail).await {
+                    Ok(true) => {}
+                    Ok(false) => {
                         if let Err(e) = tail
                             .store
                             .wait_for_events_after(tail.after, Duration::from_secs(30))
