@@ -20,6 +20,7 @@ pub mod replay;
 mod runner;
 pub mod sentences;
 mod timeline;
+pub mod trends;
 
 pub use lease::{PROJECTION_LEASE_KEY, ProjectionLease};
 pub use runner::{
@@ -38,6 +39,9 @@ pub enum ProjectionError {
     Database(#[from] sqlx::Error),
     #[error("event at position {position} cannot be projected: {reason}")]
     Unreadable { position: i64, reason: String },
+    /// A query asked for more than a read model answers (a trend's range or points).
+    #[error("{0}")]
+    OutOfRange(String),
     #[error(
         "timed out after {waited_ms} ms waiting for the read models to reach position {position} (they are at {reached})"
     )]

@@ -40,14 +40,14 @@ fn optional_time(row: &AnyRow, column: &str) -> Result<Option<DateTime<Utc>>, Pr
 
 /// A bind value for SQL assembled at run time.
 #[derive(Debug, Clone)]
-enum Bind {
+pub(crate) enum Bind {
     Text(String),
     Int(i64),
 }
 
 /// WHERE clauses with numbered placeholders (`$1`, `$2`, …), valid on every backend.
 #[derive(Debug, Default)]
-struct Conditions {
+pub(crate) struct Conditions {
     clauses: Vec<String>,
     binds: Vec<Bind>,
 }
@@ -57,23 +57,27 @@ impl Conditions {
         self.binds.push(value);
         format!("${}", self.binds.len())
     }
-    fn text(&mut self, value: impl Into<String>) -> String {
+    pub(crate) fn text(&mut self, value: impl Into<String>) -> String {
         self.placeholder(Bind::Text(value.into()))
     }
-    fn int(&mut self, value: i64) -> String {
+    pub(crate) fn int(&mut self, value: i64) -> String {
         self.placeholder(Bind::Int(value))
     }
-    fn push(&mut self, clause: String) {
+    pub(crate) fn push(&mut self, clause: String) {
         self.clauses.push(clause);
     }
-    fn where_sql(&self) -> String {
+    pub(crate) fn where_sql(&self) -> String {
         if self.clauses.is_empty() {
             String::new()
         } else {
             format!("WHERE {}", self.clauses.join(" AND "))
         }
     }
-    async fn fetch_all(&self, pool: &AnyPool, sql: &str) -> Result<Vec<AnyRow>, ProjectionError> {
+    pub(crate) async fn fetch_all(
+        &self,
+        pool: &AnyPool,
+        sql: &str,
+    ) -> Result<Vec<AnyRow>, ProjectionError> {
         let mut query = sqlx::query(sql);
         for bind in &self.binds {
             query = match bind {
@@ -325,7 +329,7 @@ fn case_summary(
 }
 
 /// The conditions selecting the cases of `filter` that `scope` lets its reader see.
-fn case_conditions(scope: &CaseScope, filter: &CaseFilter) -> Conditions {
+pub(crate) fn case_conditions(scope: &CaseScope, filter: &CaseFilter) -> Conditions {
     let mut conditions = Conditions::default();
     restrict_to_scope(scope, &mut conditions, "c.case_id");
     if let Some(status) = filter.status {

@@ -13,7 +13,7 @@
 //! = 10 h; overdue 0; buck-passing 1.
 
 use chrono::Duration;
-use serde_json::json;
+use serde_json::{Value, json};
 use whistle_app::Envelope;
 use whistle_domain::case::deadline_ids;
 use whistle_domain::{Actor, AssignmentId, CaseCommand, CaseId, UnitId};
@@ -211,3 +211,132 @@ on_both_backends!(
     scorecard_measures_match_the_hand_computed_values_now_and_as_of_an_earlier_instant,
     a_dashboard_asked_for_some_figures_shows_what_the_whole_dashboard_shows,
 );
+
+/// Trends by Asia/Shanghai day, ISO week and month, as computed by hand: flags and
+/// their heat by the day of the flag, closures by the day of closing, missed deadlines
+/// by the day they were recorded missed; every period present; filters and roles as
+/// the dashboard's.
+async fn trends_count_each_day_week_and_month_as_computed_by_hand(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
+    let p = standard_city(&app).await;
+    // Monday 2 March 2026, 09:00 in Shanghai (ISO week 10): three flags.
+    let (a, _) = flag(&app, &p.monitor, "https://weibo.com/t/a", "甲").await;
+    let (b, _) = flag(&app, &p.monitor, "https://weibo.com/t/b", "乙").await;
+    flag(&app, &p.monitor, "https://weibo.com/t/c", "丙").await;
+    triage(&app, &p.dispatcher, &a, "GENERAL").await;
+    assign(&app, &p.dispatcher, &a, "city-housing", "LEAD").await;
+    triage(&app, &p.dispatcher, &b, "GENERAL").await;
+    let b_assignment = assign(&app, &p.dispatcher, &b, "city-housing", "LEAD").await;
+    accept(&app, &p.housing_officer, &b, &b_assignment).await;
+    let reply = submit_reply(&app, &p.housing_officer, &b, &b_assignment).await;
+    approve(&app, &p.housing_head, &b, &reply).await;
+    complete(&app, &p.housing_officer, &b, &b_assignment).await;
+    // Tuesday: a fourth flag, and 乙 closed.
+    app.clock.advance(Duration::hours(24));
+    flag(&app, &p.monitor, "https://weibo.com/t/d", "丁").await;
+    app.ok(
+        &p.dispatcher,
+        "mutation($c: ID!) { closeCase(caseId: $c, outcome: \"已解决\") { position } }",
+        json!({ "c": b }),
+    )
+    .await;
+    // Thursday: 甲's 48-hour feedback deadline (Wednesday 09:00) is recorded missed.
+    app.clock.advance(Duration::hours(48));
+    // The deadline process reads open deadlines from the read models.
+    app.wait_until_projected().await;
+    app.deadlines.run_once().await.unwrap();
+    // Tuesday of week 11: a fifth flag.
+    app.clock.advance(Duration::days(5));
+    flag(&app, &p.monitor, "https://weibo.com/t/e", "戊").await;
+    let head = app.head().await.to_string();
+
+    let query = "query($g: TrendGranularity!, $f: TrendFilterInput, $p: Position) { trends(from: \"2026-03-01\", to: \"2026-03-12\", granularity: $g, filter: $f, waitForPosition: $p) { period label from to flags heat closures overdue } }";
+    let points = |data: &Value| -> Vec<(String, i64, i64, i64, i64)> {
+        data["trends"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["period"].as_str().unwrap().to_owned(),
+                    p["flags"].as_i64().unwrap(),
+                    p["heat"].as_i64().unwrap(),
+                    p["closures"].as_i64().unwrap(),
+                    p["overdue"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let days = app
+        .ok(&p.dispatcher, query, json!({ "g": "DAY", "p": head }))
+        .await;
+    let by_day = points(&days);
+    assert_eq!(by_day.len(), 11, "every day of [03-01, 03-12) is present");
+    let day = |key: &str| by_day.iter().find(|p| p.0 == key).unwrap().clone();
+    assert_eq!(day("2026-03-01"), ("2026-03-01".into(), 0, 0, 0, 0));
+    assert_eq!(day("2026-03-02"), ("2026-03-02".into(), 3, 3600, 0, 0));
+    assert_eq!(day("2026-03-03"), ("2026-03-03".into(), 1, 1200, 1, 0));
+    assert_eq!(day("2026-03-05"), ("2026-03-05".into(), 0, 0, 0, 1));
+    assert_eq!(day("2026-03-10"), ("2026-03-10".into(), 1, 1200, 0, 0));
+    assert_eq!(days["trends"][1]["label"], "3月2日");
+    let totals: (i64, i64, i64) = by_day
+        .iter()
+        .fold((0, 0, 0), |t, p| (t.0 + p.1, t.1 + p.3, t.2 + p.4));
+    assert_eq!(totals, (5, 1, 1));
+
+    let weeks = app
+        .ok(&p.dispatcher, query, json!({ "g": "ISO_WEEK", "p": head }))
+        .await;
+    assert_eq!(
+        points(&weeks),
+        vec![
+            ("2026-W09".into(), 0, 0, 0, 0),
+            ("2026-W10".into(), 4, 4800, 1, 1),
+            ("2026-W11".into(), 1, 1200, 0, 0),
+        ]
+    );
+    // A period is clipped to the range asked.
+    assert_eq!(weeks["trends"][0]["from"], "2026-03-01");
+    assert_eq!(weeks["trends"][0]["to"], "2026-03-02");
+    assert_eq!(weeks["trends"][2]["to"], "2026-03-12");
+    assert_eq!(weeks["trends"][1]["label"], "2026年第10周");
+    let months = app
+        .ok(&p.dispatcher, query, json!({ "g": "MONTH", "p": head }))
+        .await;
+    assert_eq!(points(&months), vec![("2026-03".into(), 5, 6000, 1, 1)]);
+
+    // Filtered like the case list: the housing bureau's cases are 甲 and 乙.
+    let housing = app
+        .ok(
+            &p.dispatcher,
+            query,
+            json!({ "g": "MONTH", "f": { "unitId": "city-housing", "level": "GENERAL" }, "p": head }),
+        )
+        .await;
+    assert_eq!(points(&housing), vec![("2026-03".into(), 2, 2400, 1, 1)]);
+    let major = app
+        .ok(
+            &p.dispatcher,
+            query,
+            json!({ "g": "MONTH", "f": { "level": "MAJOR" }, "p": head }),
+        )
+        .await;
+    assert_eq!(points(&major), vec![("2026-03".into(), 0, 0, 0, 0)]);
+
+    // The dashboard's readers only; a range beyond the bounds is refused clearly.
+    let (code, _) = app
+        .error_code(&p.housing_officer, query, json!({ "g": "DAY" }))
+        .await;
+    assert_eq!(code, "FORBIDDEN");
+    let (code, message) = app
+        .error_code(
+            &p.dispatcher,
+            "{ trends(from: \"2026-01-01\", to: \"2027-06-01\", granularity: DAY) { period } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, "VALIDATION");
+    assert!(message.contains("at most 400"), "{message}");
+}
+
+on_both_backends!(trends_count_each_day_week_and_month_as_computed_by_hand);

@@ -139,6 +139,7 @@ pub fn from_audit(error_value: whistle_audit::AuditError) -> async_graphql::Erro
 pub fn from_projection(error_value: ProjectionError) -> async_graphql::Error {
     match error_value {
         ProjectionError::WaitTimedOut { .. } => error(ErrorCode::Timeout, error_value.to_string()),
+        ProjectionError::OutOfRange(_) => error(ErrorCode::Validation, error_value.to_string()),
         other => internal("reading the read models", other),
     }
 }

@@ -62,6 +62,20 @@ pub struct CaseFilterInput {
     pub text: Option<String>,
 }
 
+/// Filters of a trend; all optional, combined with AND.
+#[derive(InputObject, Default)]
+pub struct TrendFilterInput {
+    /// Only cases of this level.
+    pub level: Option<enums::Level>,
+    /// Only cases with an assignment (any role, any state) to this unit (its code or
+    /// global id).
+    pub unit_id: Option<ID>,
+    /// Only cases with a post on this platform.
+    pub platform: Option<enums::Platform>,
+    /// Only cases of this problem class.
+    pub problem_class: Option<String>,
+}
+
 /// Filters of the audit trail (inspectors and evaluators).
 #[derive(InputObject, Default)]
 pub struct AuditFilterInput {
@@ -529,6 +543,53 @@ impl QueryRoot {
             .map(|u| (u.unit_id, u.name))
             .collect();
         Ok(Dashboard::build(as_of, dashboard, &names))
+    }
+
+    /// Trends for charts: per Asia/Shanghai day, ISO week or month of [from, to), the
+    /// cases flagged and their heat, the cases closed and the deadlines missed, every
+    /// period present. Days cover at most 366 points; the range at most three years.
+    #[graphql(complexity = "DASHBOARD_WEIGHT + child_complexity")]
+    async fn trends(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "First day (Asia/Shanghai).")] from: Date,
+        #[graphql(desc = "Day after the last: the range is [from, to).")] to: Date,
+        #[graphql(
+            default_with = "TrendGranularity::Day",
+            desc = "Days, ISO weeks or months."
+        )]
+        granularity: TrendGranularity,
+        #[graphql(desc = "Filters, combined with AND.")] filter: Option<TrendFilterInput>,
+        #[graphql(
+            desc = "Wait (at most 10 s) until the read models include this log position, e.g. a command's `position`, to read your own writes."
+        )]
+        wait_for_position: Option<Position>,
+    ) -> Result<Vec<TrendPoint>> {
+        let actor = require_role(ctx, READS_EVERYTHING, "trends")?;
+        wait_until_projected(ctx, wait_for_position).await?;
+        let filter = filter.unwrap_or_default();
+        let case_filter = q::CaseFilter {
+            level: filter.level.map(Into::into),
+            unit: filter
+                .unit_id
+                .as_deref()
+                .map(|unit| parse_unit(unit))
+                .transpose()?,
+            platform: filter.platform.map(Into::into),
+            problem_class: filter.problem_class,
+            ..Default::default()
+        };
+        let points = whistle_projections::trends::trends(
+            state(ctx)?.pool(),
+            &case_scope(actor),
+            &case_filter,
+            from.0,
+            to.0,
+            granularity.into(),
+        )
+        .await
+        .map_err(from_projection)?;
+        Ok(points.into_iter().map(Into::into).collect())
     }
 
     /// Unit scorecards (docs/domain/measures.md) for the period [from, to) in Asia/Shanghai dates,

@@ -1364,3 +1364,62 @@ impl From<q::SupervisionItem> for SupervisionItem {
         }
     }
 }
+
+/// How long one point of a trend is.
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum TrendGranularity {
+    /// An Asia/Shanghai calendar day (日).
+    Day,
+    /// An ISO 8601 week, Monday to Sunday (周).
+    IsoWeek,
+    /// A calendar month (月).
+    Month,
+}
+
+impl From<TrendGranularity> for whistle_projections::trends::Granularity {
+    fn from(granularity: TrendGranularity) -> Self {
+        use whistle_projections::trends::Granularity as G;
+        match granularity {
+            TrendGranularity::Day => G::Day,
+            TrendGranularity::IsoWeek => G::IsoWeek,
+            TrendGranularity::Month => G::Month,
+        }
+    }
+}
+
+/// One point of a trend: a day, week or month and what happened in it.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct TrendPoint {
+    /// The period's key: `2026-03-02`, `2026-W10` (ISO week) or `2026-03`.
+    pub period: String,
+    /// The period in Chinese, for a chart's axis: `3月2日`, `2026年第10周`, `2026年3月`.
+    pub label: String,
+    /// Its first day within the range asked (Asia/Shanghai).
+    pub from: Date,
+    /// The day after its last within the range asked.
+    pub to: Date,
+    /// Cases flagged (吹哨) in the period.
+    pub flags: i64,
+    /// The latest heat of the cases flagged in the period, summed.
+    pub heat: i64,
+    /// Cases closed (办结) in the period (the latest closing of a case reopened and
+    /// closed again).
+    pub closures: i64,
+    /// Deadlines recorded missed (超期) in the period.
+    pub overdue: i64,
+}
+
+impl From<whistle_projections::trends::TrendPoint> for TrendPoint {
+    fn from(p: whistle_projections::trends::TrendPoint) -> Self {
+        TrendPoint {
+            period: p.period,
+            label: p.label,
+            from: Date(p.from),
+            to: Date(p.to),
+            flags: p.flags,
+            heat: p.heat,
+            closures: p.closures,
+            overdue: p.overdue,
+        }
+    }
+}
