@@ -237,11 +237,7 @@ impl EventStore {
             .bind(stream_id.to_string())
             .fetch_all(self.db.pool())
             .await?;
-        let stored = rows
-            .iter()
-            .map(StoredEvent::from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        self.decode_with_personal_data(&stored).await
+        self.decode_rows(&rows).await
     }
 
     /// Up to `limit` events of one stream whose global positions lie in
@@ -261,6 +257,14 @@ impl EventStore {
             .bind(limit)
             .fetch_all(self.db.pool())
             .await?;
+        self.decode_rows(&rows).await
+    }
+
+    /// Rows of `events` as their readers know them.
+    async fn decode_rows(
+        &self,
+        rows: &[sqlx::any::AnyRow],
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         let stored = rows
             .iter()
             .map(StoredEvent::from_row)
@@ -336,13 +340,8 @@ impl EventStore {
             .bind(event_id.to_string())
             .fetch_optional(self.db.pool())
             .await?;
-        let stored = row
-            .as_ref()
-            .map(StoredEvent::from_row)
-            .transpose()?
-            .into_iter()
-            .collect::<Vec<_>>();
-        Ok(self.decode_with_personal_data(&stored).await?.pop())
+        let rows: Vec<_> = row.into_iter().collect();
+        Ok(self.decode_rows(&rows).await?.pop())
     }
 
     /// The position of the last event in the log (0 when empty).

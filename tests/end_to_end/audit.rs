@@ -69,6 +69,25 @@ async fn checkpoint(database: &TestDatabase, dir: &Path, name: &str) {
     assert_eq!(ran.code, 0, "{}", ran.stderr);
 }
 
+/// `whistle audit consistency` from the checkpoint `old` to `new` in `dir`, written to
+/// `out` there; it must succeed.
+async fn consistency(database: &TestDatabase, dir: &Path, old: &str, new: &str, out: &str) {
+    let ran = whistle(&[
+        "audit",
+        "consistency",
+        "--old",
+        &path(dir, old),
+        "--new",
+        &path(dir, new),
+        "--out",
+        &path(dir, out),
+        "--database-url",
+        &database.url,
+    ])
+    .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+}
+
 async fn full_audit(database: &TestDatabase, public: &str, checkpoints: &[PathBuf]) -> Ran {
     let mut args = vec![
         "audit",
@@ -132,20 +151,14 @@ async fn an_inspector_proves_a_prefix_and_a_recorded_event_to_a_third_party(back
     ])
     .await;
     assert_eq!(prove.code, 0, "{}", prove.stderr);
-    let consistency = whistle(&[
-        "audit",
-        "consistency",
-        "--old",
-        &path(dir.path(), "first.checkpoint"),
-        "--new",
-        &path(dir.path(), "second.checkpoint"),
-        "--out",
-        &path(dir.path(), "prefix.proof"),
-        "--database-url",
-        &database.url,
-    ])
+    consistency(
+        &database,
+        dir.path(),
+        "first.checkpoint",
+        "second.checkpoint",
+        "prefix.proof",
+    )
     .await;
-    assert_eq!(consistency.code, 0, "{}", consistency.stderr);
 
     let files: Vec<String> = [
         "first.checkpoint",
@@ -1101,20 +1114,14 @@ async fn an_erasure_on_legal_request_keeps_every_checkpoint_and_proof_valid(back
     checkpoint(&database, dir.path(), "after.checkpoint").await;
     let proved = prove("after.checkpoint", "after.proof").await;
     assert_eq!(proved.code, 0, "{}", proved.stderr);
-    let consistency = whistle(&[
-        "audit",
-        "consistency",
-        "--old",
-        &path(dir.path(), "before.checkpoint"),
-        "--new",
-        &path(dir.path(), "after.checkpoint"),
-        "--out",
-        &path(dir.path(), "prefix.proof"),
-        "--database-url",
-        &database.url,
-    ])
+    consistency(
+        &database,
+        dir.path(),
+        "before.checkpoint",
+        "after.checkpoint",
+        "prefix.proof",
+    )
     .await;
-    assert_eq!(consistency.code, 0, "{}", consistency.stderr);
     let files: Vec<String> = [
         "before.checkpoint",
         "after.checkpoint",

@@ -260,15 +260,7 @@ async fn a_deadline_over_an_unpublished_year_is_provisional_until_the_year_is_lo
         "leader_instruction/v1=3wd/provisional"
     );
     assert_eq!(instruction(&before)["dueAt"], "2027-01-01T16:00:00+00:00");
-    let ready: serde_json::Value = app
-        .client
-        .get(format!("{}/readyz", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, ready) = readyz(&app).await;
     assert!(
         ready["warnings"][0].as_str().unwrap().contains("2027"),
         "{ready}"

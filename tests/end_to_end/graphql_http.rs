@@ -137,15 +137,7 @@ async fn graphiql_health_readiness_and_vocabularies_answer(backend: TestBackend)
         .unwrap();
     assert_eq!(health.status(), 200);
     assert!(health.headers().contains_key("x-request-id"));
-    let ready: serde_json::Value = app
-        .client
-        .get(format!("{}/readyz", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, ready) = readyz(&app).await;
     assert_eq!(ready["status"], "ready");
     let vocabularies = app
         .ok(

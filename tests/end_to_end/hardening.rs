@@ -218,16 +218,6 @@ async fn flag_titled(app: &TestApp, token: &str, url: &str, title: &str) -> (Str
     )
 }
 
-async fn readyz(app: &TestApp) -> (u16, Value) {
-    let response = app
-        .client
-        .get(format!("{}/readyz", app.address))
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
-}
-
 async fn a_poisoned_event_is_projected_and_a_failing_projection_is_reported_not_hidden(
     backend: TestBackend,
 ) {

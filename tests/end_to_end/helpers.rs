@@ -414,6 +414,17 @@ pub async fn me(app: &TestApp, token: &str) -> (u16, Value) {
     (status, response.json().await.unwrap())
 }
 
+/// The HTTP status and the body of `/readyz`.
+pub async fn readyz(app: &TestApp) -> (u16, Value) {
+    let response = app
+        .client
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
 /// Register the standard units through the command handler itself (no HTTP request:
 /// for tests whose server is rate limited).
 pub async fn register_standard_units(app: &TestApp) {

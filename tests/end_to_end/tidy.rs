@@ -62,10 +62,15 @@ fn nothing_in_the_repository_cites_a_file_outside_it() {
         &[".rs", ".md", ".toml", ".sql", ".sh"],
         &mut texts,
     );
-    let outside = ["../shared", "DOMAIN.md", "NOTES.md", "STYLE.md"];
+    // Spelled in parts, so that this check does not cite what it looks for.
+    let outside = [
+        concat!("..", "/", "shared"),
+        concat!("DOMAIN", ".md"),
+        concat!("NOTES", ".md"),
+        concat!("STYLE", ".md"),
+    ];
     let citing: Vec<String> = texts
         .iter()
-        .filter(|path| !path.ends_with("tests/end_to_end/tidy.rs"))
         .filter_map(|path| {
             let text = std::fs::read_to_string(path).ok()?;
             let cited: Vec<&str> = outside

@@ -89,13 +89,14 @@ pub fn require_role<'a>(ctx: &'a Context<'_>, roles: &[Role], what: &str) -> Res
     )
 }
 
-pub fn page_size(first: Option<i32>) -> Result<i64> {
-    match first {
+/// The page size a list's `argument` (`first` or `last`) asks for.
+pub fn page_size(argument: &str, size: Option<i32>) -> Result<i64> {
+    match size {
         None => Ok(DEFAULT_PAGE),
         Some(n) if (1..=MAX_PAGE as i32).contains(&n) => Ok(i64::from(n)),
         Some(n) => Err(error(
             ErrorCode::Validation,
-            format!("first must be between 1 and {MAX_PAGE}, not {n}"),
+            format!("{argument} must be between 1 and {MAX_PAGE}, not {n}"),
         )),
     }
 }

@@ -312,41 +312,28 @@ pub fn undocumented(sdl: &str) -> Result<Vec<String>, String> {
         if !described(&ty.description) {
             missing.push(format!("type `{name}`"));
         }
-        let arguments_of = |field: &FieldDefinition, missing: &mut Vec<String>| {
-            for argument in &field.arguments {
-                if !described(&argument.node.description) {
-                    missing.push(format!(
-                        "argument `{name}.{}({})`",
-                        field.name.node, argument.node.name.node
-                    ));
+        if let Some(fields) = fields(&ty.kind) {
+            for field in fields {
+                let field = &field.node;
+                if !described(&field.description) {
+                    missing.push(format!("field `{name}.{}`", field.name.node));
                 }
-            }
-        };
-        match &ty.kind {
-            TypeKind::Object(object) => {
-                for field in &object.fields {
-                    if !described(&field.node.description) {
-                        missing.push(format!("field `{name}.{}`", field.node.name.node));
-                    }
-                    arguments_of(&field.node, &mut missing);
-                }
-            }
-            TypeKind::Interface(interface) => {
-                for field in &interface.fields {
-                    if !described(&field.node.description) {
-                        missing.push(format!("field `{name}.{}`", field.node.name.node));
-                    }
-                    arguments_of(&field.node, &mut missing);
-                }
-            }
-            TypeKind::InputObject(input) => {
-                for field in &input.fields {
-                    if !described(&field.node.description) {
-                        missing.push(format!("input field `{name}.{}`", field.node.name.node));
+                for argument in &field.arguments {
+                    if !described(&argument.node.description) {
+                        missing.push(format!(
+                            "argument `{name}.{}({})`",
+                            field.name.node, argument.node.name.node
+                        ));
                     }
                 }
             }
-            _ => {}
+        }
+        if let TypeKind::InputObject(input) = &ty.kind {
+            for field in &input.fields {
+                if !described(&field.node.description) {
+                    missing.push(format!("input field `{name}.{}`", field.node.name.node));
+                }
+            }
         }
     }
     Ok(missing)

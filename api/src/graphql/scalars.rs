@@ -60,12 +60,6 @@ macro_rules! counter_scalar {
                 Value::String(self.0.to_string())
             }
         }
-
-        impl From<i64> for $type {
-            fn from(counter: i64) -> Self {
-                $type(counter)
-            }
-        }
     };
 }
 
@@ -119,12 +113,6 @@ impl ScalarType for Date {
 
     fn to_value(&self) -> Value {
         Value::String(self.0.format("%Y-%m-%d").to_string())
-    }
-}
-
-impl From<NaiveDate> for Date {
-    fn from(date: NaiveDate) -> Self {
-        Date(date)
     }
 }
 
@@ -182,9 +170,3 @@ impl ScalarType for Instant {
 /// The GraphQL `DateTime`: a UTC instant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Instant(pub chrono::DateTime<chrono::Utc>);
-
-impl From<chrono::DateTime<chrono::Utc>> for Instant {
-    fn from(instant: chrono::DateTime<chrono::Utc>) -> Self {
-        Instant(instant)
-    }
-}

@@ -27,6 +27,8 @@ struct Tail {
     after: whistle_store::Position,
     stream_id: Option<StreamId>,
     buffer: VecDeque<RecordedEvent>,
+    /// The head the last wait saw, so the next read need not ask for it again.
+    head: Option<whistle_store::Position>,
 }
 
 /// The most events read at once.
@@ -39,7 +41,10 @@ const BATCH: i64 = 500;
 async fn next_batch(tail: &mut Tail) -> Result<bool, whistle_store::StoreError> {
     match &tail.stream_id {
         Some(stream) => {
-            let head = tail.store.head_position().await?;
+            let head = match tail.head.take() {
+                Some(head) => head,
+                None => tail.store.head_position().await?,
+            };
             if head <= tail.after {
                 return Ok(false);
             }
@@ -136,6 +141,7 @@ impl SubscriptionRoot {
             after,
             stream_id,
             buffer: VecDeque::new(),
+            head: None,
         };
         Ok(futures::stream::unfold(tail, |mut tail| async move {
             loop {
@@ -145,12 +151,13 @@ impl SubscriptionRoot {
                 match next_batch(&mut tail).await {
                     Ok(true) => {}
                     Ok(false) => {
-                        if let Err(e) = tail
+                        match tail
                             .store
                             .wait_for_events_after(tail.after, Duration::from_secs(30))
                             .await
                         {
-                            return Some((Err(from_store(e)), tail));
+                            Ok(head) => tail.head = Some(head),
+                            Err(e) => return Some((Err(from_store(e)), tail)),
                         }
                     }
                     Err(e) => return Some((Err(from_store(e)), tail)),

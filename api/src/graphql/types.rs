@@ -283,19 +283,8 @@ pub fn page_window(
                 "give `first` or `last`, not both: `first` pages forward from `after`, `last` backward from `before`",
             ));
         }
-        (None, Some(last)) => (
-            page_size(Some(last)).map_err(|_| {
-                error(
-                    ErrorCode::Validation,
-                    format!(
-                        "last must be between 1 and {}, not {last}",
-                        super::context::MAX_PAGE
-                    ),
-                )
-            })?,
-            true,
-        ),
-        (first, None) => (page_size(first)?, false),
+        (None, Some(last)) => (page_size("last", Some(last))?, true),
+        (first, None) => (page_size("first", first)?, false),
     };
     Ok(q::Window {
         size,
@@ -307,7 +296,10 @@ pub fn page_window(
 
 /// A list's complexity weight: the page size it asks for.
 pub fn page_weight(first: Option<i32>, last: Option<i32>) -> usize {
-    first.or(last).unwrap_or(50).clamp(1, 200) as usize
+    use super::context::{DEFAULT_PAGE, MAX_PAGE};
+    first
+        .or(last)
+        .map_or(DEFAULT_PAGE, |n| i64::from(n).clamp(1, MAX_PAGE)) as usize
 }
 
 /// What a list counts in all, whichever page was asked.
