@@ -13,6 +13,7 @@
 //!
 //! Only this crate writes `rm_*` tables; [`queries`] is the read side over them.
 
+mod batch;
 mod case_board;
 mod lease;
 pub mod queries;

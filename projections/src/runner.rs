@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use sqlx::{AnyConnection, Column, Row, ValueRef};
 use tokio::sync::watch;
+use whistle_domain::Event;
 use whistle_store::{Backend, EventStore, PROJECTIONS_CHANNEL, Position, RecordedEvent};
 
 use crate::{ProjectionError, ProjectionLease, case_board, timeline};
@@ -54,18 +55,65 @@ impl Projection {
         }
     }
 
-    async fn apply(
+    /// Apply `events` (in log order, each with its domain event) to this projection's
+    /// tables.
+    async fn apply_batch(
         self,
         connection: &mut AnyConnection,
-        event: &RecordedEvent,
+        events: &[(RecordedEvent, Event)],
     ) -> Result<(), ProjectionError> {
-        let domain_event = event.event().map_err(|e| ProjectionError::Unreadable {
-            position: event.position,
-            reason: e.to_string(),
-        })?;
         match self {
-            Projection::CaseBoard => case_board::apply(connection, event, &domain_event).await,
-            Projection::Timeline => timeline::apply(connection, event, &domain_event).await,
+            Projection::CaseBoard => case_board::apply_batch(connection, events).await,
+            Projection::Timeline => timeline::apply_batch(connection, events).await,
+        }
+    }
+}
+
+/// A batch read from the log and decoded once, for every projection whose checkpoint is
+/// where it starts (usually all of them).
+struct ReadBatch {
+    after: Position,
+    limit: i64,
+    /// The events decoded, up to the first that cannot be.
+    events: Vec<(RecordedEvent, Event)>,
+    /// The first event that cannot be decoded, and why.
+    unreadable: Option<(Position, String)>,
+}
+
+impl ReadBatch {
+    async fn read(
+        store: &EventStore,
+        after: Position,
+        limit: i64,
+    ) -> Result<Self, ProjectionError> {
+        let recorded = store.read_all(after, limit).await?;
+        let mut events = Vec::with_capacity(recorded.len());
+        let mut unreadable = None;
+        for event in recorded {
+            match event.event() {
+                Ok(domain_event) => events.push((event, domain_event)),
+                Err(error) => {
+                    unreadable = Some((event.position, error.to_string()));
+                    break;
+                }
+            }
+        }
+        Ok(Self {
+            after,
+            limit,
+            events,
+            unreadable,
+        })
+    }
+
+    /// The events to apply, or the event that cannot be decoded.
+    fn events(&self) -> Result<&[(RecordedEvent, Event)], ProjectionError> {
+        match &self.unreadable {
+            Some((position, reason)) => Err(ProjectionError::Unreadable {
+                position: *position,
+                reason: reason.clone(),
+            }),
+            None => Ok(&self.events),
         }
     }
 }
@@ -204,15 +252,16 @@ impl ProjectionRunner {
     /// and the checkpoint it failed after (nothing of its batch is written).
     async fn run_batches_of(&self, limit: i64) -> Result<usize, BatchFailure> {
         let mut applied = 0;
+        let mut read = None;
         for name in Projection::ALL {
-            applied += self
-                .apply_batch(name, limit)
-                .await
-                .map_err(|(after, error)| BatchFailure {
-                    projection: name,
-                    after,
-                    error,
-                })?;
+            applied +=
+                self.apply_batch(name, limit, &mut read)
+                    .await
+                    .map_err(|(after, error)| BatchFailure {
+                        projection: name,
+                        after,
+                        error,
+                    })?;
         }
         self.publish_progress()
             .await
@@ -229,6 +278,7 @@ impl ProjectionRunner {
         &self,
         name: Projection,
         limit: i64,
+        read: &mut Option<ReadBatch>,
     ) -> Result<usize, (Option<Position>, ProjectionError)> {
         let database = self.store.database();
         let unknown = |error: ProjectionError| (None, error);
@@ -240,20 +290,25 @@ impl ProjectionRunner {
             .await
             .map_err(unknown)?;
         let failed = |error: ProjectionError| (Some(after), error);
-        let events = self
-            .store
-            .read_all(after, limit)
-            .await
-            .map_err(|e| failed(e.into()))?;
-        let Some(last) = events.last() else {
+        if !read
+            .as_ref()
+            .is_some_and(|batch| batch.after == after && batch.limit == limit)
+        {
+            *read = Some(
+                ReadBatch::read(&self.store, after, limit)
+                    .await
+                    .map_err(failed)?,
+            );
+        }
+        let batch = read.as_ref().expect("read just above");
+        let events = batch.events().map_err(failed)?;
+        let Some((last, _)) = events.last() else {
             return Ok(0);
         };
         let last_position = last.position;
         let count = events.len();
         let written: Result<(), ProjectionError> = async {
-            for event in &events {
-                name.apply(&mut write.tx, event).await?;
-            }
+            name.apply_batch(&mut write.tx, events).await?;
             sqlx::query(
                 "INSERT INTO projection_checkpoints (name, position, version) VALUES ($1, $2, $3) \
                  ON CONFLICT (name) DO UPDATE SET position = excluded.position, version = excluded.version",
@@ -282,7 +337,7 @@ impl ProjectionRunner {
     async fn locate_failure(&self, failure: BatchFailure) -> ProjectionFailure {
         let mut failure = failure;
         loop {
-            match self.apply_batch(failure.projection, 1).await {
+            match self.apply_batch(failure.projection, 1, &mut None).await {
                 Ok(0) => {
                     // It went through on its own (a passing fault): nothing to name.
                     break;
