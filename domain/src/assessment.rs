@@ -35,6 +35,22 @@ impl AssessmentState {
     }
 }
 
+/// Competition ranks ("1224") of units given as (vetoed, score): vetoed units after all
+/// the others, then by score, highest first; equal keys share a rank. The ranks come back
+/// in the order the units were given.
+pub fn competition_ranks(units: &[(bool, i64)]) -> Vec<i64> {
+    let key = |&(veto, score): &(bool, i64)| (veto, std::cmp::Reverse(score));
+    let mut keys: Vec<_> = units.iter().map(key).collect();
+    keys.sort();
+    units
+        .iter()
+        .map(|unit| {
+            let own = key(unit);
+            keys.partition_point(|k| *k < own) as i64 + 1
+        })
+        .collect()
+}
+
 /// The assessment year a command belongs to (the stream it goes to).
 pub fn year_of(command: &AssessmentCommand, today_year: i32) -> i32 {
     match command {
@@ -248,4 +264,22 @@ pub fn evolve(mut state: AssessmentState, event: &Event) -> AssessmentState {
         _ => {}
     }
     state
+}
+
+#[cfg(test)]
+mod ranking_tests {
+    use super::competition_ranks;
+
+    #[test]
+    fn ties_share_a_rank_and_vetoed_units_rank_last() {
+        let units = [
+            (false, 90),
+            (true, 99),
+            (false, 95),
+            (false, 90),
+            (true, 80),
+        ];
+        assert_eq!(competition_ranks(&units), vec![2, 4, 1, 2, 5]);
+        assert!(competition_ranks(&[]).is_empty());
+    }
 }

@@ -288,6 +288,54 @@ impl AssessmentRules {
         }
     }
 
+    /// The rule an incident of `kind` is scored by, if the assessment scores it (urgings
+    /// are counted on scorecards, not scored). Missed deadlines count only for the kinds
+    /// of deadline in [`AssessmentRules::missed_deadline_kinds`]; the caller filters those.
+    pub fn incident_rule(
+        kind: crate::vocabulary::IncidentKind,
+    ) -> Option<crate::vocabulary::AssessmentRule> {
+        use crate::vocabulary::{AssessmentRule as R, IncidentKind as K};
+        match kind {
+            K::DeadlineMissed => Some(R::MissedDeadline),
+            K::ReturnRejected => Some(R::RejectedReturn),
+            K::MajorLead => Some(R::MajorCaseLead),
+            K::MassIncident => Some(R::MassIncident),
+            K::SupervisionUrged => None,
+        }
+    }
+
+    /// The rule of an assessment entry and the points it moves the score by: a one-vote
+    /// veto fails the unit, and any points it states are deducted too.
+    pub fn entry_rule(
+        &self,
+        entry: crate::vocabulary::AssessmentEntryKind,
+        penalty: Option<crate::vocabulary::PenaltyKind>,
+        stated: i64,
+    ) -> (crate::vocabulary::AssessmentRule, i64) {
+        use crate::vocabulary::{AssessmentEntryKind as E, AssessmentRule as R, PenaltyKind};
+        let rule = match (entry, penalty) {
+            (E::Commendation, _) => R::Commendation,
+            (E::Penalty, Some(PenaltyKind::OneVoteVeto)) => R::OneVoteVetoPenalty,
+            (E::Penalty, _) => R::Penalty,
+        };
+        let points = match rule {
+            R::OneVoteVetoPenalty => -stated,
+            other => self.points_for(other, stated),
+        };
+        (rule, points)
+    }
+
+    /// Whether a fact of `rule` vetoes the unit (一票否决): a veto penalty always, a mass
+    /// incident when the rules say so.
+    pub fn vetoes(&self, rule: crate::vocabulary::AssessmentRule) -> bool {
+        use crate::vocabulary::AssessmentRule as R;
+        match rule {
+            R::MassIncident => self.mass_incident_veto,
+            R::OneVoteVetoPenalty => true,
+            _ => false,
+        }
+    }
+
     /// Score (base plus every item, not below the floor) and grade; a veto fails the unit
     /// whatever its points.
     pub fn score(&self, items: &[ScoreItem], veto: bool) -> (i64, crate::vocabulary::Grade) {

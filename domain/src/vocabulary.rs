@@ -250,6 +250,26 @@ vocabulary!(
 );
 
 vocabulary!(
+    /// What counts against (or for) a unit on a case: the facts the scorecards count and
+    /// the annual assessment scores, one per event that caused it.
+    IncidentKind {
+        DeadlineMissed = "deadline_missed": "超期未反馈",
+        ReturnRejected = "return_rejected": "退回被驳回(推诿扯皮)",
+        SupervisionUrged = "supervision_urged": "被督办催办",
+        MajorLead = "major_lead": "牵头处置重大及以上舆情",
+        MassIncident = "mass_incident": "引发群体性事件",
+    }
+);
+
+vocabulary!(
+    /// An entry of the annual assessment recorded by an evaluator.
+    AssessmentEntryKind {
+        Penalty = "penalty": "问责扣分",
+        Commendation = "commendation": "表扬加分",
+    }
+);
+
+vocabulary!(
     /// What a command does, in the domain's words: the key is stable (logs, metrics,
     /// refusals, the command record), the label is what people read.
     CommandKind {
@@ -377,6 +397,8 @@ mod tests {
         check_vocabulary::<DeadlineKind>();
         check_vocabulary::<Grade>();
         check_vocabulary::<AssessmentRule>();
+        check_vocabulary::<IncidentKind>();
+        check_vocabulary::<AssessmentEntryKind>();
         check_vocabulary::<CommandKind>();
     }
 

@@ -1353,10 +1353,12 @@ pub async fn scorecards(
     recorded.push(format!(
         "recorded_at >= {p_start} AND recorded_at < {p_end} AND recorded_at <= {p_as_of}"
     ));
-    recorded.push(
-        "(kind = 'supervision_urged' OR (kind IN ('deadline_missed', 'return_rejected') AND assignment_id IS NOT NULL))"
-            .to_owned(),
-    );
+    recorded.push(format!(
+        "(kind = '{}' OR (kind IN ('{}', '{}') AND assignment_id IS NOT NULL))",
+        IncidentKind::SupervisionUrged.key(),
+        IncidentKind::DeadlineMissed.key(),
+        IncidentKind::ReturnRejected.key(),
+    ));
     if let Some(unit) = unit {
         let p = recorded.text(unit.as_str());
         recorded.push(format!("unit_id = {p}"));
@@ -1385,9 +1387,9 @@ pub async fn scorecards(
             ..
         } = facts;
         let hours = |micros: i64| micros as f64 / 3_600_000_000.0;
-        let incidents_of = |kind: &str| {
+        let incidents_of = |kind: IncidentKind| {
             incidents
-                .get(&(unit_view.unit_id.clone(), kind.to_owned()))
+                .get(&(unit_view.unit_id.clone(), kind.key().to_owned()))
                 .copied()
                 .unwrap_or(0)
         };
@@ -1416,9 +1418,9 @@ pub async fn scorecards(
                 .map(|(lower, upper)| (hours(lower) + hours(upper)) / 2.0),
             first_response_mean_hours: (with_feedback > 0)
                 .then(|| hours(facts.response_total_micros) / with_feedback as f64),
-            overdue_count: incidents_of("deadline_missed"),
-            buck_passing_count: incidents_of("return_rejected"),
-            urging_count: incidents_of("supervision_urged"),
+            overdue_count: incidents_of(IncidentKind::DeadlineMissed),
+            buck_passing_count: incidents_of(IncidentKind::ReturnRejected),
+            urging_count: incidents_of(IncidentKind::SupervisionUrged),
         });
     }
     Ok(cards)
@@ -1494,50 +1496,39 @@ fn assessment_incidents_sql(rules: &whistle_domain::rules::AssessmentRules) -> S
         "FALSE".to_owned()
     } else {
         format!(
-            "(kind = 'deadline_missed' AND assignment_id IS NOT NULL AND deadline_kind IN ({}))",
+            "(kind = '{}' AND assignment_id IS NOT NULL AND deadline_kind IN ({}))",
+            IncidentKind::DeadlineMissed.key(),
             kinds.join(", ")
         )
     };
-    format!("(kind IN ('return_rejected', 'major_lead', 'mass_incident') OR {missed})")
+    format!(
+        "(kind IN ('{}', '{}', '{}') OR {missed})",
+        IncidentKind::ReturnRejected.key(),
+        IncidentKind::MajorLead.key(),
+        IncidentKind::MassIncident.key(),
+    )
 }
 
+/// The rule an incident row is scored by.
 fn incident_rule(kind: &str) -> Result<AssessmentRule, ProjectionError> {
-    Ok(match kind {
-        "deadline_missed" => AssessmentRule::MissedDeadline,
-        "return_rejected" => AssessmentRule::RejectedReturn,
-        "major_lead" => AssessmentRule::MajorCaseLead,
-        "mass_incident" => AssessmentRule::MassIncident,
-        other => return Err(unreadable(format!("unknown incident kind {other}"))),
-    })
+    let kind = IncidentKind::parse_key(kind).map_err(unreadable)?;
+    whistle_domain::rules::AssessmentRules::incident_rule(kind)
+        .ok_or_else(|| unreadable(format!("incidents of kind {} are not scored", kind.key())))
 }
 
-/// The rule of an assessment entry (penalty or commendation) and the points it moves the
-/// score by: a one-vote veto fails the unit, and any points it states are deducted too.
+/// The rule and points of an assessment-entry row.
 fn entry_rule(
     entry_kind: &str,
     penalty_kind: Option<&str>,
     stated: i64,
     rules: &whistle_domain::rules::AssessmentRules,
-) -> (AssessmentRule, i64) {
-    let rule = match (entry_kind, penalty_kind) {
-        ("commendation", _) => AssessmentRule::Commendation,
-        (_, Some("one_vote_veto")) => AssessmentRule::OneVoteVetoPenalty,
-        _ => AssessmentRule::Penalty,
-    };
-    let points = match rule {
-        AssessmentRule::OneVoteVetoPenalty => -stated,
-        other => rules.points_for(other, stated),
-    };
-    (rule, points)
-}
-
-/// Whether `rule` vetoes the unit under `rules`.
-fn vetoes(rule: AssessmentRule, rules: &whistle_domain::rules::AssessmentRules) -> bool {
-    match rule {
-        AssessmentRule::MassIncident => rules.mass_incident_veto,
-        AssessmentRule::OneVoteVetoPenalty => true,
-        _ => false,
-    }
+) -> Result<(AssessmentRule, i64), ProjectionError> {
+    let entry = AssessmentEntryKind::parse_key(entry_kind).map_err(unreadable)?;
+    let penalty = penalty_kind
+        .map(PenaltyKind::parse_key)
+        .transpose()
+        .map_err(unreadable)?;
+    Ok(rules.entry_rule(entry, penalty, stated))
 }
 
 /// The annual assessment of every unit for `year` (Asia/Shanghai), as of `as_of`: each
@@ -1619,7 +1610,7 @@ pub async fn annual_assessment(
             penalty_kind.as_deref(),
             row.try_get("points")?,
             rules,
-        );
+        )?;
         let case_ids: String = row.try_get("case_ids")?;
         let first_case = serde_json::from_str::<Vec<String>>(&case_ids)
             .map_err(unreadable)?
@@ -1662,7 +1653,7 @@ pub async fn annual_assessment(
     let mut assessments = Vec::new();
     for unit in units(pool).await? {
         let items = score_items.remove(&unit.unit_id).unwrap_or_default();
-        let veto = items.iter().any(|i| vetoes(i.rule, rules));
+        let veto = items.iter().any(|i| rules.vetoes(i.rule));
         let (score, grade) = rules.score(&items, veto);
         let mut facts = items_by_unit.remove(&unit.unit_id).unwrap_or_default();
         facts.sort_by_key(|item| item.position);
@@ -1679,13 +1670,15 @@ pub async fn annual_assessment(
             items: facts,
         });
     }
-    // Competition ranking: vetoed units after the others, then by score; ties share a rank.
-    let key = |a: &UnitAssessment| (a.veto, -a.score);
-    assessments.sort_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.unit_id.cmp(&b.unit_id)));
-    let keys: Vec<(bool, i64)> = assessments.iter().map(key).collect();
-    for (assessment, own) in assessments.iter_mut().zip(&keys) {
-        assessment.rank = keys.partition_point(|k| k < own) as i64 + 1;
+    // Competition ranking (the domain's rule), listed in rank order.
+    let keys: Vec<(bool, i64)> = assessments.iter().map(|a| (a.veto, a.score)).collect();
+    for (assessment, rank) in assessments
+        .iter_mut()
+        .zip(whistle_domain::assessment::competition_ranks(&keys))
+    {
+        assessment.rank = rank;
     }
+    assessments.sort_by(|a, b| a.rank.cmp(&b.rank).then_with(|| a.unit_id.cmp(&b.unit_id)));
     if let Some(unit) = only {
         assessments.retain(|a| a.unit_id == unit.as_str());
     }
@@ -1744,7 +1737,7 @@ async fn assessment_sums(
             penalty_kind.as_deref(),
             row.try_get("stated")?,
             rules,
-        );
+        )?;
         sums.entry(row.try_get("unit_id")?)
             .or_default()
             .push(whistle_domain::rules::ScoreItem { rule, points });

@@ -14,7 +14,8 @@ use sqlx::AnyConnection;
 use whistle_domain::calendar::shanghai_date;
 use whistle_domain::case::{deadline_ids, derive_status};
 use whistle_domain::{
-    AssignmentRole, AssignmentStatus, DeadlineKind, Event, ReplyStatus, Vocabulary,
+    AssessmentEntryKind, AssignmentRole, AssignmentStatus, DeadlineKind, Event, IncidentKind,
+    ReplyStatus, Vocabulary,
 };
 use whistle_store::{RecordedEvent, to_micros};
 
@@ -179,8 +180,13 @@ impl Board {
         board
             .assessment_entries
             .add_stored(load_where_in(c, "entry_id", &entries, None).await?);
-        let leads: Vec<MajorLead> =
-            load_where_in(c, "case_id", &cases, Some("kind = 'major_lead'")).await?;
+        let leads: Vec<MajorLead> = load_where_in(
+            c,
+            "case_id",
+            &cases,
+            Some(&format!("kind = '{}'", IncidentKind::MajorLead.key())),
+        )
+        .await?;
         board.major_leads = leads.into_iter().map(|l| (l.case_id, l.unit_id)).collect();
         Ok(board)
     }
@@ -554,7 +560,7 @@ impl Board {
                     &case_id.to_string(),
                     Some(&assignment_id.to_string()),
                     None,
-                    "return_rejected",
+                    IncidentKind::ReturnRejected,
                     None,
                 )?;
                 self.refresh_status(position, &case_id.to_string())?;
@@ -877,7 +883,7 @@ impl Board {
                         &id,
                         assignment_id.map(|a| a.to_string()).as_deref(),
                         Some(unit_id.as_str()),
-                        "deadline_missed",
+                        IncidentKind::DeadlineMissed,
                         Some(*missed_kind),
                     )?;
                 }
@@ -900,7 +906,7 @@ impl Board {
                     unit_id: target_unit.to_string(),
                     case_id: id,
                     assignment_id,
-                    kind: "supervision_urged".to_owned(),
+                    kind: IncidentKind::SupervisionUrged.key().to_owned(),
                     recorded_at: at,
                     event_id: Some(here.event_id.clone()),
                     deadline_kind: None,
@@ -1003,7 +1009,14 @@ impl Board {
                 case.mass_incident = 1;
                 // The lead unit at the declaration carries the one-vote veto.
                 if let Some(lead) = case.lead_unit.clone() {
-                    self.record_incident(&here, &id, None, Some(&lead), "mass_incident", None)?;
+                    self.record_incident(
+                        &here,
+                        &id,
+                        None,
+                        Some(&lead),
+                        IncidentKind::MassIncident,
+                        None,
+                    )?;
                 }
             }
 
@@ -1023,7 +1036,7 @@ impl Board {
                     entry_id: penalty_id.to_string(),
                     unit_id: unit_id.to_string(),
                     year: i64::from(*year),
-                    entry_kind: "penalty".to_owned(),
+                    entry_kind: AssessmentEntryKind::Penalty.key().to_owned(),
                     penalty_kind: Some(kind.key().to_owned()),
                     points: i64::from(*points),
                     reason: reason.as_str().to_owned(),
@@ -1068,7 +1081,7 @@ impl Board {
                     entry_id: commendation_id.to_string(),
                     unit_id: unit_id.to_string(),
                     year: i64::from(*year),
-                    entry_kind: "commendation".to_owned(),
+                    entry_kind: AssessmentEntryKind::Commendation.key().to_owned(),
                     penalty_kind: None,
                     points: i64::from(*points),
                     reason: reason.as_str().to_owned(),
@@ -1251,7 +1264,7 @@ impl Board {
         case_id: &str,
         assignment_id: Option<&str>,
         unit_id: Option<&str>,
-        kind: &str,
+        kind: IncidentKind,
         deadline_kind: Option<DeadlineKind>,
     ) -> Result<(), ProjectionError> {
         let unit = match (unit_id, assignment_id) {
@@ -1260,7 +1273,10 @@ impl Board {
             (None, None) => {
                 return Err(refused(
                     here.position,
-                    format!("a {kind} incident names neither a unit nor an assignment"),
+                    format!(
+                        "a {} incident names neither a unit nor an assignment",
+                        kind.key()
+                    ),
                 ));
             }
         };
@@ -1269,7 +1285,7 @@ impl Board {
             unit_id: unit,
             case_id: case_id.to_owned(),
             assignment_id: assignment_id.map(str::to_owned),
-            kind: kind.to_owned(),
+            kind: kind.key().to_owned(),
             recorded_at: here.at,
             event_id: Some(here.event_id.clone()),
             deadline_kind: deadline_kind.map(|k| k.key().to_owned()),
@@ -1290,7 +1306,14 @@ impl Board {
             return Ok(());
         };
         if self.major_leads.insert((case_id.to_owned(), lead.clone())) {
-            self.record_incident(here, case_id, None, Some(&lead), "major_lead", None)?;
+            self.record_incident(
+                here,
+                case_id,
+                None,
+                Some(&lead),
+                IncidentKind::MajorLead,
+                None,
+            )?;
         }
         Ok(())
     }
