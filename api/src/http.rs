@@ -276,6 +276,8 @@ async fn execute(
     let mut request = async_graphql::Request::new(query)
         .variables(variables)
         .data(RequestActor(actor));
+    // Parsed once: the engine and the limits take the checked document from here.
+    request.set_parsed_query(document);
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }

@@ -1,6 +1,8 @@
 //! The projection runner: reads the log after each projection's checkpoint in batches
-//! and applies each batch, with the checkpoint update, in one write transaction that
-//! first locks the projection's checkpoint. In a service, the runner applies batches only
+//! and applies each batch, with the checkpoint update, in a write transaction that first
+//! locks the projection's checkpoint — every projection's batch in one transaction (one
+//! commit), or, when that fails, one transaction per projection so that the one that
+//! fails is named and the others move on. In a service, the runner applies batches only
 //! while its process holds the [`ProjectionLease`]; otherwise it follows the checkpoints
 //! written by the process that does.
 
@@ -251,6 +253,22 @@ impl ProjectionRunner {
     /// Apply at most `limit` events to each projection; a failure names the projection
     /// and the checkpoint it failed after (nothing of its batch is written).
     async fn run_batches_of(&self, limit: i64) -> Result<usize, BatchFailure> {
+        match self.apply_together(limit).await {
+            Ok(applied) => {
+                self.publish_progress()
+                    .await
+                    .map_err(|error| BatchFailure {
+                        projection: Projection::ALL[0],
+                        after: None,
+                        error,
+                    })?;
+                return Ok(applied);
+            }
+            // The projections one by one find which one fails, and report it.
+            Err(error) => {
+                tracing::debug!(%error, "a batch of every projection failed; applying them one by one")
+            }
+        }
         let mut applied = 0;
         let mut read = None;
         for name in Projection::ALL {
@@ -280,15 +298,68 @@ impl ProjectionRunner {
         limit: i64,
         read: &mut Option<ReadBatch>,
     ) -> Result<usize, (Option<Position>, ProjectionError)> {
-        let database = self.store.database();
         let unknown = |error: ProjectionError| (None, error);
-        let mut write = database
+        let mut write = self
+            .store
+            .database()
             .begin_read_model_write()
             .await
             .map_err(|e| unknown(e.into()))?;
-        let after = lock_checkpoint(&mut write.tx, database.backend(), name)
+        let (after, count) = self.apply_in(&mut write.tx, name, limit, read).await?;
+        if count > 0 {
+            self.notify_followers(&mut write.tx)
+                .await
+                .map_err(|e| (Some(after), e))?;
+            write.commit().await.map_err(|e| (Some(after), e.into()))?;
+        }
+        Ok(count)
+    }
+
+    /// One batch of every projection in one transaction: one commit (one fsync, one turn
+    /// of SQLite's write lock) instead of one per projection. Any failure rolls all of it
+    /// back, and the caller then runs the projections one transaction each, so a
+    /// projection that fails never holds the others back.
+    async fn apply_together(&self, limit: i64) -> Result<usize, ProjectionError> {
+        let mut write = self.store.database().begin_read_model_write().await?;
+        let mut read = None;
+        let mut applied = 0;
+        for name in Projection::ALL {
+            let (_, count) = self
+                .apply_in(&mut write.tx, name, limit, &mut read)
+                .await
+                .map_err(|(_, error)| error)?;
+            applied += count;
+        }
+        if applied > 0 {
+            self.notify_followers(&mut write.tx).await?;
+            write.commit().await?;
+        }
+        Ok(applied)
+    }
+
+    /// Followers in other processes learn the new checkpoints at commit (PostgreSQL).
+    async fn notify_followers(&self, tx: &mut AnyConnection) -> Result<(), ProjectionError> {
+        if self.store.database().backend() == Backend::Postgres {
+            sqlx::query("NOTIFY whistle_projections")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Inside `tx`: lock `name`'s checkpoint, apply the batch after it (read once for
+    /// every projection at the same checkpoint), move the checkpoint. Returns the
+    /// checkpoint it started after and how many events it applied.
+    async fn apply_in(
+        &self,
+        tx: &mut AnyConnection,
+        name: Projection,
+        limit: i64,
+        read: &mut Option<ReadBatch>,
+    ) -> Result<(Position, usize), (Option<Position>, ProjectionError)> {
+        let after = lock_checkpoint(tx, self.store.database().backend(), name)
             .await
-            .map_err(unknown)?;
+            .map_err(|e| (None, e))?;
         let failed = |error: ProjectionError| (Some(after), error);
         if !read
             .as_ref()
@@ -303,33 +374,21 @@ impl ProjectionRunner {
         let batch = read.as_ref().expect("read just above");
         let events = batch.events().map_err(failed)?;
         let Some((last, _)) = events.last() else {
-            return Ok(0);
+            return Ok((after, 0));
         };
         let last_position = last.position;
-        let count = events.len();
-        let written: Result<(), ProjectionError> = async {
-            name.apply_batch(&mut write.tx, events).await?;
-            sqlx::query(
-                "INSERT INTO projection_checkpoints (name, position, version) VALUES ($1, $2, $3) \
-                 ON CONFLICT (name) DO UPDATE SET position = excluded.position, version = excluded.version",
-            )
-            .bind(name.as_str())
-            .bind(last_position)
-            .bind(name.version())
-            .execute(&mut *write.tx)
-            .await?;
-            if database.backend() == Backend::Postgres {
-                // Followers in other processes learn the new checkpoint at commit.
-                sqlx::query("NOTIFY whistle_projections")
-                    .execute(&mut *write.tx)
-                    .await?;
-            }
-            Ok(())
-        }
-        .await;
-        written.map_err(failed)?;
-        write.commit().await.map_err(|e| failed(e.into()))?;
-        Ok(count)
+        name.apply_batch(tx, events).await.map_err(failed)?;
+        sqlx::query(
+            "INSERT INTO projection_checkpoints (name, position, version) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET position = excluded.position, version = excluded.version",
+        )
+        .bind(name.as_str())
+        .bind(last_position)
+        .bind(name.version())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| failed(e.into()))?;
+        Ok((after, events.len()))
     }
 
     /// After a failed batch, apply one event at a time up to the one that fails, so
@@ -398,7 +457,9 @@ impl ProjectionRunner {
         loop {
             let applied = self.run_batches_of(self.batch_size).await?;
             total += applied;
-            if applied == 0 {
+            // Less than one full batch in all: every projection read up to the head, so
+            // there is no need to take the write lock again just to find nothing.
+            if applied < self.batch_size as usize {
                 break;
             }
         }
@@ -464,6 +525,8 @@ impl ProjectionRunner {
         let mut checkpoints = None;
         // Pause after a failed batch, doubling from 1 s up to 30 s.
         let mut backoff = Duration::from_secs(1);
+        // The lag metric costs three queries: published at most once a second.
+        let mut lag_published = std::time::Instant::now() - Duration::from_secs(1);
         loop {
             if *shutdown.borrow() {
                 self.leading.store(false, Ordering::Relaxed);
@@ -509,7 +572,10 @@ impl ProjectionRunner {
                         continue;
                     }
                 }
-                self.publish_lag().await;
+                if lag_published.elapsed() >= Duration::from_secs(1) {
+                    self.publish_lag().await;
+                    lag_published = std::time::Instant::now();
+                }
                 let reached = self.progress.borrow().to_owned();
                 tokio::select! {
                     waited = self.store.wait_for_events_after(reached, Duration::from_secs(1)) => {

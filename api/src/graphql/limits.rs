@@ -512,9 +512,14 @@ impl Extension for QueryCostExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        parse_checked(query).map_err(LimitError::into_server_error)?;
+        // The text is checked before anything parses it; the document is parsed once —
+        // by the HTTP handler (which hands it over with the request) or else by the
+        // engine — and checked here whoever parsed it.
+        check_query_text(query).map_err(LimitError::into_server_error)?;
         check_variables(variables).map_err(LimitError::into_server_error)?;
-        next.run(ctx, query, variables).await
+        let document = next.run(ctx, query, variables).await?;
+        check_document(&document).map_err(LimitError::into_server_error)?;
+        Ok(document)
     }
 
     async fn validation(
