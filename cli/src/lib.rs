@@ -8,6 +8,7 @@
 
 pub mod args;
 pub mod commands;
+pub mod progress;
 
 use std::process::ExitCode;
 

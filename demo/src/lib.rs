@@ -61,10 +61,25 @@ impl std::fmt::Display for DemoReport {
     }
 }
 
+/// How far a demo load is: days of the year simulated, of how many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoProgress {
+    pub days_done: i64,
+    pub days: i64,
+}
+
+/// A callback told how far a load is (at most once per simulated day).
+pub type ReportProgress<'a> = &'a mut (dyn FnMut(DemoProgress) + Send);
+
 /// Load the demo year into an empty database, deciding every command under `rules`
-/// (the rules the service will run with).
-pub async fn load(database_url: &str, seed: u64, rules: &CaseRules) -> anyhow::Result<DemoReport> {
-    load_days(database_url, seed, YEAR_DAYS, rules).await
+/// (the rules the service will run with), telling `report` how far it is.
+pub async fn load(
+    database_url: &str,
+    seed: u64,
+    rules: &CaseRules,
+    report: ReportProgress<'_>,
+) -> anyhow::Result<DemoReport> {
+    load_days(database_url, seed, YEAR_DAYS, rules, report).await
 }
 
 /// Load the first `days` days of the demo year into an empty database.
@@ -73,6 +88,7 @@ pub async fn load_days(
     seed: u64,
     days: i64,
     rules: &CaseRules,
+    report: ReportProgress<'_>,
 ) -> anyhow::Result<DemoReport> {
     let store = EventStore::new(Database::connect(database_url).await?).await?;
     if store.head_position().await? > 0 {
@@ -88,7 +104,7 @@ pub async fn load_days(
     let mut sim = Simulation::new(handler, clock, seed, year_start() + Duration::days(days));
     sim.register_units().await?;
     sim.plan_year();
-    sim.run().await?;
+    sim.run(days, report).await?;
     sim.assess_year().await?;
     let events = store.head_position().await?;
     let report = DemoReport {
@@ -103,7 +119,12 @@ pub async fn load_days(
 }
 
 /// Load the demo year unless the database already holds events.
-pub async fn load_if_empty(database_url: &str, seed: u64, rules: &CaseRules) -> anyhow::Result<()> {
+pub async fn load_if_empty(
+    database_url: &str,
+    seed: u64,
+    rules: &CaseRules,
+    report: ReportProgress<'_>,
+) -> anyhow::Result<()> {
     let store = EventStore::new(Database::connect(database_url).await?).await?;
     let head = store.head_position().await?;
     store.database().close().await;
@@ -114,8 +135,8 @@ pub async fn load_if_empty(database_url: &str, seed: u64, rules: &CaseRules) -> 
         );
         return Ok(());
     }
-    let report = load(database_url, seed, rules).await?;
-    eprintln!("{report}");
+    let loaded = load(database_url, seed, rules, report).await?;
+    eprintln!("{loaded}");
     Ok(())
 }
 
@@ -1024,7 +1045,9 @@ impl Simulation {
         )
     }
 
-    async fn run(&mut self) -> anyhow::Result<()> {
+    async fn run(&mut self, days: i64, report: ReportProgress<'_>) -> anyhow::Result<()> {
+        let start = year_start().timestamp_micros();
+        let mut days_done = -1;
         let monitors = [
             person("m1", "李监测", Role::Monitor, "city-cac"),
             person("m2", "黄监测", Role::Monitor, "city-cac"),
@@ -1053,6 +1076,14 @@ impl Simulation {
         while let Some(Reverse((at, seq))) = self.agenda.pop() {
             if at >= end {
                 break;
+            }
+            let day = (at - start) / 86_400_000_000;
+            if day > days_done {
+                days_done = day;
+                report(DemoProgress {
+                    days_done: day.min(days),
+                    days,
+                });
             }
             let (case_index, step) = self
                 .steps

@@ -25,8 +25,8 @@ pub mod trends;
 
 pub use lease::{PROJECTION_LEASE_KEY, ProjectionLease};
 pub use runner::{
-    Projection, ProjectionFailure, ProjectionProgress, ProjectionRunner, dump_read_models, rebuild,
-    reset,
+    CatchUpProgress, Projection, ProjectionFailure, ProjectionProgress, ProjectionRunner,
+    dump_read_models, rebuild, rebuild_reporting, reset,
 };
 
 use thiserror::Error;

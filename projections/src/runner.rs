@@ -186,6 +186,14 @@ pub struct ProjectionFailure {
 /// Event applications after which a catch-up refreshes PostgreSQL's statistics.
 const ANALYZE_AFTER: usize = 10_000;
 
+/// How far a catch-up is: the position every read model has reached, and the head of
+/// the log when it started (or the reached position, if more was appended since).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CatchUpProgress {
+    pub reached: Position,
+    pub head: Position,
+}
+
 /// Tails the log and keeps every projection up to date.
 pub struct ProjectionRunner {
     store: EventStore,
@@ -452,11 +460,46 @@ impl ProjectionRunner {
         self.catch_up_or_fail().await.map_err(|failed| failed.error)
     }
 
+    /// [`ProjectionRunner::catch_up`], telling `report` after every batch how far the
+    /// read models are and where the head of the log is (for a progress bar).
+    pub async fn catch_up_reporting(
+        &self,
+        report: &mut (dyn FnMut(CatchUpProgress) + Send),
+    ) -> Result<usize, ProjectionError> {
+        self.catch_up_inner(Some(report))
+            .await
+            .map_err(|failed| failed.error)
+    }
+
     async fn catch_up_or_fail(&self) -> Result<usize, BatchFailure> {
+        self.catch_up_inner(None).await
+    }
+
+    async fn catch_up_inner(
+        &self,
+        mut report: Option<&mut (dyn FnMut(CatchUpProgress) + Send)>,
+    ) -> Result<usize, BatchFailure> {
         let mut total = 0;
+        let mut head = match report {
+            Some(_) => self
+                .store
+                .head_position()
+                .await
+                .map_err(|error| BatchFailure {
+                    projection: Projection::ALL[0],
+                    after: None,
+                    error: error.into(),
+                })?,
+            None => 0,
+        };
         loop {
             let applied = self.run_batches_of(self.batch_size).await?;
             total += applied;
+            if let Some(report) = report.as_mut() {
+                let reached = self.progress.borrow().to_owned();
+                head = head.max(reached);
+                report(CatchUpProgress { reached, head });
+            }
             // Less than one full batch in all: every projection read up to the head, so
             // there is no need to take the write lock again just to find nothing.
             if applied < self.batch_size as usize {
@@ -717,9 +760,18 @@ async fn reset_outdated(store: &EventStore) -> Result<(), ProjectionError> {
 
 /// Empty every read model and its checkpoint, then replay the whole log.
 pub async fn rebuild(store: &EventStore, batch_size: i64) -> Result<usize, ProjectionError> {
+    rebuild_reporting(store, batch_size, &mut |_| {}).await
+}
+
+/// [`rebuild`], telling `report` after every batch how far it is.
+pub async fn rebuild_reporting(
+    store: &EventStore,
+    batch_size: i64,
+    report: &mut (dyn FnMut(CatchUpProgress) + Send),
+) -> Result<usize, ProjectionError> {
     reset(store).await?;
     let runner = ProjectionRunner::new(store.clone(), batch_size).await?;
-    runner.catch_up().await
+    runner.catch_up_reporting(report).await
 }
 
 /// Every read-model row as text, table by table, in primary-key order: used to prove

@@ -14,6 +14,7 @@ async fn history(backend: TestBackend, seed: u64) -> History {
         seed,
         12,
         &whistle_domain::rules::CaseRules::default(),
+        &mut |_| {},
     )
     .await
     .expect("the demo loads without a refusal");

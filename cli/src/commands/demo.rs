@@ -3,6 +3,7 @@
 use clap::Args;
 
 use crate::args::{CalendarArgs, DatabaseArgs, RulesArgs};
+use crate::progress::Progress;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -18,7 +19,12 @@ pub struct DemoArgs {
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let rules = args.rules.load()?.case_rules(args.calendar.load()?);
-    let report = whistle_demo::load(&args.database.database_url, args.seed, &rules).await?;
+    let mut progress = Progress::new("loading the demo year", "days");
+    let report = whistle_demo::load(&args.database.database_url, args.seed, &rules, &mut |at| {
+        progress.set(at.days_done as u64, at.days as u64)
+    })
+    .await?;
+    progress.finish();
     eprintln!("{report}");
     Ok(())
 }

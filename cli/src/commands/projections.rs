@@ -4,6 +4,7 @@ use clap::Subcommand;
 use whistle_store::{Database, EventStore};
 
 use crate::args::DatabaseArgs;
+use crate::progress::Progress;
 
 #[derive(Debug, Subcommand)]
 pub enum ProjectionsCommand {
@@ -19,8 +20,14 @@ pub async fn run(command: ProjectionsCommand) -> anyhow::Result<()> {
         ProjectionsCommand::Rebuild { database } => {
             let store = EventStore::new(Database::connect(&database.database_url).await?).await?;
             let started = std::time::Instant::now();
-            let applied =
-                whistle_projections::rebuild(&store, whistle_app::PROJECTION_BATCH).await?;
+            let mut progress = Progress::new("rebuilding the read models", "events");
+            let applied = whistle_projections::rebuild_reporting(
+                &store,
+                whistle_app::PROJECTION_BATCH,
+                &mut |at| progress.set(at.reached as u64, at.head as u64),
+            )
+            .await?;
+            progress.finish();
             eprintln!(
                 "rebuilt the read models from {applied} event applications in {:.2?}",
                 started.elapsed()

@@ -136,12 +136,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         keys_cooldown: whistle_api::oidc::KEYS_COOLDOWN,
     });
     if args.with_demo {
+        let mut progress = crate::progress::Progress::new("loading the demo year", "days");
         whistle_demo::load_if_empty(
             &args.database.database_url,
             args.seed,
             &rules.case_rules(calendar.clone()),
+            &mut |at| progress.set(at.days_done as u64, at.days as u64),
         )
         .await?;
+        progress.finish();
     }
     let checkpoints = match (args.audit_key, args.checkpoint_dir) {
         (Some(key), Some(dir)) => Some(CheckpointConfig {
