@@ -81,11 +81,17 @@ pub(crate) async fn run_appender(
     }
 }
 
-/// Rows per multi-row INSERT. Small on purpose: binding a statement's parameters costs
-/// time quadratic in their number with the SQLite driver (each is looked up by name), so
-/// 8 rows of 15 parameters is several times faster per row than 500 (measured: 80% of
-/// a 100-event-append benchmark went to `sqlite3_bind_parameter_name` at 500 rows).
-const ROWS_PER_INSERT: usize = 8;
+/// Rows per multi-row INSERT. Numbered placeholders (`$N`, PostgreSQL's) cost SQLite time
+/// quadratic in a statement's parameters — each is looked up by name when the statement
+/// is prepared and again when it is bound (80% of a 100-event-append benchmark went to
+/// `sqlite3_bind_parameter_name` at 500 rows of `$N`) — so SQLite's statements use
+/// anonymous `?` placeholders, which cost nothing to look up, and take more rows each.
+fn rows_per_insert(backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => 64,
+        Backend::Postgres => 8,
+    }
+}
 
 /// Commit `requests` in one transaction. The outer error means the transaction failed;
 /// each inner result is one append's outcome or its refusal (a refused append writes
@@ -258,11 +264,12 @@ async fn append_batch(
         return Ok(results);
     }
 
-    for chunk in new_claims.chunks(ROWS_PER_INSERT) {
+    for chunk in new_claims.chunks(rows_per_insert(db.backend())) {
         let sql = multi_row_insert(
             "INSERT INTO unique_claims (namespace, claim_key, stream_id)",
             3,
             chunk.len(),
+            db.backend(),
         );
         let mut query = sqlx::query(&sql);
         for (namespace, key, stream) in chunk {
@@ -272,13 +279,14 @@ async fn append_batch(
     }
     // Personal values taken out of the payloads, stored beside them (crate::personal).
     let mut personal_values: Vec<(String, crate::personal::PersonalValue)> = Vec::new();
-    for chunk in new_events.chunks(ROWS_PER_INSERT) {
+    for chunk in new_events.chunks(rows_per_insert(db.backend())) {
         let sql = multi_row_insert(
             "INSERT INTO events (position, event_id, stream_id, stream_version, event_type, schema_version, \
              payload, recorded_at, actor_id, actor_name, actor_role, actor_unit, command_id, correlation_id, \
              causation_id)",
             15,
             chunk.len(),
+            db.backend(),
         );
         let mut query = sqlx::query(&sql);
         for (position, version, request, name, event) in chunk {
@@ -307,11 +315,12 @@ async fn append_batch(
         }
         query.execute(&mut **tx).await?;
     }
-    for chunk in personal_values.chunks(ROWS_PER_INSERT) {
+    for chunk in personal_values.chunks(rows_per_insert(db.backend())) {
         let sql = multi_row_insert(
             "INSERT INTO personal_data (event_id, pointer, salt, value)",
             4,
             chunk.len(),
+            db.backend(),
         );
         let mut query = sqlx::query(&sql);
         for (event_id, value) in chunk {
@@ -337,11 +346,12 @@ async fn append_batch(
     }
     let commands: Vec<((&AppendRequest, &String), &AppendOutcome)> =
         new_commands.into_iter().zip(new_outcomes.iter()).collect();
-    for chunk in commands.chunks(ROWS_PER_INSERT) {
+    for chunk in commands.chunks(rows_per_insert(db.backend())) {
         let sql = multi_row_insert(
             "INSERT INTO commands (command_id, stream_id, first_position, last_position, stream_version, recorded_at, fingerprint)",
             7,
             chunk.len(),
+            db.backend(),
         );
         let mut query = sqlx::query(&sql);
         for ((request, name), outcome) in chunk {
@@ -368,8 +378,9 @@ async fn append_batch(
     Ok(results)
 }
 
-/// `prefix VALUES ($1, $2, ...), (...)`: `rows` rows of `columns` placeholders.
-fn multi_row_insert(prefix: &str, columns: usize, rows: usize) -> String {
+/// `prefix VALUES ($1, $2, ...), (...)` (`?`s on SQLite): `rows` rows of `columns`
+/// placeholders.
+fn multi_row_insert(prefix: &str, columns: usize, rows: usize, backend: Backend) -> String {
     let mut sql = String::with_capacity(prefix.len() + rows * columns * 5);
     sql.push_str(prefix);
     sql.push_str(" VALUES ");
@@ -382,7 +393,10 @@ fn multi_row_insert(prefix: &str, columns: usize, rows: usize) -> String {
             if column > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("${}", row * columns + column + 1));
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => sql.push_str(&format!("${}", row * columns + column + 1)),
+            }
         }
         sql.push(')');
     }
@@ -390,7 +404,7 @@ fn multi_row_insert(prefix: &str, columns: usize, rows: usize) -> String {
 }
 
 /// Keys per `IN (…)` lookup: one parameter each, so many fit before binding by name gets
-/// costly (see [`ROWS_PER_INSERT`]); a group of appends is looked up in a few queries.
+/// costly (see [`rows_per_insert`]); a group of appends is looked up in a few queries.
 const KEYS_PER_LOOKUP: usize = 64;
 
 /// Rows for `keys`, looked up in chunks of at most [`KEYS_PER_LOOKUP`]: `sql_for` gets a
