@@ -173,6 +173,18 @@ struct BatchFailure {
     error: ProjectionError,
 }
 
+impl BatchFailure {
+    /// A failure around the batches (reading checkpoints or the head, analysing tables),
+    /// not of one projection's batch.
+    fn outside_a_batch(error: ProjectionError) -> Self {
+        Self {
+            projection: Projection::ALL[0],
+            after: None,
+            error,
+        }
+    }
+}
+
 /// A projection that cannot move on: the event it fails at and why. Reported by
 /// readiness (`degraded`), a metric and one error log until it clears.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,41 +273,28 @@ impl ProjectionRunner {
     /// Apply at most `limit` events to each projection; a failure names the projection
     /// and the checkpoint it failed after (nothing of its batch is written).
     async fn run_batches_of(&self, limit: i64) -> Result<usize, BatchFailure> {
-        match self.apply_together(limit).await {
-            Ok(applied) => {
-                self.publish_progress()
-                    .await
-                    .map_err(|error| BatchFailure {
-                        projection: Projection::ALL[0],
-                        after: None,
-                        error,
-                    })?;
-                return Ok(applied);
-            }
+        let applied = match self.apply_together(limit).await {
+            Ok(applied) => applied,
             // The projections one by one find which one fails, and report it.
             Err(error) => {
-                tracing::debug!(%error, "a batch of every projection failed; applying them one by one")
+                tracing::debug!(%error, "a batch of every projection failed; applying them one by one");
+                let mut applied = 0;
+                let mut read = None;
+                for name in Projection::ALL {
+                    applied += self.apply_batch(name, limit, &mut read).await.map_err(
+                        |(after, error)| BatchFailure {
+                            projection: name,
+                            after,
+                            error,
+                        },
+                    )?;
+                }
+                applied
             }
-        }
-        let mut applied = 0;
-        let mut read = None;
-        for name in Projection::ALL {
-            applied +=
-                self.apply_batch(name, limit, &mut read)
-                    .await
-                    .map_err(|(after, error)| BatchFailure {
-                        projection: name,
-                        after,
-                        error,
-                    })?;
-        }
+        };
         self.publish_progress()
             .await
-            .map_err(|error| BatchFailure {
-                projection: Projection::ALL[0],
-                after: None,
-                error,
-            })?;
+            .map_err(BatchFailure::outside_a_batch)?;
         Ok(applied)
     }
 
@@ -485,11 +484,7 @@ impl ProjectionRunner {
                 .store
                 .head_position()
                 .await
-                .map_err(|error| BatchFailure {
-                    projection: Projection::ALL[0],
-                    after: None,
-                    error: error.into(),
-                })?,
+                .map_err(|error| BatchFailure::outside_a_batch(error.into()))?,
             None => 0,
         };
         loop {
@@ -508,11 +503,7 @@ impl ProjectionRunner {
         }
         self.analyse_after(total)
             .await
-            .map_err(|error| BatchFailure {
-                projection: Projection::ALL[0],
-                after: None,
-                error,
-            })?;
+            .map_err(BatchFailure::outside_a_batch)?;
         Ok(total)
     }
 
