@@ -26,6 +26,7 @@ use std::hash::Hash;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection};
+use whistle_store::Backend;
 
 /// Bound values per statement, well inside SQLite's 32,766 and PostgreSQL's 65,535.
 const MAX_BINDS: usize = 16_000;
@@ -264,45 +265,6 @@ impl<R: TableRow> Rows<R> {
     }
 }
 
-/// How a backend numbers bound values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Placeholders {
-    /// PostgreSQL: `$1, $2, …`.
-    Numbered,
-    /// SQLite: `?, ?, …`. SQLite looks each `$N` up among the names it has seen so far,
-    /// so a statement with thousands of them costs quadratic time to prepare (a rebuild
-    /// spent most of its time there); plain `?`s are numbered in order for free.
-    Anonymous,
-}
-
-impl Placeholders {
-    fn of(c: &AnyConnection) -> Self {
-        if c.backend_name() == "PostgreSQL" {
-            Placeholders::Numbered
-        } else {
-            Placeholders::Anonymous
-        }
-    }
-
-    /// `count` placeholders from `first`, in parentheses.
-    fn push(self, sql: &mut String, first: usize, count: usize) {
-        sql.push('(');
-        for i in 0..count {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            match self {
-                Placeholders::Numbered => {
-                    sql.push('$');
-                    sql.push_str(&(first + i).to_string());
-                }
-                Placeholders::Anonymous => sql.push('?'),
-            }
-        }
-        sql.push(')');
-    }
-}
-
 /// Insert `rows` with multi-row statements; with `update` (columns as bits), a row whose
 /// key exists has those columns of the stored one replaced instead.
 pub(crate) async fn insert_rows<R: TableRow>(
@@ -330,7 +292,7 @@ pub(crate) async fn insert_rows<R: TableRow>(
     } else {
         String::new()
     };
-    let style = Placeholders::of(c);
+    let backend = Backend::of(c);
     for chunk in rows.chunks(per_statement) {
         let mut sql = format!(
             "INSERT INTO {} ({}) VALUES ",
@@ -341,7 +303,7 @@ pub(crate) async fn insert_rows<R: TableRow>(
             if i > 0 {
                 sql.push_str(", ");
             }
-            style.push(&mut sql, i * width + 1, width);
+            backend.push_placeholders(&mut sql, i * width + 1, width);
         }
         sql.push_str(&conflict);
         let mut query = sqlx::query(&sql).persistent(false);
@@ -362,14 +324,14 @@ pub(crate) async fn load_where_in<R: TableRow>(
     extra: Option<&str>,
 ) -> Result<Vec<R>, sqlx::Error> {
     let mut loaded = Vec::new();
-    let style = Placeholders::of(c);
+    let backend = Backend::of(c);
     for chunk in keys.chunks(KEYS_PER_LOAD) {
         let mut sql = format!(
             "SELECT {} FROM {} WHERE {column} IN ",
             R::COLUMNS.join(", "),
             R::TABLE
         );
-        style.push(&mut sql, 1, chunk.len());
+        backend.push_placeholders(&mut sql, 1, chunk.len());
         if let Some(extra) = extra {
             sql.push_str(" AND ");
             sql.push_str(extra);
@@ -392,10 +354,10 @@ pub(crate) async fn delete_where_in(
     column: &str,
     keys: &[String],
 ) -> Result<(), sqlx::Error> {
-    let style = Placeholders::of(c);
+    let backend = Backend::of(c);
     for chunk in keys.chunks(KEYS_PER_LOAD) {
         let mut sql = format!("DELETE FROM {table} WHERE {column} IN ");
-        style.push(&mut sql, 1, chunk.len());
+        backend.push_placeholders(&mut sql, 1, chunk.len());
         let mut query = sqlx::query(&sql).persistent(false);
         for key in chunk {
             query = query.bind(key.clone());

@@ -81,11 +81,9 @@ pub(crate) async fn run_appender(
     }
 }
 
-/// Rows per multi-row INSERT. Numbered placeholders (`$N`, PostgreSQL's) cost SQLite time
-/// quadratic in a statement's parameters — each is looked up by name when the statement
-/// is prepared and again when it is bound (80% of a 100-event-append benchmark went to
-/// `sqlite3_bind_parameter_name` at 500 rows of `$N`) — so SQLite's statements use
-/// anonymous `?` placeholders, which cost nothing to look up, and take more rows each.
+/// Rows per multi-row INSERT. With numbered placeholders SQLite spent 80% of a
+/// 100-event-append benchmark in `sqlite3_bind_parameter_name` at 500 rows; its statements
+/// now use anonymous ones ([`Backend::push_placeholders`]) and take more rows each.
 fn rows_per_insert(backend: Backend) -> usize {
     match backend {
         Backend::Sqlite => 64,
@@ -388,17 +386,7 @@ fn multi_row_insert(prefix: &str, columns: usize, rows: usize, backend: Backend)
         if row > 0 {
             sql.push_str(", ");
         }
-        sql.push('(');
-        for column in 0..columns {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            match backend {
-                Backend::Sqlite => sql.push('?'),
-                Backend::Postgres => sql.push_str(&format!("${}", row * columns + column + 1)),
-            }
-        }
-        sql.push(')');
+        backend.push_placeholders(&mut sql, row * columns + 1, columns);
     }
     sql
 }

@@ -29,6 +29,39 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The backend of an open connection.
+    pub fn of(connection: &sqlx::AnyConnection) -> Self {
+        if connection.backend_name() == "PostgreSQL" {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
+    /// Append `(p, p, …)`: `count` placeholders numbered from `first`. PostgreSQL's are
+    /// `$1, $2, …`; SQLite's are anonymous `?`s, bound in order: SQLite looks each `$N`
+    /// up among the names it has seen when it prepares and binds a statement, so
+    /// numbered placeholders cost time quadratic in a statement's parameters (a rebuild
+    /// spent most of its time there, the appender was held to 8 rows a statement).
+    pub fn push_placeholders(self, sql: &mut String, first: usize, count: usize) {
+        sql.push('(');
+        for i in 0..count {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            match self {
+                Backend::Postgres => {
+                    sql.push('$');
+                    sql.push_str(&(first + i).to_string());
+                }
+                Backend::Sqlite => sql.push('?'),
+            }
+        }
+        sql.push(')');
+    }
+}
+
 /// A connection pool plus what is needed to write safely to it.
 #[derive(Clone)]
 pub struct Database {
