@@ -1094,6 +1094,95 @@ pub async fn dashboard_parts(
     to: Option<DateTime<Utc>>,
     parts: &[DashboardPart],
 ) -> Result<Dashboard, ProjectionError> {
+    dashboard_over(pool, &BoardRows::Current, now, from, to, parts).await
+}
+
+/// The dashboard as it stood at `as_of`, from the board's history (the rows that held at
+/// that instant): what the live dashboard showed then, without replaying the log.
+pub async fn dashboard_as_of(
+    pool: &AnyPool,
+    as_of: DateTime<Utc>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    parts: &[DashboardPart],
+) -> Result<Dashboard, ProjectionError> {
+    let rows = BoardRows::HeldAt(to_micros(as_of));
+    dashboard_over(pool, &rows, as_of, from, to, parts).await
+}
+
+/// Every unit's name as it stood at `as_of` (units registered later are not there).
+pub async fn unit_names_as_of(
+    pool: &AnyPool,
+    as_of: DateTime<Utc>,
+) -> Result<HashMap<String, String>, ProjectionError> {
+    let rows = sqlx::query(
+        "SELECT unit_id, name FROM rm_unit_name_versions \
+         WHERE valid_from <= $1 AND (valid_to IS NULL OR valid_to > $1)",
+    )
+    .bind(to_micros(as_of))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect()
+}
+
+/// Which of the board's rows a dashboard counts: the current tables, or the history rows
+/// that held at an instant (microseconds since the epoch).
+enum BoardRows {
+    Current,
+    HeldAt(i64),
+}
+
+impl BoardRows {
+    /// A history table's rows that held at the instant. The instant is an integer this
+    /// code computed, written into the SQL so that every statement binds the same
+    /// parameters as the current one.
+    fn held(columns: &str, table: &str, instant: i64) -> String {
+        format!(
+            "(SELECT {columns} FROM {table} \
+              WHERE valid_from <= {instant} AND (valid_to IS NULL OR valid_to > {instant}))"
+        )
+    }
+
+    fn cases(&self) -> String {
+        match self {
+            BoardRows::Current => "rm_cases".to_owned(),
+            BoardRows::HeldAt(instant) => Self::held(
+                "case_id, status, level, problem_class, lead_unit, platform, flagged_at, flagged_day",
+                "rm_case_versions",
+                *instant,
+            ),
+        }
+    }
+
+    fn categories(&self) -> String {
+        match self {
+            BoardRows::Current => "rm_case_categories".to_owned(),
+            BoardRows::HeldAt(instant) => {
+                Self::held("case_id, category", "rm_case_category_versions", *instant)
+            }
+        }
+    }
+
+    fn deadlines(&self) -> String {
+        match self {
+            BoardRows::Current => "rm_deadlines".to_owned(),
+            BoardRows::HeldAt(instant) => {
+                Self::held("case_id, due_at, settled", "rm_deadline_versions", *instant)
+            }
+        }
+    }
+}
+
+async fn dashboard_over(
+    pool: &AnyPool,
+    rows: &BoardRows,
+    now: DateTime<Utc>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    parts: &[DashboardPart],
+) -> Result<Dashboard, ProjectionError> {
     use DashboardPart as P;
     let wanted = |part: P| parts.contains(&part);
     let from = to_micros(from.unwrap_or(DateTime::<Utc>::MIN_UTC));
@@ -1101,13 +1190,16 @@ pub async fn dashboard_parts(
     let now_micros = to_micros(now);
     let in_range = "c.flagged_at >= $1 AND c.flagged_at < $2";
     let range = [from, to];
-    let open_deadlines = "FROM rm_deadlines d JOIN rm_cases c ON c.case_id = d.case_id \
-         WHERE c.flagged_at >= $1 AND c.flagged_at < $2 AND d.settled = 0 AND c.status <> 'closed'";
+    let (cases, categories, deadlines) = (rows.cases(), rows.categories(), rows.deadlines());
+    let open_deadlines = format!(
+        "FROM {deadlines} d JOIN {cases} c ON c.case_id = d.case_id \
+         WHERE c.flagged_at >= $1 AND c.flagged_at < $2 AND d.settled = 0 AND c.status <> 'closed'"
+    );
     Ok(Dashboard {
         total_cases: if wanted(P::TotalCases) {
             scalar(
                 pool,
-                &format!("SELECT COUNT(*) FROM rm_cases c WHERE {in_range}"),
+                &format!("SELECT COUNT(*) FROM {cases} c WHERE {in_range}"),
                 &range,
             )
             .await?
@@ -1118,7 +1210,7 @@ pub async fn dashboard_parts(
             scalar(
                 pool,
                 &format!(
-                    "SELECT COUNT(*) FROM rm_cases c WHERE {in_range} AND c.status <> 'closed'"
+                    "SELECT COUNT(*) FROM {cases} c WHERE {in_range} AND c.status <> 'closed'"
                 ),
                 &range,
             )
@@ -1149,7 +1241,7 @@ pub async fn dashboard_parts(
         by_status: if wanted(P::ByStatus) {
             counts(
             pool,
-            &format!("SELECT c.status, COUNT(*) FROM rm_cases c WHERE {in_range} GROUP BY c.status ORDER BY 2 DESC, 1"),
+            &format!("SELECT c.status, COUNT(*) FROM {cases} c WHERE {in_range} GROUP BY c.status ORDER BY 2 DESC, 1"),
             &range,
         )
         .await?
@@ -1160,7 +1252,7 @@ pub async fn dashboard_parts(
             counts(
             pool,
             &format!(
-                "SELECT COALESCE(c.level, 'untriaged'), COUNT(*) FROM rm_cases c WHERE {in_range} \
+                "SELECT COALESCE(c.level, 'untriaged'), COUNT(*) FROM {cases} c WHERE {in_range} \
                  GROUP BY COALESCE(c.level, 'untriaged') ORDER BY 2 DESC, 1"
             ),
             &range,
@@ -1173,7 +1265,7 @@ pub async fn dashboard_parts(
             counts(
             pool,
             &format!(
-                "SELECT c.lead_unit, COUNT(*) FROM rm_cases c WHERE {in_range} AND c.lead_unit IS NOT NULL \
+                "SELECT c.lead_unit, COUNT(*) FROM {cases} c WHERE {in_range} AND c.lead_unit IS NOT NULL \
                  GROUP BY c.lead_unit ORDER BY 2 DESC, 1"
             ),
             &range,
@@ -1185,7 +1277,7 @@ pub async fn dashboard_parts(
         by_platform: if wanted(P::ByPlatform) {
             counts(
             pool,
-            &format!("SELECT c.platform, COUNT(*) FROM rm_cases c WHERE {in_range} GROUP BY c.platform ORDER BY 2 DESC, 1"),
+            &format!("SELECT c.platform, COUNT(*) FROM {cases} c WHERE {in_range} GROUP BY c.platform ORDER BY 2 DESC, 1"),
             &range,
         )
         .await?
@@ -1196,7 +1288,7 @@ pub async fn dashboard_parts(
             counts(
             pool,
             &format!(
-                "SELECT k.category, COUNT(*) FROM rm_case_categories k JOIN rm_cases c ON c.case_id = k.case_id \
+                "SELECT k.category, COUNT(*) FROM {categories} k JOIN {cases} c ON c.case_id = k.case_id \
                  WHERE {in_range} GROUP BY k.category ORDER BY 2 DESC, 1"
             ),
             &range,
@@ -1209,7 +1301,7 @@ pub async fn dashboard_parts(
             counts(
             pool,
             &format!(
-                "SELECT c.problem_class, COUNT(*) FROM rm_cases c WHERE {in_range} AND c.problem_class IS NOT NULL \
+                "SELECT c.problem_class, COUNT(*) FROM {cases} c WHERE {in_range} AND c.problem_class IS NOT NULL \
                  GROUP BY c.problem_class ORDER BY 2 DESC, 1"
             ),
             &range,
@@ -1222,7 +1314,7 @@ pub async fn dashboard_parts(
             counts(
             pool,
             &format!(
-                "SELECT c.flagged_day, COUNT(*) FROM rm_cases c WHERE {in_range} GROUP BY c.flagged_day ORDER BY 1"
+                "SELECT c.flagged_day, COUNT(*) FROM {cases} c WHERE {in_range} GROUP BY c.flagged_day ORDER BY 1"
             ),
             &range,
         )

@@ -77,15 +77,39 @@ async fn replay(
         .map_err(whistle_store::StoreError::from)?;
     let url = format!("sqlite://{}/replay.sqlite", directory.path().display());
     let scratch = Database::connect(&url).await?;
-    let (stream_clause, case_stream) = match scope {
-        ReplayScope::All => (String::new(), None),
-        ReplayScope::Case(case_id) => (
-            " AND (stream_id = $5 OR stream_id LIKE 'unit-%')".to_owned(),
-            Some(whistle_domain::StreamId::Case(case_id).to_string()),
-        ),
+    let mut after = 0_i64;
+    let mut copied = 0;
+    // One case's events are read through the stream index (its stream, then the units'
+    // streams), not by scanning the global log.
+    let mut case_events = match scope {
+        ReplayScope::All => None,
+        ReplayScope::Case(case_id) => {
+            let case_stream = whistle_domain::StreamId::Case(case_id).to_string();
+            let mut events = read_events(
+                live,
+                "stream_id = $1 AND recorded_at <= $2 AND position <= $3",
+                &case_stream,
+                as_of,
+                last_position,
+            )
+            .await?;
+            // Unit streams are named `unit-<code>`: the range ['unit-', 'unit.').
+            events.extend(
+                read_events(
+                    live,
+                    "stream_id >= $1 AND stream_id < 'unit.' AND recorded_at <= $2 AND position <= $3",
+                    "unit-",
+                    as_of,
+                    last_position,
+                )
+                .await?,
+            );
+            events.sort_by_key(|event| event.position);
+            Some(events.into_iter())
+        }
     };
     let select = format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE position > $1 AND recorded_at <= $2 AND position <= $4{stream_clause} \
+        "SELECT {EVENT_COLUMNS} FROM events WHERE position > $1 AND recorded_at <= $2 AND position <= $4 \
          ORDER BY position LIMIT $3"
     );
     let insert_row = format!(
@@ -95,23 +119,20 @@ async fn replay(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let mut after = 0_i64;
-    let mut copied = 0;
     loop {
-        let mut query = sqlx::query(&select)
-            .bind(after)
-            .bind(to_micros(as_of))
-            .bind(BATCH)
-            .bind(last_position);
-        if let Some(stream) = &case_stream {
-            query = query.bind(stream.as_str());
-        }
-        let rows = query
-            .fetch_all(live.database().pool())
-            .await?
-            .iter()
-            .map(StoredEvent::from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+        let rows = match &mut case_events {
+            Some(events) => events.by_ref().take(BATCH as usize).collect::<Vec<_>>(),
+            None => sqlx::query(&select)
+                .bind(after)
+                .bind(to_micros(as_of))
+                .bind(BATCH)
+                .bind(last_position)
+                .fetch_all(live.database().pool())
+                .await?
+                .iter()
+                .map(StoredEvent::from_row)
+                .collect::<Result<Vec<_>, _>>()?,
+        };
         let Some(last) = rows.last() else { break };
         after = last.position;
         let mut tx = scratch.pool().begin().await?;
@@ -174,4 +195,27 @@ async fn replay(
         events: copied,
         _directory: directory,
     })
+}
+
+/// The events `condition` selects (binding `text`, `as_of` and `last_position` as $1, $2,
+/// $3), in any order.
+async fn read_events(
+    live: &EventStore,
+    condition: &str,
+    text: &str,
+    as_of: DateTime<Utc>,
+    last_position: i64,
+) -> Result<Vec<StoredEvent>, ProjectionError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE {condition}"
+    ))
+    .bind(text)
+    .bind(to_micros(as_of))
+    .bind(last_position)
+    .fetch_all(live.database().pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(StoredEvent::from_row)
+        .collect::<Result<Vec<_>, _>>()?)
 }

@@ -42,7 +42,8 @@ impl Projection {
         match self {
             // v2: unit incidents carry their event id; major-case leads and mass incidents.
             // v3: a missed deadline's incident records the deadline's kind.
-            Projection::CaseBoard => 3,
+            // v4: the board's history (rows stamped with when they held, for asOf).
+            Projection::CaseBoard => 4,
             // v2: a rescheduled deadline's sentence names the rule that moved it.
             // v3: rows name the assignment they are about and its unit.
             Projection::Timeline => 3,
@@ -796,6 +797,9 @@ pub async fn dump_read_models(
                 }
                 lines.push(cells.join("|"));
             }
+            // A total order whatever the table's key (`ORDER BY 1, 2` is not one for a
+            // key of three columns).
+            lines.sort_unstable();
             dump.insert((*table).to_owned(), lines);
         }
     }

@@ -681,8 +681,9 @@ async fn the_service_role_may_append_events_but_never_rewrite_them() {
     connection.close().await.unwrap();
 }
 
-/// `case(id, asOf:)` and `dashboard(asOf:)` replay the log up to an instant: what they
-/// answer equals what the live read models answered at that instant.
+/// `case(id, asOf:)` (its stream replayed up to an instant) and `dashboard(asOf:)` (the
+/// board's history rows that held at the instant) answer what the live read models
+/// answered at that instant — a unit renamed since included.
 async fn the_read_models_as_of_an_instant_equal_what_they_showed_then(backend: TestBackend) {
     let app = spawn_app_on(backend).await;
     let people = standard_city(&app).await;
@@ -706,7 +707,7 @@ async fn the_read_models_as_of_an_instant_equal_what_they_showed_then(backend: T
     app.clock.advance(chrono::Duration::minutes(10));
 
     let case_query = "query($c: ID!, $p: Position, $t: DateTime) { case(id: $c, waitForPosition: $p, asOf: $t) {         id status level leadUnit heatTotal postCount lastPosition         assignments { id status deadlineAt } deadlines { kind dueAt settled } replies { id status }         timeline(first: 50) { edges { cursor node { position eventType actorName summary } } } } }";
-    let dashboard_query = "query($p: Position, $t: DateTime) { dashboard(waitForPosition: $p, asOf: $t) {         totalCases openCases overdue dueWithin24h byStatus { key count } byLevel { key count }         byLeadUnit { key count } flagsPerDay { key count } } }";
+    let dashboard_query = "query($p: Position, $t: DateTime) { dashboard(waitForPosition: $p, asOf: $t) {         totalCases openCases overdue dueWithin24h byStatus { key count } byLevel { key count }         byLeadUnit { key label count } byPlatform { key count } byCategory { key count }         byProblemClass { key count } flagsPerDay { key count } } }";
     let scorecards_query = "query($t: DateTime) { scorecards(from: \"2026-03-01\", to: \"2026-04-01\", asOf: $t) { \
         unitId countedAssignments withFeedback onTimeFeedback completed overdueCount buckPassingCount urgingCount \
         firstResponseMedianHours } }";
@@ -730,8 +731,14 @@ async fn the_read_models_as_of_an_instant_equal_what_they_showed_then(backend: T
         .ok(&people.evaluator, scorecards_query, json!({ "t": null }))
         .await;
 
-    // Time passes and the case moves on.
+    // Time passes and the case moves on; its lead unit is renamed.
     app.clock.advance(chrono::Duration::hours(2));
+    app.ok(
+        &people.admin,
+        "mutation { renameUnit(unitId: \"city-housing\", name: \"市住房和城乡建设局（新）\") { position } }",
+        json!({}),
+    )
+    .await;
     accept(&app, &people.housing_officer, &case, &assignment).await;
     let reply = submit_reply(&app, &people.housing_officer, &case, &assignment).await;
     approve(&app, &people.housing_head, &case, &reply).await;
@@ -751,6 +758,14 @@ async fn the_read_models_as_of_an_instant_equal_what_they_showed_then(backend: T
         )
         .await;
     assert_ne!(case_now, case_then, "the case has moved on");
+    let dashboard_now = app
+        .ok(
+            &people.inspector,
+            dashboard_query,
+            json!({ "p": head, "t": null }),
+        )
+        .await;
+    assert_ne!(dashboard_now, dashboard_then, "the dashboard has moved on");
 
     let as_of = json!(then.to_rfc3339());
     let case_as_of = app

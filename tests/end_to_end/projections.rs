@@ -1,14 +1,25 @@
-//! Projections: a rebuild from the log equals the incrementally built read models, and a
-//! runner stopped between batches loses and repeats nothing.
+//! Projections: a rebuild from the log equals the incrementally built read models, a
+//! runner stopped between batches loses and repeats nothing, and the board's history
+//! answers at every instant what a replay of the log up to it answers.
 
 use serde_json::json;
+use sqlx::Row;
+use whistle_projections::queries::{self as q, DashboardPart};
+use whistle_projections::replay::{ReplayScope, replay_until};
 use whistle_projections::{ProjectionRunner, dump_read_models, rebuild, reset};
 use whistle_store::EventStore;
+use whistle_store::from_micros;
 
 use crate::helpers::*;
 
 /// A few cases through assignment, return, rejection, replies and closing.
 pub async fn busy_day(app: &TestApp) {
+    busy_day_ticking(app, chrono::Duration::zero()).await;
+}
+
+/// The busy day with the clock moving on by `tick` after every command.
+async fn busy_day_ticking(app: &TestApp, step: chrono::Duration) {
+    let tick = || app.clock.advance(step);
     let p = standard_city(app).await;
     let mut last_case = String::new();
     for i in 0..6 {
@@ -19,6 +30,7 @@ pub async fn busy_day(app: &TestApp) {
             &format!("忙碌的一天{i}"),
         )
         .await;
+        tick();
         if i == 5 {
             last_case = case;
             continue;
@@ -30,33 +42,46 @@ pub async fn busy_day(app: &TestApp) {
             if i % 2 == 0 { "GENERAL" } else { "MAJOR" },
         )
         .await;
+        tick();
         let lead = assign(app, &p.dispatcher, &case, "city-housing", "LEAD").await;
+        tick();
         if i == 4 {
             continue;
         }
         let co = assign(app, &p.dispatcher, &case, "city-transport", "CO_HANDLER").await;
+        tick();
         app.ok(&p.transport_officer, "mutation($c: ID!, $a: ID!) { returnAssignment(caseId: $c, assignmentId: $a, reason: \"不属于本单位\") { position } }", json!({ "c": case, "a": co })).await;
+        tick();
         if i % 2 == 0 {
             app.ok(&p.dispatcher, "mutation($c: ID!, $a: ID!) { acceptReturn(caseId: $c, assignmentId: $a) { position } }", json!({ "c": case, "a": co })).await;
+            tick();
         } else {
             app.ok(&p.dispatcher, "mutation($c: ID!, $a: ID!) { rejectReturn(caseId: $c, assignmentId: $a, note: \"须办理\") { position } }", json!({ "c": case, "a": co })).await;
+            tick();
         }
         accept(app, &p.housing_officer, &case, &lead).await;
+        tick();
         app.clock.advance(chrono::Duration::hours(5));
         let reply = submit_reply(app, &p.housing_officer, &case, &lead).await;
+        tick();
         approve(app, &p.housing_head, &case, &reply).await;
+        tick();
         if i == 0 {
             complete(app, &p.housing_officer, &case, &lead).await;
+            tick();
             app.ok(
                 &p.dispatcher,
                 "mutation($c: ID!) { closeCase(caseId: $c, outcome: \"已解决\") { position } }",
                 json!({ "c": case }),
             )
             .await;
+            tick();
         }
     }
     app.ok(&p.admin, "mutation { renameUnit(unitId: \"city-housing\", name: \"市住房和城乡建设局\") { position } }", json!({})).await;
+    tick();
     app.ok(&p.evaluator, "mutation { applyPenalty(unitId: \"city-transport\", kind: PUBLIC_CRITICISM, points: 3, reason: \"推诿扯皮\", periodFrom: \"2026-01-01\", periodTo: \"2027-01-01\") { position } }", json!({})).await;
+    tick();
     // The last case's author is looked at (a recorded look), then erased on request: the
     // read models must rebuild to the erased state too.
     let head = app.head().await;
@@ -66,6 +91,7 @@ pub async fn busy_day(app: &TestApp) {
         json!({ "c": last_case, "p": head }),
     )
     .await;
+    tick();
     let erasure = app
         .ok(&p.dispatcher, "mutation($c: ID!) { proposePersonalDataErasure(caseId: $c, legalBasis: \"本人申请删除\") { createdId } }", json!({ "c": last_case }))
         .await["proposePersonalDataErasure"]["createdId"]
@@ -73,6 +99,7 @@ pub async fn busy_day(app: &TestApp) {
         .unwrap()
         .to_owned();
     app.ok(&p.inspector, "mutation($c: ID!, $e: ID!) { approvePersonalDataErasure(caseId: $c, erasureId: $e) { position } }", json!({ "c": last_case, "e": erasure })).await;
+    tick();
 }
 
 /// A busy day recorded and projected by the server, which is then stopped; the store
@@ -150,7 +177,82 @@ async fn a_rebuild_beside_a_live_runner_applies_each_event_once(backend: TestBac
     }
 }
 
+/// The dashboard and units' names from the board's history equal, at every instant an
+/// event was recorded (and just before it), what the projections give when the log is
+/// replayed up to that instant into a scratch database — an independent computation.
+async fn the_dashboard_from_the_history_equals_a_replay_at_every_instant(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
+    // Seven minutes between commands, then two days on: deadlines approach and are
+    // missed (the deadline process records them), some on cases closed meanwhile.
+    busy_day_ticking(&app, chrono::Duration::minutes(7)).await;
+    for _ in 0..4 {
+        app.clock.advance(chrono::Duration::hours(12));
+        app.deadlines.run_once().await.unwrap();
+    }
+    app.wait_until_projected().await;
+    let database = app.stop().await;
+    let (store, _dir) = (database.store().await, database);
+    let missed: i64 =
+        sqlx::query("SELECT COUNT(*) FROM events WHERE event_type = 'DeadlineMissed'")
+            .fetch_one(store.database().pool())
+            .await
+            .unwrap()
+            .get(0);
+    assert!(missed > 0, "deadlines were missed");
+    let instants: Vec<i64> = sqlx::query("SELECT DISTINCT recorded_at FROM events ORDER BY 1")
+        .fetch_all(store.database().pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get::<i64, _>(0).unwrap())
+        .collect();
+    assert!(instants.len() > 40, "every command at its own instant");
+    let mut compared = 0;
+    for micros in instants.iter().flat_map(|t| [t - 1, *t]) {
+        let at = from_micros(micros);
+        let replay = replay_until(&store, at, ReplayScope::All).await.unwrap();
+        let replayed = q::dashboard(replay.pool(), at, None, None).await.unwrap();
+        let from_history =
+            q::dashboard_as_of(store.database().pool(), at, None, None, &DashboardPart::ALL)
+                .await
+                .unwrap();
+        assert_eq!(from_history, replayed, "the dashboard as of {at}");
+        let replayed_names: std::collections::HashMap<String, String> = q::units(replay.pool())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|unit| (unit.unit_id, unit.name))
+            .collect();
+        let names = q::unit_names_as_of(store.database().pool(), at)
+            .await
+            .unwrap();
+        assert_eq!(names, replayed_names, "units' names as of {at}");
+        compared += 1;
+    }
+    // The last instant: the history's dashboard is the live one.
+    let last = from_micros(*instants.last().unwrap());
+    let live = q::dashboard(store.database().pool(), last, None, None)
+        .await
+        .unwrap();
+    let from_history = q::dashboard_as_of(
+        store.database().pool(),
+        last,
+        None,
+        None,
+        &DashboardPart::ALL,
+    )
+    .await
+    .unwrap();
+    assert_eq!(from_history, live);
+    assert!(
+        live.total_cases == 6 && !live.by_category.is_empty() && live.overdue > 0,
+        "{live:?}"
+    );
+    assert!(compared > 80);
+}
+
 on_both_backends!(
+    the_dashboard_from_the_history_equals_a_replay_at_every_instant,
     a_rebuild_from_the_log_equals_the_incrementally_built_read_models,
     a_runner_stopped_between_batches_resumes_without_losing_or_repeating_events,
     a_rebuild_beside_a_live_runner_applies_each_event_once,

@@ -30,8 +30,8 @@ const PROOF_WEIGHT: usize = 2_000;
 const AS_OF_CASE_WEIGHT: usize = 1_000;
 /// The dashboard aggregates the period's cases.
 const DASHBOARD_WEIGHT: usize = 300;
-/// The dashboard as of an instant replays the whole log up to it.
-const AS_OF_DASHBOARD_WEIGHT: usize = 4_000;
+/// The dashboard as of an instant aggregates the history rows of the period's cases.
+const AS_OF_DASHBOARD_WEIGHT: usize = 1_000;
 /// Scorecards aggregate every assignment of the period.
 const SCORECARDS_WEIGHT: usize = 1_000;
 /// The annual assessment scores every unit for a year.
@@ -528,20 +528,14 @@ impl QueryRoot {
             .map_err(from_projection)?;
             return Ok(Dashboard::build(now, dashboard, &unit_names(ctx).await?));
         };
-        // As of a past instant: the whole log up to then, replayed (it takes as long as
-        // projecting that many events).
-        let replay = replay_until(state(ctx)?.store(), as_of, ReplayScope::All)
+        // As of a past instant: the board's rows that held then.
+        let pool = state(ctx)?.pool();
+        let dashboard = q::dashboard_as_of(pool, as_of, from, to, &dashboard_parts_asked(ctx))
             .await
             .map_err(from_projection)?;
-        let dashboard = q::dashboard(replay.pool(), as_of, from, to)
+        let names = q::unit_names_as_of(pool, as_of)
             .await
             .map_err(from_projection)?;
-        let names = q::units(replay.pool())
-            .await
-            .map_err(from_projection)?
-            .into_iter()
-            .map(|u| (u.unit_id, u.name))
-            .collect();
         Ok(Dashboard::build(as_of, dashboard, &names))
     }
 

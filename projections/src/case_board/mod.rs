@@ -6,6 +6,7 @@
 //! writes each table once. Applying events one batch at a time or one event at a time
 //! gives the same tables (the rebuild-equals-incremental tests hold it).
 
+mod history;
 mod rows;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -21,6 +22,7 @@ use whistle_store::{RecordedEvent, to_micros};
 
 use crate::ProjectionError;
 use crate::batch::{Rows, TableRow, delete_where_in, insert_rows, load_where_in};
+use history::{History, Moment};
 use rows::{
     Accountability, AssessmentEntry, Assignment, Case, Category, Deadline, FollowUp, Incident,
     MajorLead, Memo, Post, Referral, Reply, Response, Unit,
@@ -41,6 +43,10 @@ pub const TABLES: &[&str] = &[
     "rm_follow_ups",
     "rm_assessment_entries",
     "rm_accountability",
+    "rm_case_versions",
+    "rm_case_category_versions",
+    "rm_deadline_versions",
+    "rm_unit_name_versions",
 ];
 
 /// Apply `events` (in log order, each with its decoded domain event) to the tables.
@@ -51,6 +57,7 @@ pub async fn apply_batch(
     let mut board = Board::load(connection, events).await?;
     for (recorded, event) in events {
         board.apply(recorded, event)?;
+        board.record_history(recorded, event);
     }
     board.write(connection).await?;
     Ok(())
@@ -76,6 +83,8 @@ struct Board {
     responses: Vec<Response>,
     follow_ups: Vec<FollowUp>,
     accountability: Vec<Accountability>,
+    /// The history rows of the batch's cases and units.
+    history: History,
 }
 
 /// What one event is: where it is in the log, when, by whom.
@@ -188,6 +197,7 @@ impl Board {
         )
         .await?;
         board.major_leads = leads.into_iter().map(|l| (l.case_id, l.unit_id)).collect();
+        board.history = History::load(c, &cases, &units).await?;
         Ok(board)
     }
 
@@ -206,6 +216,7 @@ impl Board {
         insert_rows(c, &self.responses.iter().collect::<Vec<_>>(), None).await?;
         insert_rows(c, &self.follow_ups.iter().collect::<Vec<_>>(), None).await?;
         insert_rows(c, &self.accountability.iter().collect::<Vec<_>>(), None).await?;
+        self.history.write(c).await?;
         if !self.categories.is_empty() {
             let replaced: Vec<String> = self.categories.keys().cloned().collect();
             delete_where_in(c, Category::TABLE, "case_id", &replaced).await?;
@@ -222,6 +233,36 @@ impl Board {
             insert_rows(c, &rows.iter().collect::<Vec<_>>(), None).await?;
         }
         Ok(())
+    }
+
+    /// After an event: open history rows for what it changed of its case (or its unit's
+    /// name).
+    fn record_history(&mut self, recorded: &RecordedEvent, event: &Event) {
+        let at = Moment {
+            position: recorded.position,
+            recorded_at: to_micros(recorded.recorded_at),
+        };
+        if let Event::UnitRegistered { unit_id, .. } | Event::UnitRenamed { unit_id, .. } = event
+            && let Some(unit) = self.units.get(&unit_id.to_string())
+        {
+            self.history.record_unit_name(at, &unit.unit_id, &unit.name);
+        }
+        let Some(case_id) = event.case_id() else {
+            return;
+        };
+        let case_id = case_id.to_string();
+        let Some(case) = self.cases.get(&case_id) else {
+            return;
+        };
+        self.history.record_case(at, case);
+        if let Some(categories) = self.categories.get(&case_id) {
+            let mut sorted = categories.clone();
+            sorted.sort_unstable();
+            self.history.record_categories(at, case, &sorted);
+        }
+        for deadline in self.deadlines.of_case(&case_id) {
+            self.history.record_deadline(at, deadline);
+        }
     }
 
     fn case_mut(&mut self, position: i64, case_id: &str) -> Result<&mut Case, ProjectionError> {
