@@ -181,6 +181,7 @@ pub fn render(results: &SuiteResults, command_line: &str) -> String {
         for run in [
             &backend.large_log.queries,
             &backend.large_log.aggregate_queries,
+            &backend.large_log.as_of_queries,
         ] {
             for (kind, latencies) in &run.latencies {
                 if latencies.is_empty() {
@@ -451,7 +452,8 @@ fn query_p99(backend: &BackendResults, kind: &str) -> Option<Duration> {
         .queries
         .latencies
         .get(kind)
-        .or_else(|| log.aggregate_queries.latencies.get(kind))?;
+        .or_else(|| log.aggregate_queries.latencies.get(kind))
+        .or_else(|| log.as_of_queries.latencies.get(kind))?;
     latency_quantile(latencies, 0.99)
 }
 

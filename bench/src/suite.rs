@@ -145,6 +145,8 @@ pub struct LargeLog {
     /// are counted in each run, not fatal: an overloaded service is a result.
     pub queries: GraphqlRun,
     pub aggregate_queries: GraphqlRun,
+    /// The dashboard and a case as of past instants, at the aggregates' rate.
+    pub as_of_queries: GraphqlRun,
     pub graphql_commands: Vec<AppendRun>,
     /// The case list alone and beside the abusive requests of the hardening review.
     pub abuse: crate::drivers::abuse::AbuseRun,
@@ -444,6 +446,19 @@ async fn large_log(
         &names(&["dashboard", "scorecards"]),
     )
     .await?;
+    progress(format_args!(
+        "{label}: the dashboard and a case as of past instants at {} requests/s",
+        sizes.aggregate_query_rate
+    ));
+    let as_of_queries = graphql::run(
+        &service.base_url,
+        secret,
+        sizes.aggregate_query_rate,
+        sizes.query_seconds,
+        year,
+        &names(&["dashboard-as-of", "case-as-of"]),
+    )
+    .await?;
 
     let mut graphql_commands = Vec::new();
     for (n, &clients) in sizes.command_clients.iter().enumerate() {
@@ -510,6 +525,7 @@ async fn large_log(
         rss_after_catch_up_kib,
         queries,
         aggregate_queries,
+        as_of_queries,
         graphql_commands,
         abuse,
         peak_rss_kib,

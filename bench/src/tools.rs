@@ -73,7 +73,8 @@ pub enum Tool {
         /// The year of the scorecards queried.
         #[arg(long, default_value_t = 2026)]
         year: i32,
-        /// Which queries, in turn: case-list, case-timeline, dashboard, scorecards.
+        /// Which queries, in turn: case-list, case-timeline, dashboard, scorecards,
+        /// dashboard-as-of, case-as-of.
         #[arg(long, value_delimiter = ',', default_value = "case-list,case-timeline")]
         queries: Vec<String>,
         #[command(flatten)]

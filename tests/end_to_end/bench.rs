@@ -111,19 +111,19 @@ async fn the_graphql_benchmark_runs_against_a_server(backend: TestBackend) {
         "--url",
         &app.address,
         "--rate",
-        "40",
+        "42",
         "--seconds",
         "1",
         "--queries",
-        "case-list,case-timeline,dashboard,scorecards",
+        "case-list,case-timeline,dashboard,scorecards,dashboard-as-of,case-as-of",
     ])
     .await;
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
-        stdout.contains("40 requests at 40 requests/s for 1 s; 0 failed"),
+        stdout.contains("42 requests at 42 requests/s for 1 s; 0 failed"),
         "{stdout}"
     );
-    assert_eq!(result_rows(&stdout), 4, "{stdout}");
+    assert_eq!(result_rows(&stdout), 6, "{stdout}");
 }
 
 /// The lifecycle through GraphQL mutations: every command answers, each writes events,
@@ -221,6 +221,12 @@ async fn the_whole_benchmark_runs_on_both_backends_and_writes_its_tables() {
             log.aggregate_queries.latencies.len(),
             2,
             "{label}: the dashboard and scorecards answered"
+        );
+        assert_eq!(log.as_of_queries.failed, 0);
+        assert_eq!(
+            log.as_of_queries.latencies.len(),
+            2,
+            "{label}: the dashboard and a case as of past instants answered"
         );
         assert_eq!(log.graphql_commands.len(), sizes.command_clients.len());
         assert!(log.peak_rss_kib >= log.rss_after_catch_up_kib.min(log.peak_rss_kib));

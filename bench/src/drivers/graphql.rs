@@ -3,8 +3,11 @@
 //! whether or not earlier ones have answered, so a slow server shows as latency).
 //!
 //! The mix (`--queries`): a page of the case list, one case's timeline, the dashboard
-//! and a year's scorecards, in turn. Cases for the timeline are taken from the first page of the case
-//! list at start. Tokens are minted with the server's signing secret.
+//! and a year's scorecards, the dashboard as of an instant and a case as of an instant,
+//! in turn. Cases for the timeline are taken from the first page of the case list at
+//! start; the instants of the dashboard as of one are spread over the span between the
+//! oldest and the newest flag (a golden-ratio sequence, so that early and late instants
+//! alternate). Tokens are minted with the server's signing secret.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -17,7 +20,14 @@ use whistle_api::auth::{JwtSecret, issue_token};
 /// Latencies by query kind, and the number of failed requests.
 type Tally = (BTreeMap<&'static str, Vec<Duration>>, usize);
 
-pub const KINDS: [&str; 4] = ["case list", "case timeline", "dashboard", "year scorecards"];
+pub const KINDS: [&str; 6] = [
+    "case list",
+    "case timeline",
+    "dashboard",
+    "year scorecards",
+    "dashboard as of an instant",
+    "case as of an instant",
+];
 
 /// Latencies by query kind, and how many requests failed.
 pub struct GraphqlRun {
@@ -86,7 +96,14 @@ pub(super) async fn post(
 }
 
 /// Names of the queries, for `--queries`.
-pub const QUERY_NAMES: [&str; 4] = ["case-list", "case-timeline", "dashboard", "scorecards"];
+pub const QUERY_NAMES: [&str; 6] = [
+    "case-list",
+    "case-timeline",
+    "dashboard",
+    "scorecards",
+    "dashboard-as-of",
+    "case-as-of",
+];
 
 pub async fn run(
     base: &str,
@@ -121,10 +138,18 @@ pub async fn run(
         &client,
         &url,
         &token,
-        "{ cases(first: 100) { edges { node { id } } } }",
+        "{ cases(first: 100) { edges { node { id flaggedAt } } } oldest: cases(last: 1) { edges { node { flaggedAt } } } }",
         json!({}),
     )
     .await?;
+    let flagged_at = |edge: &Value| {
+        edge["node"]["flaggedAt"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+    };
+    let newest = first_page["cases"]["edges"].get(0).and_then(flagged_at);
+    let oldest = first_page["oldest"]["edges"].get(0).and_then(flagged_at);
     let case_ids: Vec<String> = first_page["cases"]["edges"]
         .as_array()
         .map(|edges| {
@@ -137,11 +162,21 @@ pub async fn run(
     if case_ids.is_empty() {
         anyhow::bail!("the server has no cases to query: load data first (e.g. serve --with-demo)");
     }
-    let queries: [(&'static str, String); 4] = [
+    let (Some(oldest), Some(newest)) = (oldest, newest) else {
+        anyhow::bail!("the cases have no flag times");
+    };
+    let span = (newest - oldest).num_microseconds().unwrap_or(0).max(0) as f64;
+    let instant = |n: usize| {
+        let fraction = (n as f64 * 0.618_033_988_75).fract();
+        (oldest + chrono::Duration::microseconds((span * fraction) as i64)).to_rfc3339()
+    };
+    let queries: [(&'static str, String); 6] = [
         (KINDS[0], "query { cases(first: 20) { edges { cursor node { id title status level leadUnit } } pageInfo { hasNextPage } } }".to_owned()),
         (KINDS[1], "query($c: ID!) { caseTimeline(caseId: $c, first: 50) { edges { node { position eventType actorName summary } } } }".to_owned()),
         (KINDS[2], "query { dashboard { totalCases openCases overdue dueWithin24h byStatus { key count } byLevel { key count } } }".to_owned()),
         (KINDS[3], format!("query {{ scorecards(from: \"{year}-01-01\", to: \"{}-01-01\") {{ unitId feedbackRate onTimeRate completionRate overdueCount }} }}", year + 1)),
+        (KINDS[4], "query($t: DateTime) { dashboard(asOf: $t) { totalCases openCases overdue dueWithin24h byStatus { key count } byLevel { key count } byLeadUnit { key label count } byCategory { key count } } }".to_owned()),
+        (KINDS[5], "query($c: ID!, $newest: DateTime) { case(id: $c, asOf: $newest) { id status level assignments { id status deadlineAt } deadlines { kind dueAt settled } } }".to_owned()),
     ];
     let queries: Vec<(&'static str, String)> = queries
         .into_iter()
@@ -160,7 +195,11 @@ pub async fn run(
     for n in 0..total {
         ticker.tick().await;
         let (kind, query) = queries[n % queries.len()].clone();
-        let variables = json!({ "c": case_ids[n % case_ids.len()] });
+        let variables = json!({
+            "c": case_ids[n % case_ids.len()],
+            "t": instant(n),
+            "newest": newest.to_rfc3339(),
+        });
         let (client, url, token, results) =
             (client.clone(), url.clone(), token.clone(), results.clone());
         tasks.push(tokio::spawn(async move {
