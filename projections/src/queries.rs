@@ -1033,15 +1033,8 @@ async fn counts(pool: &AnyPool, sql: &str, binds: &[i64]) -> Result<Vec<Count>, 
         .collect()
 }
 
-async fn scalar(pool: &AnyPool, sql: &str, binds: &[i64]) -> Result<i64, ProjectionError> {
-    let mut query = sqlx::query(sql);
-    for bind in binds {
-        query = query.bind(*bind);
-    }
-    Ok(query.fetch_one(pool).await?.try_get(0)?)
-}
-
-/// One figure of the dashboard; each costs one aggregation over the period's cases.
+/// One figure of the dashboard: a grouping of the period's cases (read once for all of
+/// them), of their categories, or of their open deadlines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DashboardPart {
     TotalCases,
@@ -1085,7 +1078,7 @@ pub async fn dashboard(
 }
 
 /// The dashboard with only `parts` computed; the others are left zero or empty. On a
-/// year of a city's cases each part is a scan of ~100,000 rows, so a client asking for
+/// year of a city's cases each part groups ~100,000 rows, so a client asking for
 /// three figures should not pay for eleven.
 pub async fn dashboard_parts(
     pool: &AnyPool,
@@ -1175,6 +1168,41 @@ impl BoardRows {
     }
 }
 
+/// The case-level figures of the dashboard, each one `UNION ALL` branch over the period's
+/// cases read once: (the part, its SQL key expression, an extra condition).
+const CASE_FIGURES: [(DashboardPart, &str, &str); 8] = [
+    (DashboardPart::TotalCases, "''", ""),
+    (DashboardPart::OpenCases, "''", "WHERE status <> 'closed'"),
+    (DashboardPart::ByStatus, "status", ""),
+    (DashboardPart::ByLevel, "COALESCE(level, 'untriaged')", ""),
+    (
+        DashboardPart::ByLeadUnit,
+        "lead_unit",
+        "WHERE lead_unit IS NOT NULL",
+    ),
+    (DashboardPart::ByPlatform, "platform", ""),
+    (
+        DashboardPart::ByProblemClass,
+        "problem_class",
+        "WHERE problem_class IS NOT NULL",
+    ),
+    (DashboardPart::FlagsPerDay, "flagged_day", ""),
+];
+
+/// Counts of one figure, largest first (ties by key), or by key for days.
+fn ordered(mut counts: Vec<Count>, by_key: bool) -> Vec<Count> {
+    if by_key {
+        counts.sort_by(|a, b| a.key.cmp(&b.key));
+    } else {
+        counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+    }
+    counts
+}
+
+/// The dashboard over `rows`, in at most three statements: the period's cases are read
+/// once for every case-level figure (a materialized common table expression grouped once
+/// per figure), then the categories, then the open deadlines (due soon and overdue
+/// together). Each figure used to be its own scan of the period's cases.
 async fn dashboard_over(
     pool: &AnyPool,
     rows: &BoardRows,
@@ -1188,141 +1216,109 @@ async fn dashboard_over(
     let from = to_micros(from.unwrap_or(DateTime::<Utc>::MIN_UTC));
     let to = to_micros(to.unwrap_or(DateTime::<Utc>::MAX_UTC));
     let now_micros = to_micros(now);
-    let in_range = "c.flagged_at >= $1 AND c.flagged_at < $2";
     let range = [from, to];
     let (cases, categories, deadlines) = (rows.cases(), rows.categories(), rows.deadlines());
-    let open_deadlines = format!(
-        "FROM {deadlines} d JOIN {cases} c ON c.case_id = d.case_id \
-         WHERE c.flagged_at >= $1 AND c.flagged_at < $2 AND d.settled = 0 AND c.status <> 'closed'"
-    );
-    Ok(Dashboard {
-        total_cases: if wanted(P::TotalCases) {
-            scalar(
-                pool,
-                &format!("SELECT COUNT(*) FROM {cases} c WHERE {in_range}"),
-                &range,
+    let mut dashboard = Dashboard {
+        total_cases: 0,
+        open_cases: 0,
+        due_within_24h: 0,
+        overdue: 0,
+        by_status: Vec::new(),
+        by_level: Vec::new(),
+        by_lead_unit: Vec::new(),
+        by_platform: Vec::new(),
+        by_category: Vec::new(),
+        by_problem_class: Vec::new(),
+        flags_per_day: Vec::new(),
+    };
+
+    let branches: Vec<String> = CASE_FIGURES
+        .iter()
+        .enumerate()
+        .filter(|(_, (part, _, _))| wanted(*part))
+        .map(|(index, (_, key, condition))| {
+            // A total has no key to group by (PostgreSQL refuses `GROUP BY ''`).
+            let group = if *key == "''" {
+                String::new()
+            } else {
+                format!("GROUP BY {key}")
+            };
+            format!(
+                "SELECT CAST({index} AS BIGINT) AS figure, {key} AS figure_key, COUNT(*) AS n \
+                 FROM period {condition} {group}"
             )
-            .await?
-        } else {
-            Default::default()
-        },
-        open_cases: if wanted(P::OpenCases) {
-            scalar(
-                pool,
-                &format!(
-                    "SELECT COUNT(*) FROM {cases} c WHERE {in_range} AND c.status <> 'closed'"
-                ),
-                &range,
-            )
-            .await?
-        } else {
-            Default::default()
-        },
-        due_within_24h: if wanted(P::DueWithin24h) {
-            scalar(
-                pool,
-                &format!("SELECT COUNT(*) {open_deadlines} AND d.due_at > $3 AND d.due_at <= $4"),
-                &[from, to, now_micros, to_micros(now + Duration::hours(24))],
-            )
-            .await?
-        } else {
-            Default::default()
-        },
-        overdue: if wanted(P::Overdue) {
-            scalar(
-                pool,
-                &format!("SELECT COUNT(*) {open_deadlines} AND d.due_at <= $3"),
-                &[from, to, now_micros],
-            )
-            .await?
-        } else {
-            Default::default()
-        },
-        by_status: if wanted(P::ByStatus) {
-            counts(
-            pool,
-            &format!("SELECT c.status, COUNT(*) FROM {cases} c WHERE {in_range} GROUP BY c.status ORDER BY 2 DESC, 1"),
-            &range,
-        )
-        .await?
-        } else {
-            Default::default()
-        },
-        by_level: if wanted(P::ByLevel) {
-            counts(
-            pool,
-            &format!(
-                "SELECT COALESCE(c.level, 'untriaged'), COUNT(*) FROM {cases} c WHERE {in_range} \
-                 GROUP BY COALESCE(c.level, 'untriaged') ORDER BY 2 DESC, 1"
-            ),
-            &range,
-        )
-        .await?
-        } else {
-            Default::default()
-        },
-        by_lead_unit: if wanted(P::ByLeadUnit) {
-            counts(
-            pool,
-            &format!(
-                "SELECT c.lead_unit, COUNT(*) FROM {cases} c WHERE {in_range} AND c.lead_unit IS NOT NULL \
-                 GROUP BY c.lead_unit ORDER BY 2 DESC, 1"
-            ),
-            &range,
-        )
-        .await?
-        } else {
-            Default::default()
-        },
-        by_platform: if wanted(P::ByPlatform) {
-            counts(
-            pool,
-            &format!("SELECT c.platform, COUNT(*) FROM {cases} c WHERE {in_range} GROUP BY c.platform ORDER BY 2 DESC, 1"),
-            &range,
-        )
-        .await?
-        } else {
-            Default::default()
-        },
-        by_category: if wanted(P::ByCategory) {
-            counts(
+        })
+        .collect();
+    if !branches.is_empty() {
+        let sql = format!(
+            "WITH period AS MATERIALIZED ( \
+                 SELECT c.status, c.level, c.lead_unit, c.platform, c.problem_class, c.flagged_day \
+                 FROM {cases} c WHERE c.flagged_at >= $1 AND c.flagged_at < $2) \
+             {}",
+            branches.join(" UNION ALL ")
+        );
+        let mut figures: Vec<Vec<Count>> = vec![Vec::new(); CASE_FIGURES.len()];
+        let mut query = sqlx::query(&sql);
+        for bind in range {
+            query = query.bind(bind);
+        }
+        for row in query.fetch_all(pool).await? {
+            let figure: i64 = row.try_get(0)?;
+            let count = Count {
+                key: row.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
+                count: row.try_get(2)?,
+            };
+            if let Some(counts) = usize::try_from(figure)
+                .ok()
+                .and_then(|f| figures.get_mut(f))
+            {
+                counts.push(count);
+            }
+        }
+        let mut figures = figures.into_iter();
+        let mut next = || figures.next().unwrap_or_default();
+        let total = |counts: Vec<Count>| counts.iter().map(|c| c.count).sum::<i64>();
+        dashboard.total_cases = total(next());
+        dashboard.open_cases = total(next());
+        dashboard.by_status = ordered(next(), false);
+        dashboard.by_level = ordered(next(), false);
+        dashboard.by_lead_unit = ordered(next(), false);
+        dashboard.by_platform = ordered(next(), false);
+        dashboard.by_problem_class = ordered(next(), false);
+        dashboard.flags_per_day = ordered(next(), true);
+    }
+    if wanted(P::ByCategory) {
+        dashboard.by_category = counts(
             pool,
             &format!(
                 "SELECT k.category, COUNT(*) FROM {categories} k JOIN {cases} c ON c.case_id = k.case_id \
-                 WHERE {in_range} GROUP BY k.category ORDER BY 2 DESC, 1"
+                 WHERE c.flagged_at >= $1 AND c.flagged_at < $2 GROUP BY k.category ORDER BY 2 DESC, 1"
             ),
             &range,
         )
-        .await?
-        } else {
-            Default::default()
-        },
-        by_problem_class: if wanted(P::ByProblemClass) {
-            counts(
-            pool,
-            &format!(
-                "SELECT c.problem_class, COUNT(*) FROM {cases} c WHERE {in_range} AND c.problem_class IS NOT NULL \
-                 GROUP BY c.problem_class ORDER BY 2 DESC, 1"
-            ),
-            &range,
-        )
-        .await?
-        } else {
-            Default::default()
-        },
-        flags_per_day: if wanted(P::FlagsPerDay) {
-            counts(
-            pool,
-            &format!(
-                "SELECT c.flagged_day, COUNT(*) FROM {cases} c WHERE {in_range} GROUP BY c.flagged_day ORDER BY 1"
-            ),
-            &range,
-        )
-        .await?
-        } else {
-            Default::default()
-        },
-    })
+        .await?;
+    }
+    if wanted(P::DueWithin24h) || wanted(P::Overdue) {
+        let row = sqlx::query(&format!(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN d.due_at > $3 AND d.due_at <= $4 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                    CAST(COALESCE(SUM(CASE WHEN d.due_at <= $3 THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             FROM {deadlines} d JOIN {cases} c ON c.case_id = d.case_id \
+             WHERE c.flagged_at >= $1 AND c.flagged_at < $2 AND d.settled = 0 AND c.status <> 'closed'"
+        ))
+        .bind(from)
+        .bind(to)
+        .bind(now_micros)
+        .bind(to_micros(now + Duration::hours(24)))
+        .fetch_one(pool)
+        .await?;
+        if wanted(P::DueWithin24h) {
+            dashboard.due_within_24h = row.try_get(0)?;
+        }
+        if wanted(P::Overdue) {
+            dashboard.overdue = row.try_get(1)?;
+        }
+    }
+    Ok(dashboard)
 }
 
 /// The measures of docs/domain/measures.md for one unit and period, as of an instant.

@@ -6,7 +6,7 @@ use sqlx::AnyPool;
 use whistle_projections::queries as q;
 
 use crate::ExportError;
-use crate::sheet::{Report, Sheet};
+use crate::sheet::{Cell, Report, Sheet};
 
 /// Unit scorecards for [from, to), as of `as_of`.
 pub async fn scorecards(
@@ -33,11 +33,11 @@ pub async fn scorecards(
                 c.with_feedback.into(),
                 c.on_time_feedback.into(),
                 c.completed.into(),
-                c.feedback_rate.into(),
-                c.on_time_rate.into(),
-                c.completion_rate.into(),
-                c.first_response_median_hours.into(),
-                c.first_response_mean_hours.into(),
+                Cell::rate(c.feedback_rate),
+                Cell::rate(c.on_time_rate),
+                Cell::rate(c.completion_rate),
+                Cell::hours(c.first_response_median_hours),
+                Cell::hours(c.first_response_mean_hours),
                 c.overdue_count.into(),
                 c.buck_passing_count.into(),
                 c.urging_count.into(),

@@ -1,8 +1,15 @@
 //! A report as tables: sheets of cells, written as UTF-8 CSV with a byte-order mark (the
 //! first sheet) or as an XLSX workbook (every sheet).
+//!
+//! In XLSX, rates keep their full value and show as percentages (`69.2%`), hours show
+//! with one decimal, and each column is as wide as its widest cell *as displayed*: a
+//! Chinese character takes two columns of width, a digit one (rust_xlsxwriter's
+//! `autofit` counts every character as one, which left Chinese columns half as wide as
+//! their text in WPS, Excel and LibreOffice).
 
 use chrono::{DateTime, Utc};
 use rust_xlsxwriter::{Format, Workbook};
+use unicode_width::UnicodeWidthStr;
 use whistle_domain::calendar::shanghai;
 
 use crate::ExportError;
@@ -34,7 +41,45 @@ impl std::str::FromStr for ExportFormat {
 pub enum Cell {
     Text(String),
     Number(f64),
+    /// A rate (0.875 = 87.5%): a percentage with one decimal in XLSX.
+    Rate(f64),
+    /// Hours: one decimal in XLSX.
+    Hours(f64),
     Empty,
+}
+
+impl Cell {
+    /// A rate, or an empty cell when there is none (nothing was counted).
+    pub fn rate(value: Option<f64>) -> Self {
+        value.map(Cell::Rate).unwrap_or(Cell::Empty)
+    }
+
+    /// Hours, or an empty cell.
+    pub fn hours(value: Option<f64>) -> Self {
+        value.map(Cell::Hours).unwrap_or(Cell::Empty)
+    }
+
+    /// How the cell shows in a spreadsheet, for sizing its column.
+    fn displayed(&self) -> String {
+        match self {
+            Cell::Text(text) => text.clone(),
+            Cell::Number(n) => format_number(*n),
+            Cell::Rate(r) => format!("{:.1}%", r * 100.0),
+            Cell::Hours(h) => format!("{h:.1}"),
+            Cell::Empty => String::new(),
+        }
+    }
+}
+
+/// The widest a column gets (in character widths); longer text wraps in the cell's view.
+const MAX_COLUMN_WIDTH: usize = 60;
+
+/// A column's width in character widths: its widest cell as displayed (a CJK character
+/// counts two, as spreadsheet programs draw it), a margin of two, at most
+/// [`MAX_COLUMN_WIDTH`].
+fn column_width<'a>(displayed: impl Iterator<Item = &'a str>) -> f64 {
+    let widest = displayed.map(UnicodeWidthStr::width).max().unwrap_or(0);
+    (widest + 2).min(MAX_COLUMN_WIDTH) as f64
 }
 
 impl From<&str> for Cell {
@@ -96,7 +141,7 @@ impl Report {
         for row in &sheet.rows {
             writer.write_record(row.iter().map(|cell| match cell {
                 Cell::Text(text) => text.clone(),
-                Cell::Number(n) => format_number(*n),
+                Cell::Number(n) | Cell::Rate(n) | Cell::Hours(n) => format_number(*n),
                 Cell::Empty => String::new(),
             }))?;
         }
@@ -108,6 +153,8 @@ impl Report {
     pub fn to_xlsx(&self) -> Result<Vec<u8>, ExportError> {
         let mut workbook = Workbook::new();
         let bold = Format::new().set_bold();
+        let percent = Format::new().set_num_format("0.0%");
+        let one_decimal = Format::new().set_num_format("0.0");
         for sheet in &self.sheets {
             let worksheet = workbook.add_worksheet();
             worksheet.set_name(&sheet.name)?;
@@ -124,12 +171,38 @@ impl Report {
                         Cell::Number(n) => {
                             worksheet.write_number(row_number, column as u16, *n)?;
                         }
+                        Cell::Rate(r) => {
+                            worksheet.write_number_with_format(
+                                row_number,
+                                column as u16,
+                                *r,
+                                &percent,
+                            )?;
+                        }
+                        Cell::Hours(h) => {
+                            worksheet.write_number_with_format(
+                                row_number,
+                                column as u16,
+                                *h,
+                                &one_decimal,
+                            )?;
+                        }
                         Cell::Empty => {}
                     }
                 }
             }
             worksheet.set_freeze_panes(1, 0)?;
-            worksheet.autofit();
+            for (column, header) in sheet.headers.iter().enumerate() {
+                let cells: Vec<String> = sheet
+                    .rows
+                    .iter()
+                    .filter_map(|row| row.get(column))
+                    .map(Cell::displayed)
+                    .collect();
+                let width =
+                    column_width(std::iter::once(*header).chain(cells.iter().map(String::as_str)));
+                worksheet.set_column_width(column as u16, width)?;
+            }
         }
         Ok(workbook.save_to_buffer()?)
     }
@@ -180,6 +253,18 @@ mod tests {
             text,
             "单位,得分,反馈率\n市住建局,93,0.8750\n\"市交通局,北区\",,\n"
         );
+    }
+
+    #[test]
+    fn columns_are_as_wide_as_their_text_displayed() {
+        // A CJK character is two columns wide; `转办数` needs 6 and a margin.
+        assert_eq!(column_width(["转办数"].into_iter()), 8.0);
+        assert_eq!(column_width(["等级", "重大"].into_iter()), 6.0);
+        assert_eq!(column_width(["得分", "100"].into_iter()), 6.0);
+        let long = "很".repeat(100);
+        assert_eq!(column_width([long.as_str()].into_iter()), 60.0);
+        assert_eq!(Cell::Rate(0.6923076923076923).displayed(), "69.2%");
+        assert_eq!(Cell::Hours(25.999166666666667).displayed(), "26.0");
     }
 
     #[test]
