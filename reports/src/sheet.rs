@@ -5,7 +5,8 @@
 //! with one decimal, and each column is as wide as its widest cell *as displayed*: a
 //! Chinese character takes two columns of width, a digit one (rust_xlsxwriter's
 //! `autofit` counts every character as one, which left Chinese columns half as wide as
-//! their text in WPS, Excel and LibreOffice).
+//! their text in WPS, Excel and LibreOffice). Sheets print landscape, one page wide,
+//! with the header row repeated.
 
 use chrono::{DateTime, Utc};
 use rust_xlsxwriter::{Format, Workbook};
@@ -192,6 +193,11 @@ impl Report {
                 }
             }
             worksheet.set_freeze_panes(1, 0)?;
+            // Printed (or saved as PDF) landscape, every column on the page's width, the
+            // header row on every page.
+            worksheet.set_landscape();
+            worksheet.set_print_fit_to_pages(1, 0);
+            worksheet.set_repeat_rows(0, 0)?;
             for (column, header) in sheet.headers.iter().enumerate() {
                 let cells: Vec<String> = sheet
                     .rows
