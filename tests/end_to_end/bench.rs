@@ -293,7 +293,9 @@ async fn the_whole_benchmark_runs_on_both_backends_and_writes_its_tables() {
     assert_eq!(rows_of("### Command path: decide"), per_clients);
     assert_eq!(rows_of("### Batched appends"), 2);
     assert_eq!(rows_of("### A log of real cases"), 2);
-    assert_eq!(rows_of("### Queries over GraphQL"), 2 * 4);
+    // Two backends, six query kinds (case list, timeline, dashboard, scorecards, and the
+    // dashboard and a case as of an instant).
+    assert_eq!(rows_of("### Queries over GraphQL"), 2 * 6);
     assert_eq!(rows_of("### Command path through GraphQL"), per_clients);
     assert_eq!(rows_of("### Under attack, on that log"), 2);
     assert_eq!(rows_of("### Against the targets"), 12);
