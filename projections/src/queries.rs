@@ -1002,7 +1002,7 @@ pub struct Count {
 }
 
 /// The dashboard of docs/domain/people.md as of `now`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Dashboard {
     pub total_cases: i64,
     pub open_cases: i64,
@@ -1218,19 +1218,7 @@ async fn dashboard_over(
     let now_micros = to_micros(now);
     let range = [from, to];
     let (cases, categories, deadlines) = (rows.cases(), rows.categories(), rows.deadlines());
-    let mut dashboard = Dashboard {
-        total_cases: 0,
-        open_cases: 0,
-        due_within_24h: 0,
-        overdue: 0,
-        by_status: Vec::new(),
-        by_level: Vec::new(),
-        by_lead_unit: Vec::new(),
-        by_platform: Vec::new(),
-        by_category: Vec::new(),
-        by_problem_class: Vec::new(),
-        flags_per_day: Vec::new(),
-    };
+    let mut dashboard = Dashboard::default();
 
     let branches: Vec<String> = CASE_FIGURES
         .iter()
@@ -1264,28 +1252,30 @@ async fn dashboard_over(
         }
         for row in query.fetch_all(pool).await? {
             let figure: i64 = row.try_get(0)?;
-            let count = Count {
+            let counts = usize::try_from(figure)
+                .ok()
+                .and_then(|figure| figures.get_mut(figure))
+                .ok_or_else(|| {
+                    sqlx::Error::Protocol(format!("the dashboard has no figure {figure}"))
+                })?;
+            counts.push(Count {
                 key: row.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
                 count: row.try_get(2)?,
-            };
-            if let Some(counts) = usize::try_from(figure)
-                .ok()
-                .and_then(|f| figures.get_mut(f))
-            {
-                counts.push(count);
+            });
+        }
+        for ((part, _, _), counts) in CASE_FIGURES.iter().zip(figures) {
+            match part {
+                P::TotalCases => dashboard.total_cases = counts.iter().map(|c| c.count).sum(),
+                P::OpenCases => dashboard.open_cases = counts.iter().map(|c| c.count).sum(),
+                P::ByStatus => dashboard.by_status = ordered(counts, false),
+                P::ByLevel => dashboard.by_level = ordered(counts, false),
+                P::ByLeadUnit => dashboard.by_lead_unit = ordered(counts, false),
+                P::ByPlatform => dashboard.by_platform = ordered(counts, false),
+                P::ByProblemClass => dashboard.by_problem_class = ordered(counts, false),
+                P::FlagsPerDay => dashboard.flags_per_day = ordered(counts, true),
+                P::DueWithin24h | P::Overdue | P::ByCategory => {}
             }
         }
-        let mut figures = figures.into_iter();
-        let mut next = || figures.next().unwrap_or_default();
-        let total = |counts: Vec<Count>| counts.iter().map(|c| c.count).sum::<i64>();
-        dashboard.total_cases = total(next());
-        dashboard.open_cases = total(next());
-        dashboard.by_status = ordered(next(), false);
-        dashboard.by_level = ordered(next(), false);
-        dashboard.by_lead_unit = ordered(next(), false);
-        dashboard.by_platform = ordered(next(), false);
-        dashboard.by_problem_class = ordered(next(), false);
-        dashboard.flags_per_day = ordered(next(), true);
     }
     if wanted(P::ByCategory) {
         dashboard.by_category = counts(

@@ -72,7 +72,8 @@ impl Cell {
     }
 }
 
-/// The widest a column gets (in character widths); longer text wraps in the cell's view.
+/// The widest a column gets (in character widths); longer text shows cut at the column's
+/// edge (the cell keeps all of it).
 const MAX_COLUMN_WIDTH: usize = 60;
 
 /// A column's width in character widths: its widest cell as displayed (a CJK character

@@ -15,17 +15,17 @@
 //! the rows that held at an instant are exactly what replaying the events recorded up to
 //! then gives.
 
-use std::collections::HashMap;
-
 use sqlx::AnyConnection;
 
+use super::Board;
 use super::rows::{Case, Deadline};
 use crate::ProjectionError;
-use crate::batch::{Rows, load_where_in, table_row};
+use crate::batch::{Rows, TableRow, load_where_in, table_row};
 
 table_row! {
     /// `rm_case_versions`: what the dashboard counts of a case, while it held.
-    CaseVersion in "rm_case_versions", key (case_id, valid_from_position): (String, i64) {
+    CaseVersion in "rm_case_versions", key (case_id, valid_from_position): (String, i64),
+        by_case case_id {
         case_id: String,
         valid_from_position: i64,
         valid_from: i64,
@@ -43,7 +43,7 @@ table_row! {
 table_row! {
     /// `rm_case_category_versions`: one of a case's categories, while it held.
     CategoryVersion in "rm_case_category_versions",
-        key (case_id, category, valid_from_position): (String, String, i64) {
+        key (case_id, category, valid_from_position): (String, String, i64), by_case case_id {
         case_id: String,
         category: String,
         valid_from_position: i64,
@@ -57,7 +57,7 @@ table_row! {
     /// `rm_deadline_versions`: a deadline's due time and whether it is settled, while it
     /// held.
     DeadlineVersion in "rm_deadline_versions",
-        key (case_id, deadline_id, valid_from_position): (String, String, i64) {
+        key (case_id, deadline_id, valid_from_position): (String, String, i64), by_case case_id {
         case_id: String,
         deadline_id: String,
         valid_from_position: i64,
@@ -86,23 +86,28 @@ pub(super) struct Moment {
     pub recorded_at: i64,
 }
 
-/// The history rows one batch touches: the current ones of its cases and units, and those
-/// it opens.
+/// The history rows one batch touches: the current ones of its cases and units (those
+/// with no `valid_to`), and those it opens.
 #[derive(Default)]
 pub(super) struct History {
     cases: Rows<CaseVersion>,
-    /// Each case's current row (its `valid_from_position`).
-    current_case: HashMap<String, i64>,
     categories: Rows<CategoryVersion>,
-    /// Each case's current categories (name, `valid_from_position`).
-    current_categories: HashMap<String, Vec<(String, i64)>>,
     deadlines: Rows<DeadlineVersion>,
-    current_deadline: HashMap<(String, String), i64>,
     unit_names: Rows<UnitNameVersion>,
-    current_unit_name: HashMap<String, i64>,
 }
 
 const CURRENT: &str = "valid_to IS NULL";
+
+/// The key of a case's current row that `pick` selects, if it has one.
+fn current<R: TableRow>(
+    rows: &Rows<R>,
+    case_id: &str,
+    pick: impl Fn(&R) -> bool,
+) -> Option<R::Key> {
+    rows.keys_of_case(case_id)
+        .into_iter()
+        .find(|key| rows.get(key).is_some_and(&pick))
+}
 
 impl History {
     /// Read the current rows of `cases` and of `units`.
@@ -112,33 +117,18 @@ impl History {
         units: &[String],
     ) -> Result<Self, ProjectionError> {
         let mut history = History::default();
-        for row in load_where_in::<CaseVersion>(c, "case_id", cases, Some(CURRENT)).await? {
-            history
-                .current_case
-                .insert(row.case_id.clone(), row.valid_from_position);
-            history.cases.add_stored(vec![row]);
-        }
-        for row in load_where_in::<CategoryVersion>(c, "case_id", cases, Some(CURRENT)).await? {
-            history
-                .current_categories
-                .entry(row.case_id.clone())
-                .or_default()
-                .push((row.category.clone(), row.valid_from_position));
-            history.categories.add_stored(vec![row]);
-        }
-        for row in load_where_in::<DeadlineVersion>(c, "case_id", cases, Some(CURRENT)).await? {
-            history.current_deadline.insert(
-                (row.case_id.clone(), row.deadline_id.clone()),
-                row.valid_from_position,
-            );
-            history.deadlines.add_stored(vec![row]);
-        }
-        for row in load_where_in::<UnitNameVersion>(c, "unit_id", units, Some(CURRENT)).await? {
-            history
-                .current_unit_name
-                .insert(row.unit_id.clone(), row.valid_from_position);
-            history.unit_names.add_stored(vec![row]);
-        }
+        history
+            .cases
+            .add_stored(load_where_in(c, "case_id", cases, Some(CURRENT)).await?);
+        history
+            .categories
+            .add_stored(load_where_in(c, "case_id", cases, Some(CURRENT)).await?);
+        history
+            .deadlines
+            .add_stored(load_where_in(c, "case_id", cases, Some(CURRENT)).await?);
+        history
+            .unit_names
+            .add_stored(load_where_in(c, "unit_id", units, Some(CURRENT)).await?);
         Ok(history)
     }
 
@@ -151,28 +141,25 @@ impl History {
     }
 
     /// Open a new row for `case` if what the dashboard counts of it changed.
-    pub(super) fn record_case(&mut self, at: Moment, case: &Case) {
-        let current = self
-            .current_case
-            .get(&case.case_id)
-            .and_then(|from| self.cases.get(&(case.case_id.clone(), *from)));
-        if current.is_some_and(|row| {
-            row.status == case.status
-                && row.level == case.level
-                && row.problem_class == case.problem_class
-                && row.lead_unit == case.lead_unit
-                && row.platform == case.platform
-                && row.flagged_at == case.flagged_at
-                && row.flagged_day == case.flagged_day
-        }) {
-            return;
-        }
-        if let Some(from) = self.current_case.get(&case.case_id).copied()
-            && let Some(row) = self.cases.get_mut(&(case.case_id.clone(), from))
+    pub(super) fn record_case(&mut self, at: Moment, case: &Case) -> Result<(), ProjectionError> {
+        let held = current(&self.cases, &case.case_id, |row| row.valid_to.is_none());
+        if let Some(key) = &held
+            && self.cases.get(key).is_some_and(|row| {
+                row.status == case.status
+                    && row.level == case.level
+                    && row.problem_class == case.problem_class
+                    && row.lead_unit == case.lead_unit
+                    && row.platform == case.platform
+                    && row.flagged_at == case.flagged_at
+                    && row.flagged_day == case.flagged_day
+            })
         {
+            return Ok(());
+        }
+        if let Some(row) = held.and_then(|key| self.cases.get_mut(&key)) {
             row.valid_to = Some(at.recorded_at);
         }
-        let opened = self.cases.insert(CaseVersion {
+        let row = CaseVersion {
             case_id: case.case_id.clone(),
             valid_from_position: at.position,
             valid_from: at.recorded_at,
@@ -184,103 +171,124 @@ impl History {
             platform: case.platform.clone(),
             flagged_at: case.flagged_at,
             flagged_day: case.flagged_day.clone(),
-        });
-        debug_assert!(opened, "one history row per case and event");
-        self.current_case.insert(case.case_id.clone(), at.position);
+        };
+        Board::insert_new(&mut self.cases, at.position, row, "a case's history row")
     }
 
     /// Replace a case's categories if they changed (`categories` sorted, no duplicates).
-    pub(super) fn record_categories(&mut self, at: Moment, case: &Case, categories: &[String]) {
-        let current = self
-            .current_categories
-            .get(&case.case_id)
-            .cloned()
-            .unwrap_or_default();
-        let mut held: Vec<&str> = current.iter().map(|(name, _)| name.as_str()).collect();
+    pub(super) fn record_categories(
+        &mut self,
+        at: Moment,
+        case: &Case,
+        categories: &[String],
+    ) -> Result<(), ProjectionError> {
+        let mut held: Vec<&str> = self
+            .categories
+            .of_case(&case.case_id)
+            .filter(|row| row.valid_to.is_none())
+            .map(|row| row.category.as_str())
+            .collect();
         held.sort_unstable();
-        if held == categories.iter().map(String::as_str).collect::<Vec<_>>() {
-            return;
+        if held
+            .iter()
+            .copied()
+            .eq(categories.iter().map(String::as_str))
+        {
+            return Ok(());
         }
-        for (category, from) in &current {
-            if let Some(row) =
-                self.categories
-                    .get_mut(&(case.case_id.clone(), category.clone(), *from))
-            {
-                row.valid_to = Some(at.recorded_at);
-            }
-        }
-        let mut opened = Vec::with_capacity(categories.len());
+        self.categories.update_case(
+            &case.case_id,
+            |row| row.valid_to.is_none(),
+            |row| row.valid_to = Some(at.recorded_at),
+        );
         for category in categories {
-            let inserted = self.categories.insert(CategoryVersion {
+            let row = CategoryVersion {
                 case_id: case.case_id.clone(),
                 category: category.clone(),
                 valid_from_position: at.position,
                 valid_from: at.recorded_at,
                 valid_to: None,
                 flagged_at: case.flagged_at,
-            });
-            debug_assert!(inserted, "categories are distinct");
-            opened.push((category.clone(), at.position));
+            };
+            Board::insert_new(
+                &mut self.categories,
+                at.position,
+                row,
+                "a category's history row",
+            )?;
         }
-        self.current_categories.insert(case.case_id.clone(), opened);
+        Ok(())
     }
 
     /// Open a new row for `deadline` if its due time or settlement changed.
-    pub(super) fn record_deadline(&mut self, at: Moment, deadline: &Deadline) {
-        let key = (deadline.case_id.clone(), deadline.deadline_id.clone());
-        let current = self.current_deadline.get(&key).copied();
-        let current_row =
-            current.and_then(|from| self.deadlines.get(&(key.0.clone(), key.1.clone(), from)));
-        if current_row
-            .is_some_and(|row| row.due_at == deadline.due_at && row.settled == deadline.settled)
-        {
-            return;
-        }
-        if let Some(from) = current
-            && let Some(row) = self
+    pub(super) fn record_deadline(
+        &mut self,
+        at: Moment,
+        deadline: &Deadline,
+    ) -> Result<(), ProjectionError> {
+        let held = current(&self.deadlines, &deadline.case_id, |row| {
+            row.deadline_id == deadline.deadline_id && row.valid_to.is_none()
+        });
+        if let Some(key) = &held
+            && self
                 .deadlines
-                .get_mut(&(key.0.clone(), key.1.clone(), from))
+                .get(key)
+                .is_some_and(|row| row.due_at == deadline.due_at && row.settled == deadline.settled)
         {
+            return Ok(());
+        }
+        if let Some(row) = held.and_then(|key| self.deadlines.get_mut(&key)) {
             row.valid_to = Some(at.recorded_at);
         }
-        let opened = self.deadlines.insert(DeadlineVersion {
-            case_id: key.0.clone(),
-            deadline_id: key.1.clone(),
+        let row = DeadlineVersion {
+            case_id: deadline.case_id.clone(),
+            deadline_id: deadline.deadline_id.clone(),
             valid_from_position: at.position,
             valid_from: at.recorded_at,
             valid_to: None,
             due_at: deadline.due_at,
             settled: deadline.settled,
-        });
-        debug_assert!(opened, "one history row per deadline and event");
-        self.current_deadline.insert(key, at.position);
+        };
+        Board::insert_new(
+            &mut self.deadlines,
+            at.position,
+            row,
+            "a deadline's history row",
+        )
     }
 
     /// Open a new row for a unit's name if it changed (registered or renamed).
-    pub(super) fn record_unit_name(&mut self, at: Moment, unit_id: &str, name: &str) {
-        let current = self.current_unit_name.get(unit_id).copied();
-        if let Some(from) = current {
-            let key = (unit_id.to_owned(), from);
-            if self
-                .unit_names
-                .get(&key)
-                .is_some_and(|row| row.name == name)
-            {
-                return;
-            }
-            if let Some(row) = self.unit_names.get_mut(&key) {
-                row.valid_to = Some(at.recorded_at);
-            }
+    pub(super) fn record_unit_name(
+        &mut self,
+        at: Moment,
+        unit_id: &str,
+        name: &str,
+    ) -> Result<(), ProjectionError> {
+        // A batch holds the rows of the few units it renames, and those it registers.
+        let held = self
+            .unit_names
+            .keys_where(|row| row.unit_id == unit_id && row.valid_to.is_none())
+            .pop();
+        if let Some(key) = &held
+            && self.unit_names.get(key).is_some_and(|row| row.name == name)
+        {
+            return Ok(());
         }
-        let opened = self.unit_names.insert(UnitNameVersion {
+        if let Some(row) = held.and_then(|key| self.unit_names.get_mut(&key)) {
+            row.valid_to = Some(at.recorded_at);
+        }
+        let row = UnitNameVersion {
             unit_id: unit_id.to_owned(),
             valid_from_position: at.position,
             valid_from: at.recorded_at,
             valid_to: None,
             name: name.to_owned(),
-        });
-        debug_assert!(opened, "one history row per unit and event");
-        self.current_unit_name
-            .insert(unit_id.to_owned(), at.position);
+        };
+        Board::insert_new(
+            &mut self.unit_names,
+            at.position,
+            row,
+            "a unit name's history row",
+        )
     }
 }

@@ -57,7 +57,7 @@ pub async fn apply_batch(
     let mut board = Board::load(connection, events).await?;
     for (recorded, event) in events {
         board.apply(recorded, event)?;
-        board.record_history(recorded, event);
+        board.record_history(recorded, event)?;
     }
     board.write(connection).await?;
     Ok(())
@@ -77,7 +77,7 @@ struct Board {
     assessment_entries: Rows<AssessmentEntry>,
     /// Units already recorded as leading a major case, per case.
     major_leads: HashSet<(String, String)>,
-    /// Cases whose categories a triage replaced, with the new ones.
+    /// Cases whose categories a triage replaced, with the new ones (sorted).
     categories: BTreeMap<String, Vec<String>>,
     incidents: Vec<Incident>,
     responses: Vec<Response>,
@@ -237,7 +237,11 @@ impl Board {
 
     /// After an event: open history rows for what it changed of its case (or its unit's
     /// name).
-    fn record_history(&mut self, recorded: &RecordedEvent, event: &Event) {
+    fn record_history(
+        &mut self,
+        recorded: &RecordedEvent,
+        event: &Event,
+    ) -> Result<(), ProjectionError> {
         let at = Moment {
             position: recorded.position,
             recorded_at: to_micros(recorded.recorded_at),
@@ -245,24 +249,24 @@ impl Board {
         if let Event::UnitRegistered { unit_id, .. } | Event::UnitRenamed { unit_id, .. } = event
             && let Some(unit) = self.units.get(&unit_id.to_string())
         {
-            self.history.record_unit_name(at, &unit.unit_id, &unit.name);
+            self.history
+                .record_unit_name(at, &unit.unit_id, &unit.name)?;
         }
         let Some(case_id) = event.case_id() else {
-            return;
+            return Ok(());
         };
         let case_id = case_id.to_string();
         let Some(case) = self.cases.get(&case_id) else {
-            return;
+            return Ok(());
         };
-        self.history.record_case(at, case);
+        self.history.record_case(at, case)?;
         if let Some(categories) = self.categories.get(&case_id) {
-            let mut sorted = categories.clone();
-            sorted.sort_unstable();
-            self.history.record_categories(at, case, &sorted);
+            self.history.record_categories(at, case, categories)?;
         }
         for deadline in self.deadlines.of_case(&case_id) {
-            self.history.record_deadline(at, deadline);
+            self.history.record_deadline(at, deadline)?;
         }
+        Ok(())
     }
 
     fn case_mut(&mut self, position: i64, case_id: &str) -> Result<&mut Case, ProjectionError> {
@@ -475,6 +479,8 @@ impl Board {
                     }
                     keys.push(key);
                 }
+                // Sorted: the table has no order, and the history compares sets.
+                keys.sort_unstable();
                 self.categories.insert(id.clone(), keys);
                 self.refresh_status(position, &id)?;
                 self.record_major_lead_once(&here, &id)?;
