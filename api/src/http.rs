@@ -574,9 +574,12 @@ pub async fn healthz() -> impl IntoResponse {
     (StatusCode::OK, "ok")
 }
 
-/// Ready when the database answers and accepts writes and no projection is stuck;
-/// reports how far the read models are behind, what fails, and calendar warnings. 503
-/// when not ready (`unavailable`) or when a projection cannot move on (`degraded`).
+/// Ready when the database answers and accepts writes, no projection is stuck and none
+/// is being rebuilt; reports how far the read models are behind, what fails, which read
+/// models are rebuilding and how far, and calendar warnings. 503 when not ready
+/// (`unavailable`), when a projection cannot move on (`degraded`), or while a projection
+/// whose version changed is rebuilt from the log (`rebuilding`: its tables hold only
+/// part of the log, so its answers are incomplete).
 pub async fn readyz(State(state): State<HttpState>) -> Response {
     let database = state.app.store().database();
     let backend = format!("{:?}", database.backend()).to_lowercase();
@@ -600,6 +603,7 @@ pub async fn readyz(State(state): State<HttpState>) -> Response {
     }
     let read_models = state.app.progress.current();
     let failure = state.app.progress.failure();
+    let rebuilding = state.app.progress.rebuilding();
     let mut warnings = Vec::new();
     if let Some(warning) = whistle_app::calendar_files::next_year_warning(
         &state.app.handler.rules().calendar,
@@ -607,8 +611,13 @@ pub async fn readyz(State(state): State<HttpState>) -> Response {
     ) {
         warnings.push(warning);
     }
+    let status = match (&failure, rebuilding.is_empty()) {
+        (Some(_), _) => "degraded",
+        (None, false) => "rebuilding",
+        (None, true) => "ready",
+    };
     let body = serde_json::json!({
-        "status": if failure.is_some() { "degraded" } else { "ready" },
+        "status": status,
         "backend": backend,
         "head": head,
         "readModels": read_models,
@@ -619,12 +628,19 @@ pub async fn readyz(State(state): State<HttpState>) -> Response {
             "position": f.position,
             "error": f.error,
         })),
+        "rebuilding": rebuilding.iter().map(|r| serde_json::json!({
+            "projection": r.projection,
+            "fromVersion": r.from_version,
+            "toVersion": r.to_version,
+            "reached": r.reached,
+            "head": r.head,
+        })).collect::<Vec<_>>(),
         "warnings": warnings,
     });
-    let status = if failure.is_some() {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
+    let status = if status == "ready" {
         StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
     };
     (status, axum::Json(body)).into_response()
 }

@@ -26,7 +26,7 @@ pub mod trends;
 pub use lease::{PROJECTION_LEASE_KEY, ProjectionLease};
 pub use runner::{
     CatchUpProgress, Projection, ProjectionFailure, ProjectionProgress, ProjectionRunner,
-    dump_read_models, rebuild, rebuild_reporting, reset,
+    Rebuilding, dump_read_models, rebuild, rebuild_reporting, reset,
 };
 
 use thiserror::Error;

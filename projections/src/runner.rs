@@ -127,6 +127,22 @@ pub struct ProjectionProgress {
     receiver: watch::Receiver<Position>,
     leading: Arc<AtomicBool>,
     health: watch::Receiver<Option<ProjectionFailure>>,
+    rebuilding: watch::Receiver<Vec<Rebuilding>>,
+}
+
+/// A projection being rebuilt from the log because its version changed, and how far it
+/// is. Until it reaches `head` its tables hold only part of the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rebuilding {
+    pub projection: &'static str,
+    /// The version its tables were built by.
+    pub from_version: i64,
+    /// This build's version.
+    pub to_version: i64,
+    /// The position its checkpoint has reached.
+    pub reached: Position,
+    /// The head of the log when the rebuild began: done when it gets there.
+    pub head: Position,
 }
 
 impl ProjectionProgress {
@@ -143,6 +159,12 @@ impl ProjectionProgress {
 
     pub fn current(&self) -> Position {
         *self.receiver.borrow()
+    }
+
+    /// The projections this process's runner is rebuilding because their version
+    /// changed (empty once each has reached the head it started from).
+    pub fn rebuilding(&self) -> Vec<Rebuilding> {
+        self.rebuilding.borrow().clone()
     }
 
     /// Wait until every read model has applied `position`, at most `timeout`.
@@ -214,22 +236,23 @@ pub struct ProjectionRunner {
     progress: watch::Sender<Position>,
     leading: Arc<AtomicBool>,
     health: watch::Sender<Option<ProjectionFailure>>,
+    rebuilding: watch::Sender<Vec<Rebuilding>>,
 }
 
 impl ProjectionRunner {
     /// A runner over `store`; projections whose code version changed are emptied first
     /// so they rebuild from the log.
     pub async fn new(store: EventStore, batch_size: i64) -> Result<Self, ProjectionError> {
-        reset_outdated(&store).await?;
+        let rebuilding = reset_outdated(&store).await?;
         let runner = Self {
             store,
             batch_size: batch_size.max(1),
             progress: watch::channel(0).0,
             leading: Arc::new(AtomicBool::new(false)),
             health: watch::channel(None).0,
+            rebuilding: watch::channel(rebuilding).0,
         };
-        let reached = runner.min_checkpoint().await?;
-        runner.progress.send_replace(reached);
+        runner.publish_progress().await?;
         Ok(runner)
     }
 
@@ -238,6 +261,7 @@ impl ProjectionRunner {
             receiver: self.progress.subscribe(),
             leading: self.leading.clone(),
             health: self.health.subscribe(),
+            rebuilding: self.rebuilding.subscribe(),
         }
     }
 
@@ -258,6 +282,30 @@ impl ProjectionRunner {
             reached = reached.min(self.checkpoint(name).await?);
         }
         Ok(reached)
+    }
+
+    /// Move the rebuilds on to their projections' checkpoints; a rebuild that reached
+    /// the head it started from is over.
+    async fn publish_rebuilds(&self) -> Result<(), ProjectionError> {
+        if self.rebuilding.borrow().is_empty() {
+            return Ok(());
+        }
+        let mut reached = Vec::with_capacity(Projection::ALL.len());
+        for name in Projection::ALL {
+            reached.push((name.as_str(), self.checkpoint(name).await?));
+        }
+        self.rebuilding.send_if_modified(|rebuilds| {
+            let before = rebuilds.clone();
+            for rebuild in rebuilds.iter_mut() {
+                if let Some((_, position)) = reached.iter().find(|(n, _)| *n == rebuild.projection)
+                {
+                    rebuild.reached = *position;
+                }
+            }
+            rebuilds.retain(|rebuild| rebuild.reached < rebuild.head);
+            *rebuilds != before
+        });
+        Ok(())
     }
 
     /// Apply at most one batch to each projection. Returns how many events were applied.
@@ -439,6 +487,7 @@ impl ProjectionRunner {
 
     /// Read every checkpoint and tell waiting readers how far the read models are.
     async fn publish_progress(&self) -> Result<Position, ProjectionError> {
+        self.publish_rebuilds().await?;
         let reached = self.min_checkpoint().await?;
         self.progress.send_if_modified(|current| {
             let moved = *current != reached;
@@ -723,9 +772,11 @@ async fn reset_projections(
     Ok(())
 }
 
-/// Empty the projections whose stored version is not this build's, so they rebuild.
-async fn reset_outdated(store: &EventStore) -> Result<(), ProjectionError> {
+/// Empty the projections whose stored version is not this build's, so they rebuild;
+/// returns those rebuilds (none when the log is empty).
+async fn reset_outdated(store: &EventStore) -> Result<Vec<Rebuilding>, ProjectionError> {
     let mut outdated = Vec::new();
+    let mut rebuilds = Vec::new();
     for name in Projection::ALL {
         let stored: Option<i64> =
             sqlx::query("SELECT version FROM projection_checkpoints WHERE name = $1")
@@ -742,12 +793,24 @@ async fn reset_outdated(store: &EventStore) -> Result<(), ProjectionError> {
                 "projection changed: rebuilding it from the log"
             );
             outdated.push(name);
+            rebuilds.push(Rebuilding {
+                projection: name.as_str(),
+                from_version: stored,
+                to_version: name.version(),
+                reached: 0,
+                head: 0,
+            });
         }
     }
     if !outdated.is_empty() {
         reset_projections(store, &outdated).await?;
+        let head = store.head_position().await?;
+        for rebuild in &mut rebuilds {
+            rebuild.head = head;
+        }
+        rebuilds.retain(|rebuild| rebuild.head > 0);
     }
-    Ok(())
+    Ok(rebuilds)
 }
 
 /// Empty every read model and its checkpoint, then replay the whole log.

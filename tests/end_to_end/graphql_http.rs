@@ -139,6 +139,15 @@ async fn graphiql_health_readiness_and_vocabularies_answer(backend: TestBackend)
     assert!(health.headers().contains_key("x-request-id"));
     let (_, ready) = readyz(&app).await;
     assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["rebuilding"], json!([]), "{ready}");
+    let rebuilding = app
+        .ok(
+            &p.monitor,
+            "{ logPosition { rebuilding { projection reached head } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(rebuilding["logPosition"]["rebuilding"], json!([]));
     let vocabularies = app
         .ok(
             &p.monitor,

@@ -170,6 +170,18 @@ impl QueryRoot {
         Ok(LogPosition {
             head: Position(state.store().head_position().await.map_err(from_store)?),
             read_models: Position(state.progress.current()),
+            rebuilding: state
+                .progress
+                .rebuilding()
+                .into_iter()
+                .map(|r| ReadModelRebuild {
+                    projection: r.projection.to_owned(),
+                    from_version: r.from_version,
+                    to_version: r.to_version,
+                    reached: Position(r.reached),
+                    head: Position(r.head),
+                })
+                .collect(),
         })
     }
 
@@ -790,6 +802,25 @@ pub struct LogPosition {
     pub head: Position,
     /// Position every read model has applied.
     pub read_models: Position,
+    /// The read models being rebuilt from the log because their version changed (empty
+    /// when none is): until each reaches its `head`, what it answers covers only part of
+    /// the log.
+    pub rebuilding: Vec<ReadModelRebuild>,
+}
+
+/// A read model (projection) being rebuilt from the log, and how far it is.
+#[derive(async_graphql::SimpleObject)]
+pub struct ReadModelRebuild {
+    /// The projection: `case_board` or `timeline`.
+    pub projection: String,
+    /// The version its tables were built by.
+    pub from_version: i64,
+    /// The version this service builds.
+    pub to_version: i64,
+    /// The log position it has reached.
+    pub reached: Position,
+    /// The head of the log when the rebuild began; the rebuild is done there.
+    pub head: Position,
 }
 
 /// The dashboard figures the request selects (each costs an aggregation over the
