@@ -192,6 +192,25 @@ impl<R: TableRow> Rows<R> {
         })
     }
 
+    /// The rows this batch created or changed, each with the row as it was loaded (none
+    /// for a new one).
+    pub(crate) fn touched(&self) -> impl Iterator<Item = (Option<&R>, &R)> + '_ {
+        self.rows.values().filter_map(|(row, state)| match state {
+            RowState::Stored => None,
+            RowState::Changed(loaded) => Some((Some(loaded), row)),
+            RowState::New => Some((None, row)),
+        })
+    }
+
+    /// The rows this batch created or changed, to change further before they are
+    /// written.
+    pub(crate) fn touched_mut(&mut self) -> impl Iterator<Item = &mut R> + '_ {
+        self.rows
+            .values_mut()
+            .filter(|(_, state)| !matches!(state, RowState::Stored))
+            .map(|(row, _)| row)
+    }
+
     /// The keys of the rows this batch changed (not the new ones).
     pub(crate) fn changed_keys(&self) -> Vec<R::Key> {
         self.rows
@@ -357,6 +376,82 @@ pub(crate) async fn delete_where_in(
     let backend = Backend::of(c);
     for chunk in keys.chunks(KEYS_PER_LOAD) {
         let mut sql = format!("DELETE FROM {table} WHERE {column} IN ");
+        backend.push_placeholders(&mut sql, 1, chunk.len());
+        let mut query = sqlx::query(&sql).persistent(false);
+        for key in chunk {
+            query = query.bind(key.clone());
+        }
+        query.execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
+/// Add each row's `values` to the row of `table` with its keys (a row not there is
+/// inserted with them), in multi-row upserts: what the read models keep as sums (the
+/// scorecards' and the dashboard's facts) are changed by differences.
+pub(crate) async fn add_to_sums(
+    c: &mut AnyConnection,
+    table: &str,
+    key_columns: &[&str],
+    value_columns: &[&str],
+    rows: &[(Vec<String>, Vec<i64>)],
+) -> Result<(), sqlx::Error> {
+    let width = key_columns.len() + value_columns.len();
+    let per_statement = (MAX_BINDS / width).clamp(1, MAX_ROWS);
+    let additions: Vec<String> = value_columns
+        .iter()
+        .map(|column| format!("{column} = {table}.{column} + excluded.{column}"))
+        .collect();
+    let backend = Backend::of(c);
+    for chunk in rows.chunks(per_statement) {
+        let mut sql = format!(
+            "INSERT INTO {table} ({}, {}) VALUES ",
+            key_columns.join(", "),
+            value_columns.join(", ")
+        );
+        for (i, _) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            backend.push_placeholders(&mut sql, i * width + 1, width);
+        }
+        sql.push_str(&format!(
+            " ON CONFLICT ({}) DO UPDATE SET {}",
+            key_columns.join(", "),
+            additions.join(", ")
+        ));
+        let mut query = sqlx::query(&sql).persistent(false);
+        for (keys, values) in chunk {
+            debug_assert!(keys.len() == key_columns.len() && values.len() == value_columns.len());
+            for key in keys {
+                query = query.bind(key.clone());
+            }
+            for value in values {
+                query = query.bind(*value);
+            }
+        }
+        query.execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
+/// Delete the rows of `table` whose `value_columns` are all 0 and whose `column` is one
+/// of `keys`: a sum that comes to nothing is no row, however the log was cut into
+/// batches.
+pub(crate) async fn delete_nothing(
+    c: &mut AnyConnection,
+    table: &str,
+    value_columns: &[&str],
+    column: &str,
+    keys: &[String],
+) -> Result<(), sqlx::Error> {
+    let nothing: Vec<String> = value_columns.iter().map(|v| format!("{v} = 0")).collect();
+    let backend = Backend::of(c);
+    for chunk in keys.chunks(KEYS_PER_LOAD) {
+        let mut sql = format!(
+            "DELETE FROM {table} WHERE {} AND {column} IN ",
+            nothing.join(" AND ")
+        );
         backend.push_placeholders(&mut sql, 1, chunk.len());
         let mut query = sqlx::query(&sql).persistent(false);
         for key in chunk {

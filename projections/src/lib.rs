@@ -2,10 +2,11 @@
 //!
 //! Two projections run, each with its own checkpoint: `case_board` (cases, posts,
 //! assignments, replies, deadlines, unit incidents, referrals, memos, assessment
-//! entries) and `timeline` (the accountability audit trail). Both are *eventual*: a
-//! runner tails the log and applies each batch to the projection's tables in the same
-//! transaction that moves its checkpoint, so a crash never loses or double-counts an
-//! event. Every table can be emptied and rebuilt from the log with identical results.
+//! entries, and the sums scorecards and the dashboard add up) and `timeline` (the
+//! accountability audit trail). Both are *eventual*: a runner tails the log and applies
+//! each batch to the projection's tables in the same transaction that moves its
+//! checkpoint, so a crash never loses or double-counts an event. Every table can be
+//! emptied and rebuilt from the log with identical results.
 //!
 //! When several service processes share a PostgreSQL database, one of them at a time
 //! holds the [`ProjectionLease`] and runs the projections; the others follow the
@@ -19,6 +20,7 @@ mod lease;
 pub mod queries;
 pub mod replay;
 mod runner;
+mod scorecards;
 pub mod sentences;
 mod timeline;
 pub mod trends;

@@ -46,7 +46,7 @@ pub(crate) enum Bind {
 }
 
 /// WHERE clauses with numbered placeholders (`$1`, `$2`, …), valid on every backend.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Conditions {
     clauses: Vec<String>,
     binds: Vec<Bind>,
@@ -86,6 +86,21 @@ impl Conditions {
             };
         }
         Ok(query.fetch_all(pool).await?)
+    }
+    /// [`Conditions::fetch_all`] on one connection (a transaction's, say).
+    pub(crate) async fn fetch_all_on(
+        &self,
+        connection: &mut sqlx::AnyConnection,
+        sql: &str,
+    ) -> Result<Vec<AnyRow>, ProjectionError> {
+        let mut query = sqlx::query(sql);
+        for bind in &self.binds {
+            query = match bind {
+                Bind::Text(text) => query.bind(text.clone()),
+                Bind::Int(int) => query.bind(*int),
+            };
+        }
+        Ok(query.fetch_all(connection).await?)
     }
 }
 
@@ -1199,6 +1214,106 @@ fn ordered(mut counts: Vec<Count>, by_key: bool) -> Vec<Count> {
     counts
 }
 
+/// A period's bound as a Shanghai date, when it is the start of one (`Some(None)` for
+/// no bound; `None` when it falls within a day).
+fn whole_days(bound: Option<DateTime<Utc>>) -> Option<Option<NaiveDate>> {
+    match bound {
+        None => Some(None),
+        Some(instant) => {
+            let day = whistle_domain::calendar::shanghai_date(instant);
+            (start_of_shanghai_day(day) == instant).then_some(Some(day))
+        }
+    }
+}
+
+/// The dashboard's case figures and categories over the cases flagged on the days
+/// [first, after_last), from the projector's counts per day (`rm_case_day_counts`).
+async fn counts_over_days(
+    pool: &AnyPool,
+    dashboard: &mut Dashboard,
+    first: Option<NaiveDate>,
+    after_last: Option<NaiveDate>,
+    parts: &[DashboardPart],
+) -> Result<(), ProjectionError> {
+    use crate::case_board::dashboard_facts::CountedFigure as F;
+    use DashboardPart as P;
+    const FIGURES: [(DashboardPart, F); 8] = [
+        (P::TotalCases, F::Total),
+        (P::OpenCases, F::Open),
+        (P::ByStatus, F::Status),
+        (P::ByLevel, F::Level),
+        (P::ByLeadUnit, F::LeadUnit),
+        (P::ByPlatform, F::Platform),
+        (P::ByProblemClass, F::ProblemClass),
+        (P::ByCategory, F::Category),
+    ];
+    let mut conditions = Conditions::default();
+    if let Some(first) = first {
+        let p = conditions.text(first.to_string());
+        conditions.push(format!("flagged_day >= {p}"));
+    }
+    if let Some(after_last) = after_last {
+        let p = conditions.text(after_last.to_string());
+        conditions.push(format!("flagged_day < {p}"));
+    }
+    let wanted: Vec<F> = FIGURES
+        .iter()
+        .filter(|(part, _)| parts.contains(part))
+        .map(|(_, figure)| *figure)
+        .collect();
+    if !wanted.is_empty() {
+        let names: Vec<String> = wanted.iter().map(|f| format!("'{}'", f.key())).collect();
+        let mut by_figure = conditions.clone();
+        by_figure.push(format!("figure IN ({})", names.join(", ")));
+        let sql = format!(
+            "SELECT figure, figure_key, CAST(SUM(cases) AS BIGINT) FROM rm_case_day_counts {} \
+             GROUP BY figure, figure_key",
+            by_figure.where_sql()
+        );
+        let mut figures: HashMap<String, Vec<Count>> = HashMap::new();
+        for row in by_figure.fetch_all(pool, &sql).await? {
+            figures.entry(row.try_get(0)?).or_default().push(Count {
+                key: row.try_get(1)?,
+                count: row.try_get(2)?,
+            });
+        }
+        for figure in wanted {
+            let counts = figures.remove(figure.key()).unwrap_or_default();
+            match figure {
+                F::Total => dashboard.total_cases = counts.iter().map(|c| c.count).sum(),
+                F::Open => dashboard.open_cases = counts.iter().map(|c| c.count).sum(),
+                F::Status => dashboard.by_status = ordered(counts, false),
+                F::Level => dashboard.by_level = ordered(counts, false),
+                F::LeadUnit => dashboard.by_lead_unit = ordered(counts, false),
+                F::Platform => dashboard.by_platform = ordered(counts, false),
+                F::ProblemClass => dashboard.by_problem_class = ordered(counts, false),
+                F::Category => dashboard.by_category = ordered(counts, false),
+            }
+        }
+    }
+    if parts.contains(&P::FlagsPerDay) {
+        let mut totals = conditions.clone();
+        totals.push(format!("figure = '{}'", F::Total.key()));
+        let sql = format!(
+            "SELECT flagged_day, cases FROM rm_case_day_counts {}",
+            totals.where_sql()
+        );
+        let counts = totals
+            .fetch_all(pool, &sql)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(Count {
+                    key: row.try_get(0)?,
+                    count: row.try_get(1)?,
+                })
+            })
+            .collect::<Result<Vec<_>, ProjectionError>>()?;
+        dashboard.flags_per_day = ordered(counts, true);
+    }
+    Ok(())
+}
+
 /// The dashboard over `rows`, in at most three statements: the period's cases are read
 /// once for every case-level figure (a materialized common table expression grouped once
 /// per figure), then the categories, then the open deadlines (due soon and overdue
@@ -1212,18 +1327,29 @@ async fn dashboard_over(
     parts: &[DashboardPart],
 ) -> Result<Dashboard, ProjectionError> {
     use DashboardPart as P;
-    let wanted = |part: P| parts.contains(&part);
+    let (from_instant, to_instant) = (from, to);
     let from = to_micros(from.unwrap_or(DateTime::<Utc>::MIN_UTC));
     let to = to_micros(to.unwrap_or(DateTime::<Utc>::MAX_UTC));
     let now_micros = to_micros(now);
     let range = [from, to];
     let (cases, categories, deadlines) = (rows.cases(), rows.categories(), rows.deadlines());
     let mut dashboard = Dashboard::default();
+    // The live dashboard over whole Shanghai days (or all cases) adds up the projector's
+    // counts per day; any other period or instant groups the cases themselves.
+    let days = match (rows, whole_days(from_instant), whole_days(to_instant)) {
+        (BoardRows::Current, Some(first), Some(after_last)) => Some((first, after_last)),
+        _ => None,
+    };
+    if let Some((first, after_last)) = days {
+        counts_over_days(pool, &mut dashboard, first, after_last, parts).await?;
+    }
 
+    let wanted = |part: P| parts.contains(&part);
+    let grouped = |part: P| wanted(part) && days.is_none();
     let branches: Vec<String> = CASE_FIGURES
         .iter()
         .enumerate()
-        .filter(|(_, (part, _, _))| wanted(*part))
+        .filter(|(_, (part, _, _))| grouped(*part))
         .map(|(index, (_, key, condition))| {
             // A total has no key to group by (PostgreSQL refuses `GROUP BY ''`).
             let group = if *key == "''" {
@@ -1277,7 +1403,7 @@ async fn dashboard_over(
             }
         }
     }
-    if wanted(P::ByCategory) {
+    if grouped(P::ByCategory) {
         dashboard.by_category = counts(
             pool,
             &format!(
@@ -1311,212 +1437,7 @@ async fn dashboard_over(
     Ok(dashboard)
 }
 
-/// The measures of docs/domain/measures.md for one unit and period, as of an instant.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Scorecard {
-    pub unit_id: String,
-    pub unit_name: String,
-    pub period_from: NaiveDate,
-    pub period_to: NaiveDate,
-    pub as_of: DateTime<Utc>,
-    pub counted_assignments: i64,
-    pub with_feedback: i64,
-    pub on_time_feedback: i64,
-    pub completed: i64,
-    /// 反馈率; `None` when nothing was counted.
-    pub feedback_rate: Option<f64>,
-    /// 按时反馈率.
-    pub on_time_rate: Option<f64>,
-    /// 办结率.
-    pub completion_rate: Option<f64>,
-    pub first_response_median_hours: Option<f64>,
-    pub first_response_mean_hours: Option<f64>,
-    pub overdue_count: i64,
-    pub buck_passing_count: i64,
-    pub urging_count: i64,
-}
-
-/// Scorecards of every unit (or one) for the period [from, to) in Shanghai dates, as of
-/// `as_of`: outcomes recorded after `as_of` do not count.
-pub async fn scorecards(
-    pool: &AnyPool,
-    from: NaiveDate,
-    to: NaiveDate,
-    as_of: DateTime<Utc>,
-    unit: Option<&UnitId>,
-) -> Result<Vec<Scorecard>, ProjectionError> {
-    let start = to_micros(start_of_shanghai_day(from));
-    let end = to_micros(start_of_shanghai_day(to));
-    let as_of_micros = to_micros(as_of);
-
-    // Counted assignments: made to the unit in the period (and by `as_of`), neither
-    // withdrawn nor returned-with-the-return-accepted by `as_of`.
-    let mut counted = Conditions::default();
-    let (p_start, p_end, p_as_of) = (
-        counted.int(start),
-        counted.int(end),
-        counted.int(as_of_micros),
-    );
-    counted.push(format!(
-        "assigned_at >= {p_start} AND assigned_at < {p_end} AND assigned_at <= {p_as_of}"
-    ));
-    counted.push(format!(
-        "(withdrawn_at IS NULL OR withdrawn_at > {p_as_of})"
-    ));
-    counted.push(format!(
-        "(return_accepted_at IS NULL OR return_accepted_at > {p_as_of})"
-    ));
-    if let Some(unit) = unit {
-        let p = counted.text(unit.as_str());
-        counted.push(format!("unit_id = {p}"));
-    }
-    // Aggregated in the database, one row per unit: a year of a city's assignments is
-    // ~100,000 rows, and fetching them one by one cost ~0.4 s on SQLite (BENCHMARKS.md).
-    // The median takes the middle one or two responses of each unit, ranked.
-    let sql = format!(
-        "WITH counted AS ( \
-             SELECT unit_id, assigned_at, \
-                    CASE WHEN first_approved_reply_at <= {p_as_of} THEN first_approved_reply_at END AS approved, \
-                    deadline_at_first_approval AS deadline, \
-                    CASE WHEN completed_at <= {p_as_of} THEN 1 ELSE 0 END AS completed \
-             FROM rm_assignments {where_sql}), \
-         responses AS ( \
-             SELECT unit_id, approved - assigned_at AS response, \
-                    ROW_NUMBER() OVER (PARTITION BY unit_id ORDER BY approved - assigned_at) AS response_rank, \
-                    COUNT(*) OVER (PARTITION BY unit_id) AS responded \
-             FROM counted WHERE approved IS NOT NULL), \
-         middles AS ( \
-             SELECT unit_id, MIN(response) AS lower_middle, MAX(response) AS upper_middle \
-             FROM responses WHERE response_rank = (responded + 1) / 2 OR response_rank = (responded + 2) / 2 \
-             GROUP BY unit_id) \
-         SELECT c.unit_id, COUNT(*) AS counted, \
-                SUM(CASE WHEN c.approved IS NOT NULL THEN 1 ELSE 0 END) AS with_feedback, \
-                SUM(CASE WHEN c.approved <= c.deadline THEN 1 ELSE 0 END) AS on_time, \
-                SUM(c.completed) AS completed, \
-                CAST(SUM(CASE WHEN c.approved IS NOT NULL THEN c.approved - c.assigned_at ELSE 0 END) AS BIGINT) AS response_total, \
-                MIN(m.lower_middle) AS lower_middle, MIN(m.upper_middle) AS upper_middle \
-         FROM counted c LEFT JOIN middles m ON m.unit_id = c.unit_id \
-         GROUP BY c.unit_id",
-        where_sql = counted.where_sql()
-    );
-    let mut assignments: HashMap<String, AssignmentFacts> = HashMap::new();
-    for row in counted.fetch_all(pool, &sql).await? {
-        assignments.insert(
-            row.try_get("unit_id")?,
-            AssignmentFacts {
-                counted: row.try_get("counted")?,
-                with_feedback: row.try_get("with_feedback")?,
-                on_time: row.try_get("on_time")?,
-                completed: row.try_get("completed")?,
-                response_total_micros: row.try_get("response_total")?,
-                middle_responses_micros: match (
-                    row.try_get::<Option<i64>, _>("lower_middle")?,
-                    row.try_get::<Option<i64>, _>("upper_middle")?,
-                ) {
-                    (Some(lower), Some(upper)) => Some((lower, upper)),
-                    _ => None,
-                },
-            },
-        );
-    }
-
-    // Missed deadlines and rejected returns on the unit's assignments, and urgings,
-    // recorded in the period by `as_of`.
-    let mut recorded = Conditions::default();
-    let (p_start, p_end, p_as_of) = (
-        recorded.int(start),
-        recorded.int(end),
-        recorded.int(as_of_micros),
-    );
-    recorded.push(format!(
-        "recorded_at >= {p_start} AND recorded_at < {p_end} AND recorded_at <= {p_as_of}"
-    ));
-    recorded.push(format!(
-        "(kind = '{}' OR (kind IN ('{}', '{}') AND assignment_id IS NOT NULL))",
-        IncidentKind::SupervisionUrged.key(),
-        IncidentKind::DeadlineMissed.key(),
-        IncidentKind::ReturnRejected.key(),
-    ));
-    if let Some(unit) = unit {
-        let p = recorded.text(unit.as_str());
-        recorded.push(format!("unit_id = {p}"));
-    }
-    let sql = format!(
-        "SELECT unit_id, kind, COUNT(*) FROM rm_unit_incidents {} GROUP BY unit_id, kind",
-        recorded.where_sql()
-    );
-    let mut incidents: HashMap<(String, String), i64> = HashMap::new();
-    for row in recorded.fetch_all(pool, &sql).await? {
-        incidents.insert((row.try_get(0)?, row.try_get(1)?), row.try_get(2)?);
-    }
-
-    let mut cards = Vec::new();
-    for unit_view in units(pool)
-        .await?
-        .into_iter()
-        .filter(|u| unit.is_none_or(|wanted| wanted.as_str() == u.unit_id))
-    {
-        let facts = assignments.remove(&unit_view.unit_id).unwrap_or_default();
-        let AssignmentFacts {
-            counted,
-            with_feedback,
-            on_time,
-            completed,
-            ..
-        } = facts;
-        let hours = |micros: i64| micros as f64 / 3_600_000_000.0;
-        let incidents_of = |kind: IncidentKind| {
-            incidents
-                .get(&(unit_view.unit_id.clone(), kind.key().to_owned()))
-                .copied()
-                .unwrap_or(0)
-        };
-        let rate = |part: i64| {
-            if counted == 0 {
-                None
-            } else {
-                Some(part as f64 / counted as f64)
-            }
-        };
-        cards.push(Scorecard {
-            unit_id: unit_view.unit_id.clone(),
-            unit_name: unit_view.name.clone(),
-            period_from: from,
-            period_to: to,
-            as_of,
-            counted_assignments: counted,
-            with_feedback,
-            on_time_feedback: on_time,
-            completed,
-            feedback_rate: rate(with_feedback),
-            on_time_rate: rate(on_time),
-            completion_rate: rate(completed),
-            first_response_median_hours: facts
-                .middle_responses_micros
-                .map(|(lower, upper)| (hours(lower) + hours(upper)) / 2.0),
-            first_response_mean_hours: (with_feedback > 0)
-                .then(|| hours(facts.response_total_micros) / with_feedback as f64),
-            overdue_count: incidents_of(IncidentKind::DeadlineMissed),
-            buck_passing_count: incidents_of(IncidentKind::ReturnRejected),
-            urging_count: incidents_of(IncidentKind::SupervisionUrged),
-        });
-    }
-    Ok(cards)
-}
-
-/// One unit's counted assignments in a scorecard's period, aggregated by the database.
-#[derive(Debug, Default)]
-struct AssignmentFacts {
-    counted: i64,
-    with_feedback: i64,
-    on_time: i64,
-    completed: i64,
-    /// The sum of the first-response times (assignment to first approved reply).
-    response_total_micros: i64,
-    /// The middle first-response time(s): one twice for an odd count, the two middle
-    /// ones for an even count; `None` without any response.
-    middle_responses_micros: Option<(i64, i64)>,
-}
+pub use crate::scorecards::{Scorecard, board_reach, scorecards, scorecards_from_assignments};
 
 /// One deduction or addition of an assessment, with the event behind it.
 #[derive(Debug, Clone, PartialEq)]

@@ -43,7 +43,8 @@ impl Projection {
             // v2: unit incidents carry their event id; major-case leads and mass incidents.
             // v3: a missed deadline's incident records the deadline's kind.
             // v4: the board's history (rows stamped with when they held, for asOf).
-            Projection::CaseBoard => 4,
+            // v5: scorecards' facts per unit and day, counted first-response times.
+            Projection::CaseBoard => 5,
             // v2: a rescheduled deadline's sentence names the rule that moved it.
             // v3: rows name the assignment they are about and its unit.
             Projection::Timeline => 3,

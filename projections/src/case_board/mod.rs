@@ -6,8 +6,10 @@
 //! writes each table once. Applying events one batch at a time or one event at a time
 //! gives the same tables (the rebuild-equals-incremental tests hold it).
 
+pub(crate) mod dashboard_facts;
 mod history;
 mod rows;
+mod unit_facts;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -47,6 +49,9 @@ pub const TABLES: &[&str] = &[
     "rm_case_category_versions",
     "rm_deadline_versions",
     "rm_unit_name_versions",
+    unit_facts::FACTS_TABLE,
+    unit_facts::REACH_TABLE,
+    dashboard_facts::TABLE,
 ];
 
 /// Apply `events` (in log order, each with its decoded domain event) to the tables.
@@ -59,7 +64,13 @@ pub async fn apply_batch(
         board.apply(recorded, event)?;
         board.record_history(recorded, event)?;
     }
+    unit_facts::settle_responses(&mut board.assignments);
+    // Read before the write replaces the categories it compares with.
+    let counts = dashboard_facts::differences(connection, &board.cases, &board.categories).await?;
     board.write(connection).await?;
+    dashboard_facts::write(connection, &counts).await?;
+    let differences = unit_facts::differences(&board.assignments, &board.incidents);
+    unit_facts::write(connection, &differences, events).await?;
     Ok(())
 }
 
@@ -534,6 +545,7 @@ impl Board {
                     missed_deadlines: 0,
                     rejected_returns: 0,
                     last_position: position,
+                    counted_response: None,
                 };
                 Self::insert_new(&mut self.assignments, position, assignment, "an assignment")?;
                 self.upsert_deadline(Deadline {

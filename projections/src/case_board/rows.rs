@@ -105,6 +105,7 @@ table_row! {
         missed_deadlines: i64,
         rejected_returns: i64,
         last_position: i64,
+        counted_response: Option<i64>,
     }
 }
 
