@@ -11,7 +11,6 @@ use whistle_domain::*;
 use whistle_store::{from_micros, to_micros};
 
 use crate::ProjectionError;
-use crate::case_board::dashboard_facts::CountedFigure;
 
 fn unreadable(reason: impl std::fmt::Display) -> ProjectionError {
     ProjectionError::Unreadable {
@@ -1227,61 +1226,6 @@ fn whole_days(bound: Option<DateTime<Utc>>) -> Option<Option<NaiveDate>> {
     }
 }
 
-/// The dashboard's figures the projector's counts keep, with the counted figure that
-/// keeps each.
-const COUNTED_FIGURES: [(DashboardPart, CountedFigure); 9] = [
-    (DashboardPart::TotalCases, CountedFigure::Total),
-    (DashboardPart::OpenCases, CountedFigure::Open),
-    (DashboardPart::ByStatus, CountedFigure::Status),
-    (DashboardPart::ByLevel, CountedFigure::Level),
-    (DashboardPart::ByLeadUnit, CountedFigure::LeadUnit),
-    (DashboardPart::ByPlatform, CountedFigure::Platform),
-    (DashboardPart::ByProblemClass, CountedFigure::ProblemClass),
-    (DashboardPart::ByCategory, CountedFigure::Category),
-    (DashboardPart::FlagsPerDay, CountedFigure::FlaggedDay),
-];
-
-/// Set the figures `parts` asks for from their counts (by counted figure and key).
-fn fill_counted(
-    dashboard: &mut Dashboard,
-    mut counts: HashMap<CountedFigure, HashMap<String, i64>>,
-    parts: &[DashboardPart],
-) {
-    use CountedFigure as F;
-    for (part, figure) in COUNTED_FIGURES {
-        if !parts.contains(&part) {
-            continue;
-        }
-        let counts: Vec<Count> = counts
-            .remove(&figure)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|(_, count)| *count != 0)
-            .map(|(key, count)| Count { key, count })
-            .collect();
-        match figure {
-            F::Total => dashboard.total_cases = counts.iter().map(|c| c.count).sum(),
-            F::Open => dashboard.open_cases = counts.iter().map(|c| c.count).sum(),
-            F::Status => dashboard.by_status = ordered(counts, false),
-            F::Level => dashboard.by_level = ordered(counts, false),
-            F::LeadUnit => dashboard.by_lead_unit = ordered(counts, false),
-            F::Platform => dashboard.by_platform = ordered(counts, false),
-            F::ProblemClass => dashboard.by_problem_class = ordered(counts, false),
-            F::Category => dashboard.by_category = ordered(counts, false),
-            F::FlaggedDay => dashboard.flags_per_day = ordered(counts, true),
-        }
-    }
-}
-
-/// The counted figure a `figure` column names.
-fn counted_figure(name: &str) -> Result<CountedFigure, ProjectionError> {
-    COUNTED_FIGURES
-        .iter()
-        .map(|(_, figure)| *figure)
-        .find(|figure| figure.key() == name)
-        .ok_or_else(|| unreadable(format!("the dashboard counts no figure `{name}`")))
-}
-
 /// The dashboard's case figures and categories over the cases flagged on the days
 /// [first, after_last), from the projector's counts per day (`rm_case_day_counts`).
 async fn counts_over_days(
@@ -1291,6 +1235,18 @@ async fn counts_over_days(
     after_last: Option<NaiveDate>,
     parts: &[DashboardPart],
 ) -> Result<(), ProjectionError> {
+    use crate::case_board::dashboard_facts::CountedFigure as F;
+    use DashboardPart as P;
+    const FIGURES: [(DashboardPart, F); 8] = [
+        (P::TotalCases, F::Total),
+        (P::OpenCases, F::Open),
+        (P::ByStatus, F::Status),
+        (P::ByLevel, F::Level),
+        (P::ByLeadUnit, F::LeadUnit),
+        (P::ByPlatform, F::Platform),
+        (P::ByProblemClass, F::ProblemClass),
+        (P::ByCategory, F::Category),
+    ];
     let mut conditions = Conditions::default();
     if let Some(first) = first {
         let p = conditions.text(first.to_string());
@@ -1300,147 +1256,61 @@ async fn counts_over_days(
         let p = conditions.text(after_last.to_string());
         conditions.push(format!("flagged_day < {p}"));
     }
-    let mut counts: HashMap<CountedFigure, HashMap<String, i64>> = HashMap::new();
-    let wanted: Vec<String> = COUNTED_FIGURES
+    let wanted: Vec<F> = FIGURES
         .iter()
-        .filter(|(part, figure)| parts.contains(part) && *figure != CountedFigure::FlaggedDay)
-        .map(|(_, figure)| format!("'{}'", figure.key()))
+        .filter(|(part, _)| parts.contains(part))
+        .map(|(_, figure)| *figure)
         .collect();
     if !wanted.is_empty() {
+        let names: Vec<String> = wanted.iter().map(|f| format!("'{}'", f.key())).collect();
         let mut by_figure = conditions.clone();
-        by_figure.push(format!("figure IN ({})", wanted.join(", ")));
+        by_figure.push(format!("figure IN ({})", names.join(", ")));
         let sql = format!(
             "SELECT figure, figure_key, CAST(SUM(cases) AS BIGINT) FROM rm_case_day_counts {} \
              GROUP BY figure, figure_key",
             by_figure.where_sql()
         );
+        let mut figures: HashMap<String, Vec<Count>> = HashMap::new();
         for row in by_figure.fetch_all(pool, &sql).await? {
-            counts
-                .entry(counted_figure(&row.try_get::<String, _>(0)?)?)
-                .or_default()
-                .insert(row.try_get(1)?, row.try_get(2)?);
+            figures.entry(row.try_get(0)?).or_default().push(Count {
+                key: row.try_get(1)?,
+                count: row.try_get(2)?,
+            });
+        }
+        for figure in wanted {
+            let counts = figures.remove(figure.key()).unwrap_or_default();
+            match figure {
+                F::Total => dashboard.total_cases = counts.iter().map(|c| c.count).sum(),
+                F::Open => dashboard.open_cases = counts.iter().map(|c| c.count).sum(),
+                F::Status => dashboard.by_status = ordered(counts, false),
+                F::Level => dashboard.by_level = ordered(counts, false),
+                F::LeadUnit => dashboard.by_lead_unit = ordered(counts, false),
+                F::Platform => dashboard.by_platform = ordered(counts, false),
+                F::ProblemClass => dashboard.by_problem_class = ordered(counts, false),
+                F::Category => dashboard.by_category = ordered(counts, false),
+            }
         }
     }
-    if parts.contains(&DashboardPart::FlagsPerDay) {
-        // Each day's total is the day's flags.
+    if parts.contains(&P::FlagsPerDay) {
         let mut totals = conditions.clone();
-        totals.push(format!("figure = '{}'", CountedFigure::Total.key()));
+        totals.push(format!("figure = '{}'", F::Total.key()));
         let sql = format!(
             "SELECT flagged_day, cases FROM rm_case_day_counts {}",
             totals.where_sql()
         );
-        let days = counts.entry(CountedFigure::FlaggedDay).or_default();
-        for row in totals.fetch_all(pool, &sql).await? {
-            days.insert(row.try_get(0)?, row.try_get(1)?);
-        }
-    }
-    fill_counted(dashboard, counts, parts);
-    Ok(())
-}
-
-/// The dashboard's case figures and categories over all cases as they stood at `at`,
-/// from the history's counts per day (`rm_case_history_counts`: the rows opened less
-/// those closed on each day before `at`'s day) and the history rows of `at`'s own day
-/// up to `at` — the rows that held at `at` are those opened by then less those closed by
-/// then.
-async fn counts_as_of(
-    pool: &AnyPool,
-    dashboard: &mut Dashboard,
-    at: DateTime<Utc>,
-    parts: &[DashboardPart],
-) -> Result<(), ProjectionError> {
-    use crate::case_board::dashboard_facts::{CountedCase, figures_of};
-    let day = whistle_domain::calendar::shanghai_date(at);
-    let (day_start, at_micros) = (to_micros(start_of_shanghai_day(day)), to_micros(at));
-    let mut counts: HashMap<CountedFigure, HashMap<String, i64>> = HashMap::new();
-    let mut add = |figure: CountedFigure, key: String, count: i64| {
-        *counts.entry(figure).or_default().entry(key).or_default() += count;
-    };
-    let wanted: Vec<String> = COUNTED_FIGURES
-        .iter()
-        .filter(|(part, _)| parts.contains(part))
-        .map(|(_, figure)| format!("'{}'", figure.key()))
-        .collect();
-    if wanted.is_empty() {
-        return Ok(());
-    }
-    let mut tx = pool.begin().await?;
-    if whistle_store::Backend::of(&tx) == whistle_store::Backend::Postgres {
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut *tx)
-            .await?;
-    }
-    let before_the_day = format!(
-        "SELECT figure, figure_key, CAST(SUM(opened) - SUM(closed) AS BIGINT) \
-         FROM rm_case_history_counts WHERE change_day < $1 AND figure IN ({}) \
-         GROUP BY figure, figure_key",
-        wanted.join(", ")
-    );
-    for row in sqlx::query(&before_the_day)
-        .bind(day.to_string())
-        .fetch_all(&mut *tx)
-        .await?
-    {
-        add(
-            counted_figure(&row.try_get::<String, _>(0)?)?,
-            row.try_get(1)?,
-            row.try_get(2)?,
-        );
-    }
-    // The instant's own day: the rows that began by `at` count, those that ended by `at`
-    // are taken back.
-    let case_columns = "status, level, lead_unit, platform, problem_class, flagged_day";
-    for (bound, sign) in [("valid_from", 1), ("valid_to", -1)] {
-        let sql = format!(
-            "SELECT {case_columns} FROM rm_case_versions WHERE {bound} >= $1 AND {bound} <= $2"
-        );
-        for row in sqlx::query(&sql)
-            .bind(day_start)
-            .bind(at_micros)
-            .fetch_all(&mut *tx)
+        let counts = totals
+            .fetch_all(pool, &sql)
             .await?
-        {
-            let (status, level, lead_unit, platform, problem_class, flagged_day): (
-                String,
-                Option<String>,
-                Option<String>,
-                String,
-                Option<String>,
-                String,
-            ) = (
-                row.try_get(0)?,
-                row.try_get(1)?,
-                row.try_get(2)?,
-                row.try_get(3)?,
-                row.try_get(4)?,
-                row.try_get(5)?,
-            );
-            let case = CountedCase {
-                status: &status,
-                level: level.as_deref(),
-                lead_unit: lead_unit.as_deref(),
-                platform: &platform,
-                problem_class: problem_class.as_deref(),
-            };
-            for (figure, key) in figures_of(&case) {
-                add(figure, key, sign);
-            }
-            add(CountedFigure::FlaggedDay, flagged_day, sign);
-        }
-        let sql = format!(
-            "SELECT category FROM rm_case_category_versions WHERE {bound} >= $1 AND {bound} <= $2"
-        );
-        for row in sqlx::query(&sql)
-            .bind(day_start)
-            .bind(at_micros)
-            .fetch_all(&mut *tx)
-            .await?
-        {
-            add(CountedFigure::Category, row.try_get(0)?, sign);
-        }
+            .iter()
+            .map(|row| {
+                Ok(Count {
+                    key: row.try_get(0)?,
+                    count: row.try_get(1)?,
+                })
+            })
+            .collect::<Result<Vec<_>, ProjectionError>>()?;
+        dashboard.flags_per_day = ordered(counts, true);
     }
-    tx.commit().await?;
-    fill_counted(dashboard, counts, parts);
     Ok(())
 }
 
@@ -1466,24 +1336,16 @@ async fn dashboard_over(
     let mut dashboard = Dashboard::default();
     // The live dashboard over whole Shanghai days (or all cases) adds up the projector's
     // counts per day; any other period or instant groups the cases themselves.
-    // The dashboard as of an instant over all cases adds up the history's counts per day.
-    let counted = match (rows, from_instant, to_instant) {
-        (BoardRows::HeldAt(_), None, None) => {
-            counts_as_of(pool, &mut dashboard, now, parts).await?;
-            true
-        }
-        (BoardRows::Current, _, _) => match (whole_days(from_instant), whole_days(to_instant)) {
-            (Some(first), Some(after_last)) => {
-                counts_over_days(pool, &mut dashboard, first, after_last, parts).await?;
-                true
-            }
-            _ => false,
-        },
-        _ => false,
+    let days = match (rows, whole_days(from_instant), whole_days(to_instant)) {
+        (BoardRows::Current, Some(first), Some(after_last)) => Some((first, after_last)),
+        _ => None,
     };
+    if let Some((first, after_last)) = days {
+        counts_over_days(pool, &mut dashboard, first, after_last, parts).await?;
+    }
 
     let wanted = |part: P| parts.contains(&part);
-    let grouped = |part: P| wanted(part) && !counted;
+    let grouped = |part: P| wanted(part) && days.is_none();
     let branches: Vec<String> = CASE_FIGURES
         .iter()
         .enumerate()

@@ -44,8 +44,7 @@ impl Projection {
             // v3: a missed deadline's incident records the deadline's kind.
             // v4: the board's history (rows stamped with when they held, for asOf).
             // v5: scorecards' facts per unit and day, counted first-response times.
-            // v6: the history's counts per day (the dashboard as of an instant).
-            Projection::CaseBoard => 6,
+            Projection::CaseBoard => 5,
             // v2: a rescheduled deadline's sentence names the rule that moved it.
             // v3: rows name the assignment they are about and its unit.
             Projection::Timeline => 3,

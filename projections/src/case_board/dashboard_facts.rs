@@ -22,7 +22,7 @@ use crate::batch::{Rows, add_to_sums, delete_nothing, load_where_in};
 pub(super) const TABLE: &str = "rm_case_day_counts";
 
 /// A figure of the dashboard the counts keep.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum CountedFigure {
     Total,
     Open,
@@ -32,9 +32,6 @@ pub(crate) enum CountedFigure {
     Platform,
     ProblemClass,
     Category,
-    /// The day a case was flagged (kept by the history's counts only: the live counts
-    /// have it as their day).
-    FlaggedDay,
 }
 
 impl CountedFigure {
@@ -49,66 +46,39 @@ impl CountedFigure {
             CountedFigure::Platform => "platform",
             CountedFigure::ProblemClass => "problem_class",
             CountedFigure::Category => "category",
-            CountedFigure::FlaggedDay => "flagged_day",
         }
     }
 }
 
-/// The level a case not yet triaged counts under.
+/// The key a figure counts a case under (`None`: the case is not counted by it). The
+/// totals have the empty key; a case not yet triaged counts under level `untriaged`.
 pub(crate) const UNTRIAGED: &str = "untriaged";
-
-/// What the dashboard counts of a case: of its row, or of one of its history rows.
-pub(crate) struct CountedCase<'a> {
-    pub status: &'a str,
-    pub level: Option<&'a str>,
-    pub lead_unit: Option<&'a str>,
-    pub platform: &'a str,
-    pub problem_class: Option<&'a str>,
-}
-
-impl<'a> From<&'a Case> for CountedCase<'a> {
-    fn from(case: &'a Case) -> Self {
-        CountedCase {
-            status: &case.status,
-            level: case.level.as_deref(),
-            lead_unit: case.lead_unit.as_deref(),
-            platform: &case.platform,
-            problem_class: case.problem_class.as_deref(),
-        }
-    }
-}
-
-/// The figures a case counts under, each with its key (the totals have the empty key).
-pub(crate) fn figures_of(case: &CountedCase<'_>) -> Vec<(CountedFigure, String)> {
-    let mut keys = vec![
-        (CountedFigure::Total, String::new()),
-        (CountedFigure::Status, case.status.to_owned()),
-        (
-            CountedFigure::Level,
-            case.level.unwrap_or(UNTRIAGED).to_owned(),
-        ),
-        (CountedFigure::Platform, case.platform.to_owned()),
-    ];
-    if case.status != CaseStatus::Closed.key() {
-        keys.push((CountedFigure::Open, String::new()));
-    }
-    if let Some(unit) = case.lead_unit {
-        keys.push((CountedFigure::LeadUnit, unit.to_owned()));
-    }
-    if let Some(class) = case.problem_class {
-        keys.push((CountedFigure::ProblemClass, class.to_owned()));
-    }
-    keys
-}
 
 type CountKey = (CountedFigure, String, String);
 
 /// What a case counts for: (figure, key, flagging day).
 fn counted_for(case: &Case) -> Vec<CountKey> {
-    figures_of(&CountedCase::from(case))
-        .into_iter()
-        .map(|(figure, key)| (figure, key, case.flagged_day.clone()))
-        .collect()
+    let day = || case.flagged_day.clone();
+    let mut keys = vec![
+        (CountedFigure::Total, String::new(), day()),
+        (CountedFigure::Status, case.status.clone(), day()),
+        (
+            CountedFigure::Level,
+            case.level.clone().unwrap_or_else(|| UNTRIAGED.to_owned()),
+            day(),
+        ),
+        (CountedFigure::Platform, case.platform.clone(), day()),
+    ];
+    if case.status != CaseStatus::Closed.key() {
+        keys.push((CountedFigure::Open, String::new(), day()));
+    }
+    if let Some(unit) = &case.lead_unit {
+        keys.push((CountedFigure::LeadUnit, unit.clone(), day()));
+    }
+    if let Some(class) = &case.problem_class {
+        keys.push((CountedFigure::ProblemClass, class.clone(), day()));
+    }
+    keys
 }
 
 /// The differences a batch makes to the counts: its cases as loaded and now, and the

@@ -1,7 +1,6 @@
 //! The board's history: what the dashboard counts, one row per state, stamped with the
 //! time it held, so that "the dashboard as it stood at an instant" is a query over rows
-//! instead of a replay of the log; and how many rows under each figure began and ended on
-//! each day (`rm_case_history_counts`), which the dashboard as of an instant adds up.
+//! instead of a replay of the log.
 //!
 //! After each event the batch applies, the case it is about is compared with the case's
 //! current history row (status, level, lead unit, problem class, platform, flagged time),
@@ -16,20 +15,12 @@
 //! the rows that held at an instant are exactly what replaying the events recorded up to
 //! then gives.
 
-use std::collections::BTreeMap;
-
 use sqlx::AnyConnection;
-use whistle_domain::calendar::shanghai_date;
-use whistle_store::from_micros;
 
 use super::Board;
-use super::dashboard_facts::{CountedCase, CountedFigure, figures_of};
 use super::rows::{Case, Deadline};
 use crate::ProjectionError;
-use crate::batch::{Rows, TableRow, add_to_sums, load_where_in, table_row};
-
-/// The table of the history's counts per day (`rm_case_history_counts`).
-pub(super) const COUNTS_TABLE: &str = "rm_case_history_counts";
+use crate::batch::{Rows, TableRow, load_where_in, table_row};
 
 table_row! {
     /// `rm_case_versions`: what the dashboard counts of a case, while it held.
@@ -146,82 +137,7 @@ impl History {
         self.categories.write(c).await?;
         self.deadlines.write(c).await?;
         self.unit_names.write(c).await?;
-        let rows: Vec<(Vec<String>, Vec<i64>)> = self
-            .count_differences()
-            .into_iter()
-            .map(|((figure, day, key), (opened, closed))| {
-                (
-                    vec![figure.key().to_owned(), day, key],
-                    vec![opened, closed],
-                )
-            })
-            .collect();
-        add_to_sums(
-            c,
-            COUNTS_TABLE,
-            &["figure", "change_day", "figure_key"],
-            &["opened", "closed"],
-            &rows,
-        )
-        .await?;
         Ok(())
-    }
-
-    /// What the batch's case and category history rows add to the counts per day: a row
-    /// it opened counts as opened on the day it began, a row it closed (opened in this
-    /// batch or before) as closed on the day it ended.
-    fn count_differences(&self) -> BTreeMap<(CountedFigure, String, String), (i64, i64)> {
-        let mut differences: BTreeMap<(CountedFigure, String, String), (i64, i64)> =
-            BTreeMap::new();
-        let mut count = |figures: Vec<(CountedFigure, String)>,
-                         loaded: Option<(i64, Option<i64>)>,
-                         now: (i64, Option<i64>)| {
-            let day = |micros: i64| shanghai_date(from_micros(micros)).to_string();
-            let mut changes: Vec<(String, i64, i64)> = Vec::new();
-            if let Some((from, to)) = loaded {
-                changes.push((day(from), -1, 0));
-                if let Some(to) = to {
-                    changes.push((day(to), 0, -1));
-                }
-            }
-            changes.push((day(now.0), 1, 0));
-            if let Some(to) = now.1 {
-                changes.push((day(to), 0, 1));
-            }
-            for (figure, key) in figures {
-                for (change_day, opened, closed) in &changes {
-                    let entry = differences
-                        .entry((figure, change_day.clone(), key.clone()))
-                        .or_default();
-                    entry.0 += opened;
-                    entry.1 += closed;
-                }
-            }
-        };
-        for (loaded, now) in self.cases.touched() {
-            let mut figures = figures_of(&CountedCase {
-                status: &now.status,
-                level: now.level.as_deref(),
-                lead_unit: now.lead_unit.as_deref(),
-                platform: &now.platform,
-                problem_class: now.problem_class.as_deref(),
-            });
-            figures.push((CountedFigure::FlaggedDay, now.flagged_day.clone()));
-            count(
-                figures,
-                loaded.map(|row| (row.valid_from, row.valid_to)),
-                (now.valid_from, now.valid_to),
-            );
-        }
-        for (loaded, now) in self.categories.touched() {
-            count(
-                vec![(CountedFigure::Category, now.category.clone())],
-                loaded.map(|row| (row.valid_from, row.valid_to)),
-                (now.valid_from, now.valid_to),
-            );
-        }
-        differences.retain(|_, (opened, closed)| *opened != 0 || *closed != 0);
-        differences
     }
 
     /// Open a new row for `case` if what the dashboard counts of it changed.

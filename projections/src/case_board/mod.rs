@@ -52,7 +52,6 @@ pub const TABLES: &[&str] = &[
     unit_facts::FACTS_TABLE,
     unit_facts::REACH_TABLE,
     dashboard_facts::TABLE,
-    history::COUNTS_TABLE,
 ];
 
 /// Apply `events` (in log order, each with its decoded domain event) to the tables.
