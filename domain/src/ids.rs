@@ -156,52 +156,7 @@ impl std::fmt::Display for UserId {
     }
 }
 
-/// The address of a post, normalised so that the same post always has the same key:
-/// scheme and host lowercased, fragment dropped, surrounding spaces trimmed.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct PostUrl(String);
-
-impl PostUrl {
-    pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        let trimmed = &normalize("url", raw, TextKind::Name)?;
-        let refuse = |why: &str| ParseError::new("url", format!("`{raw}` {why}"));
-        if trimmed.len() > 2048 {
-            return Err(refuse("is longer than 2048 characters"));
-        }
-        if trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(refuse("contains spaces or control characters"));
-        }
-        let (scheme, rest) = trimmed
-            .split_once("://")
-            .ok_or_else(|| refuse("is not an http(s) address"))?;
-        let scheme = scheme.to_ascii_lowercase();
-        if scheme != "http" && scheme != "https" {
-            return Err(refuse("is not an http(s) address"));
-        }
-        let without_fragment = rest.split('#').next().unwrap_or_default();
-        let (host, path) = match without_fragment.find(['/', '?']) {
-            Some(index) => without_fragment.split_at(index),
-            None => (without_fragment, ""),
-        };
-        if host.is_empty() || host.starts_with('.') || host.contains("..") {
-            return Err(refuse("has no host"));
-        }
-        Ok(Self(format!(
-            "{scheme}://{}{path}",
-            host.to_ascii_lowercase()
-        )))
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for PostUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use crate::post_url::PostUrl;
 
 /// A problem class (类问题): a short tag grouping recurring cases, e.g. `道路塌陷`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -246,27 +201,6 @@ mod tests {
             &"x".repeat(65),
         ] {
             assert!(UnitId::parse(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn post_urls_are_normalised_so_one_post_has_one_key() {
-        let a = PostUrl::parse(" HTTPS://Weibo.COM/123/abc?x=1#comment ").unwrap();
-        let b = PostUrl::parse("https://weibo.com/123/abc?x=1").unwrap();
-        assert_eq!(a, b);
-        assert_eq!(a.as_str(), "https://weibo.com/123/abc?x=1");
-        assert_eq!(
-            PostUrl::parse("http://bbs.example.cn").unwrap().as_str(),
-            "http://bbs.example.cn"
-        );
-        for bad in [
-            "weibo.com/1",
-            "ftp://x.cn/a",
-            "https://",
-            "https://a b.cn/",
-            "https:///path",
-        ] {
-            assert!(PostUrl::parse(bad).is_err(), "{bad}");
         }
     }
 

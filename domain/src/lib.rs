@@ -19,6 +19,7 @@ pub mod commands;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod post_url;
 pub mod refusal;
 pub mod rules;
 pub mod stream;

@@ -448,7 +448,88 @@ async fn a_subscriber_receives_new_events_of_the_case_it_follows(backend: TestBa
     assert_eq!(seen, expected);
 }
 
+/// A post shared in another form (the mobile page, a tracking parameter, `http`, a
+/// trailing slash, a fragment) is the same post: it never opens a second case, is never
+/// attached twice, and its heat is recorded on the post as recorded.
+async fn the_same_post_shared_in_another_form_never_opens_a_second_case(backend: TestBackend) {
+    let app = spawn_app_on(backend).await;
+    let p = standard_city(&app).await;
+    let (case, _) = flag(
+        &app,
+        &p.monitor,
+        "https://m.weibo.cn/status/5012345678901234?from=singlemessage&isappinstalled=0",
+        "路面塌陷",
+    )
+    .await;
+    let head = app.head().await;
+    let posts = app
+        .ok(
+            &p.dispatcher,
+            "query($c: ID!, $p: Position) { case(id: $c, waitForPosition: $p) { posts { url views } } }",
+            json!({ "c": case, "p": head }),
+        )
+        .await;
+    assert_eq!(
+        posts["case"]["posts"],
+        json!([{ "url": "https://m.weibo.cn/detail/5012345678901234", "views": 1200 }])
+    );
+
+    let flag_again = "mutation($url: String!) { flagPost(post: { platform: WEIBO, url: $url, title: \"同一条\", excerpt: \"转发\" }) { caseId } }";
+    let (code, reason, message) = app
+        .refusal(
+            &p.monitor,
+            flag_again,
+            json!({ "url": "http://weibo.com/detail/5012345678901234/#comment" }),
+        )
+        .await;
+    assert_eq!(
+        (code.as_str(), reason.as_str()),
+        ("DOMAIN_RULE", "post_on_another_case"),
+        "{message}"
+    );
+    assert!(message.contains(&case), "{message} names the case");
+    let attach = "mutation($c: ID!, $url: String!) { attachPost(caseId: $c, post: { platform: WEIBO, url: $url, title: \"同一条\", excerpt: \"转发\" }) { position } }";
+    let (code, reason, message) = app
+        .refusal(
+            &p.monitor,
+            attach,
+            json!({ "c": case, "url": "HTTPS://M.WEIBO.CN/detail/5012345678901234?type=comment" }),
+        )
+        .await;
+    assert_eq!(
+        (code.as_str(), reason.as_str()),
+        ("DOMAIN_RULE", "post_already_on_this_case"),
+        "{message}"
+    );
+    assert_eq!(app.head().await, head, "a refused command writes nothing");
+
+    app.ok(
+        &p.monitor,
+        "mutation($c: ID!, $url: String!) { recordHeat(caseId: $c, url: $url, views: 5000, reposts: 10, comments: 3, likes: 40) { position } }",
+        json!({ "c": case, "url": "http://m.weibo.cn/detail/5012345678901234/" }),
+    )
+    .await;
+    let head = app.head().await;
+    let posts = app
+        .ok(
+            &p.dispatcher,
+            "query($c: ID!, $p: Position) { case(id: $c, waitForPosition: $p) { posts { url views } } }",
+            json!({ "c": case, "p": head }),
+        )
+        .await;
+    assert_eq!(posts["case"]["posts"][0]["views"], 5000);
+    let cases = app
+        .ok(
+            &p.dispatcher,
+            "query($p: Position) { cases(waitForPosition: $p) { totalCount } }",
+            json!({ "p": head }),
+        )
+        .await;
+    assert_eq!(cases["cases"]["totalCount"], 1);
+}
+
 on_both_backends!(
+    the_same_post_shared_in_another_form_never_opens_a_second_case,
     concurrent_commands_without_an_expected_version_all_succeed,
     retrying_a_mutation_with_the_same_command_id_returns_the_first_result_and_writes_nothing,
     a_case_walks_every_branch_from_flag_to_reopened_and_closed_again,

@@ -217,6 +217,14 @@ async fn the_dashboard_from_the_history_equals_a_replay_at_every_instant(backend
                 .await
                 .unwrap();
         assert_eq!(from_history, replayed, "the dashboard as of {at}");
+        // Over a period that is not whole Shanghai days the live dashboard groups the
+        // cases themselves instead of adding up counts per day.
+        let (from, to) = (
+            Some(from_micros(1)),
+            Some(from_micros(micros + 86_400_000_000)),
+        );
+        let replayed_grouped = q::dashboard(replay.pool(), at, from, to).await.unwrap();
+        assert_eq!(replayed_grouped, replayed, "grouped and counted as of {at}");
         let replayed_names: std::collections::HashMap<String, String> = q::units(replay.pool())
             .await
             .unwrap()

@@ -145,6 +145,16 @@ pub mod deadline_ids {
 }
 
 impl CaseState {
+    /// The case's post that `url` (normalised) names, as the case recorded it: exactly,
+    /// or by its normalised form for a post recorded before today's rules.
+    pub fn recorded_post(&self, url: &PostUrl) -> Option<&PostUrl> {
+        self.posts.get(url).or_else(|| {
+            self.posts
+                .iter()
+                .find(|recorded| recorded.names_same_post(url))
+        })
+    }
+
     /// Fold a stream's events into its state.
     pub fn from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self {
         events.into_iter().fold(Self::default(), super::evolve)

@@ -22,8 +22,8 @@ pub(super) fn flag(d: &Decision<'_>, post: &Post, note: &Option<RequiredText>) -
 
 pub(super) fn attach(d: &Decision<'_>, post: &Post, note: &Option<RequiredText>) -> Decided {
     d.require_role(&[Role::Monitor])?;
-    if d.state.posts.contains(&post.url) {
-        return Err(Refusal::PostAlreadyOnThisCase(post.url.clone()).into());
+    if let Some(recorded) = d.state.recorded_post(&post.url) {
+        return Err(Refusal::PostAlreadyOnThisCase(recorded.clone()).into());
     }
     Ok(vec![Event::PostAttached {
         case_id: d.case_id,
@@ -34,12 +34,13 @@ pub(super) fn attach(d: &Decision<'_>, post: &Post, note: &Option<RequiredText>)
 
 pub(super) fn record_heat(d: &Decision<'_>, url: &PostUrl, heat: &Heat) -> Decided {
     d.require_role(&[Role::Monitor])?;
-    if !d.state.posts.contains(url) {
+    // The post as its case recorded it (perhaps in a form normalised differently then).
+    let Some(recorded) = d.state.recorded_post(url) else {
         return Err(Refusal::NoSuchPost(url.clone()).into());
-    }
+    };
     Ok(vec![Event::HeatRecorded {
         case_id: d.case_id,
-        url: url.clone(),
+        url: recorded.clone(),
         heat: *heat,
         at: d.now,
     }])
