@@ -436,16 +436,19 @@ pub(crate) async fn add_to_sums(
 }
 
 /// Delete the rows of `table` whose `value_columns` are all 0 and whose `column` is one
-/// of `keys`: a sum that comes to nothing is no row, however the log was cut into
-/// batches.
+/// of `keys` (and that `extra`, a condition in SQL, if given, selects — e.g. the leading
+/// column of the key, so the key's index finds the rows): a sum that comes to nothing is
+/// no row, however the log was cut into batches.
 pub(crate) async fn delete_nothing(
     c: &mut AnyConnection,
     table: &str,
     value_columns: &[&str],
     column: &str,
     keys: &[String],
+    extra: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    let nothing: Vec<String> = value_columns.iter().map(|v| format!("{v} = 0")).collect();
+    let mut nothing: Vec<String> = value_columns.iter().map(|v| format!("{v} = 0")).collect();
+    nothing.extend(extra.map(str::to_owned));
     let backend = Backend::of(c);
     for chunk in keys.chunks(KEYS_PER_LOAD) {
         let mut sql = format!(

@@ -35,6 +35,17 @@ pub(crate) enum CountedFigure {
 }
 
 impl CountedFigure {
+    pub(crate) const ALL: [CountedFigure; 8] = [
+        CountedFigure::Total,
+        CountedFigure::Open,
+        CountedFigure::Status,
+        CountedFigure::Level,
+        CountedFigure::LeadUnit,
+        CountedFigure::Platform,
+        CountedFigure::ProblemClass,
+        CountedFigure::Category,
+    ];
+
     /// Its name in `rm_case_day_counts.figure`.
     pub(crate) fn key(self) -> &'static str {
         match self {
@@ -158,6 +169,36 @@ pub(super) async fn write(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    delete_nothing(c, TABLE, &["cases"], "flagged_day", &days).await?;
+    // Every figure named, so the key's index (figure, flagged_day, …) finds the days'
+    // rows instead of the whole table being read.
+    let figures: Vec<String> = CountedFigure::ALL
+        .iter()
+        .map(|figure| format!("'{}'", figure.key()))
+        .collect();
+    let by_figure = format!("figure IN ({})", figures.join(", "));
+    delete_nothing(c, TABLE, &["cases"], "flagged_day", &days, Some(&by_figure)).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CountedFigure as F;
+
+    /// `ALL` names every figure once: a new figure must be numbered here (the match is
+    /// exhaustive) and then be in `ALL` for the numbers to run on.
+    #[test]
+    fn all_names_every_figure_once() {
+        let number = |figure: F| match figure {
+            F::Total => 0,
+            F::Open => 1,
+            F::Status => 2,
+            F::Level => 3,
+            F::LeadUnit => 4,
+            F::Platform => 5,
+            F::ProblemClass => 6,
+            F::Category => 7,
+        };
+        let numbers: Vec<usize> = F::ALL.iter().map(|f| number(*f)).collect();
+        assert_eq!(numbers, (0..8).collect::<Vec<_>>());
+    }
 }

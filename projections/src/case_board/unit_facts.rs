@@ -207,7 +207,7 @@ pub(super) async fn write(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    delete_nothing(c, FACTS_TABLE, &FIGURES, "unit_id", &units).await?;
+    delete_nothing(c, FACTS_TABLE, &FIGURES, "unit_id", &units, None).await?;
     let backend = Backend::of(c);
     if let Some(latest) = events
         .iter()
