@@ -284,6 +284,17 @@ impl<R: TableRow> Rows<R> {
     }
 }
 
+/// Append `rows` groups of `width` placeholders, comma-separated, numbered on from 1:
+/// the VALUES of a multi-row insert.
+fn push_value_rows(backend: Backend, sql: &mut String, rows: usize, width: usize) {
+    for i in 0..rows {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        backend.push_placeholders(sql, i * width + 1, width);
+    }
+}
+
 /// Insert `rows` with multi-row statements; with `update` (columns as bits), a row whose
 /// key exists has those columns of the stored one replaced instead.
 pub(crate) async fn insert_rows<R: TableRow>(
@@ -318,12 +329,7 @@ pub(crate) async fn insert_rows<R: TableRow>(
             R::TABLE,
             R::COLUMNS.join(", ")
         );
-        for (i, _) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            backend.push_placeholders(&mut sql, i * width + 1, width);
-        }
+        push_value_rows(backend, &mut sql, chunk.len(), width);
         sql.push_str(&conflict);
         let mut query = sqlx::query(&sql).persistent(false);
         for row in chunk {
@@ -366,16 +372,21 @@ pub(crate) async fn load_where_in<R: TableRow>(
     Ok(loaded)
 }
 
-/// Delete the rows of `table` whose `column` is one of `keys`.
+/// Delete the rows of `table` whose `column` is one of `keys` (and that `extra`, a
+/// condition in SQL, if given, selects).
 pub(crate) async fn delete_where_in(
     c: &mut AnyConnection,
     table: &str,
     column: &str,
     keys: &[String],
+    extra: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     let backend = Backend::of(c);
+    let extra = extra
+        .map(|extra| format!("{extra} AND "))
+        .unwrap_or_default();
     for chunk in keys.chunks(KEYS_PER_LOAD) {
-        let mut sql = format!("DELETE FROM {table} WHERE {column} IN ");
+        let mut sql = format!("DELETE FROM {table} WHERE {extra}{column} IN ");
         backend.push_placeholders(&mut sql, 1, chunk.len());
         let mut query = sqlx::query(&sql).persistent(false);
         for key in chunk {
@@ -409,12 +420,7 @@ pub(crate) async fn add_to_sums(
             key_columns.join(", "),
             value_columns.join(", ")
         );
-        for (i, _) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            backend.push_placeholders(&mut sql, i * width + 1, width);
-        }
+        push_value_rows(backend, &mut sql, chunk.len(), width);
         sql.push_str(&format!(
             " ON CONFLICT ({}) DO UPDATE SET {}",
             key_columns.join(", "),
@@ -449,18 +455,5 @@ pub(crate) async fn delete_nothing(
 ) -> Result<(), sqlx::Error> {
     let mut nothing: Vec<String> = value_columns.iter().map(|v| format!("{v} = 0")).collect();
     nothing.extend(extra.map(str::to_owned));
-    let backend = Backend::of(c);
-    for chunk in keys.chunks(KEYS_PER_LOAD) {
-        let mut sql = format!(
-            "DELETE FROM {table} WHERE {} AND {column} IN ",
-            nothing.join(" AND ")
-        );
-        backend.push_placeholders(&mut sql, 1, chunk.len());
-        let mut query = sqlx::query(&sql).persistent(false);
-        for key in chunk {
-            query = query.bind(key.clone());
-        }
-        query.execute(&mut *c).await?;
-    }
-    Ok(())
+    delete_where_in(c, table, column, keys, Some(&nothing.join(" AND "))).await
 }

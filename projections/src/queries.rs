@@ -73,11 +73,8 @@ impl Conditions {
             format!("WHERE {}", self.clauses.join(" AND "))
         }
     }
-    pub(crate) async fn fetch_all(
-        &self,
-        pool: &AnyPool,
-        sql: &str,
-    ) -> Result<Vec<AnyRow>, ProjectionError> {
+    /// `sql` with these conditions' values bound.
+    fn bound<'q>(&self, sql: &'q str) -> crate::batch::AnyQuery<'q> {
         let mut query = sqlx::query(sql);
         for bind in &self.binds {
             query = match bind {
@@ -85,7 +82,14 @@ impl Conditions {
                 Bind::Int(int) => query.bind(*int),
             };
         }
-        Ok(query.fetch_all(pool).await?)
+        query
+    }
+    pub(crate) async fn fetch_all(
+        &self,
+        pool: &AnyPool,
+        sql: &str,
+    ) -> Result<Vec<AnyRow>, ProjectionError> {
+        Ok(self.bound(sql).fetch_all(pool).await?)
     }
     /// [`Conditions::fetch_all`] on one connection (a transaction's, say).
     pub(crate) async fn fetch_all_on(
@@ -93,14 +97,7 @@ impl Conditions {
         connection: &mut sqlx::AnyConnection,
         sql: &str,
     ) -> Result<Vec<AnyRow>, ProjectionError> {
-        let mut query = sqlx::query(sql);
-        for bind in &self.binds {
-            query = match bind {
-                Bind::Text(text) => query.bind(text.clone()),
-                Bind::Int(int) => query.bind(*int),
-            };
-        }
-        Ok(query.fetch_all(connection).await?)
+        Ok(self.bound(sql).fetch_all(connection).await?)
     }
 }
 

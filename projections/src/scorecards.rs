@@ -19,6 +19,7 @@ use whistle_domain::{IncidentKind, UnitId, Vocabulary};
 use whistle_store::{Backend, to_micros};
 
 use crate::ProjectionError;
+use crate::case_board::unit_facts::{FACTS_TABLE, FIGURES, REACH_TABLE};
 use crate::queries::{Conditions, units};
 
 /// The measures of docs/domain/measures.md for one unit and period, as of an instant.
@@ -146,19 +147,8 @@ async fn figures_from_facts(
     }
     let sum = |column: &str| format!("CAST(SUM({column}) AS BIGINT) AS {column}");
     let sql = format!(
-        "SELECT unit_id, {} FROM rm_unit_day_facts {} GROUP BY unit_id",
-        [
-            "counted",
-            "with_feedback",
-            "on_time",
-            "completed",
-            "response_total",
-            "overdue",
-            "buck_passing",
-            "urgings",
-        ]
-        .map(sum)
-        .join(", "),
+        "SELECT unit_id, {} FROM {FACTS_TABLE} {} GROUP BY unit_id",
+        FIGURES.map(sum).join(", "),
         conditions.where_sql()
     );
     let mut figures = HashMap::new();
@@ -219,10 +209,9 @@ async fn middle_responses(
             backend.push_placeholders(&mut unit, i + 1, 1);
             branches.push(format!(
                 "SELECT * FROM (SELECT unit_id, counted_response FROM rm_assignments \
-                 WHERE unit_id = {} AND counted_response IS NOT NULL \
+                 WHERE unit_id IN {unit} AND counted_response IS NOT NULL \
                    AND assigned_at >= {start} AND assigned_at < {end} \
                  ORDER BY counted_response LIMIT {} OFFSET {}) AS unit_{i}",
-                unit.trim_start_matches('(').trim_end_matches(')'),
                 upper_rank - lower_rank + 1,
                 lower_rank - 1
             ));
@@ -444,9 +433,9 @@ pub async fn board_reach(pool: &AnyPool) -> Result<Option<DateTime<Utc>>, Projec
 }
 
 async fn reach_micros(c: &mut AnyConnection) -> Result<Option<i64>, ProjectionError> {
-    Ok(
-        sqlx::query_scalar("SELECT latest_recorded_at FROM rm_board_reach WHERE reach = 1")
-            .fetch_optional(&mut *c)
-            .await?,
-    )
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT latest_recorded_at FROM {REACH_TABLE} WHERE reach = 1"
+    ))
+    .fetch_optional(&mut *c)
+    .await?)
 }

@@ -448,6 +448,17 @@ async fn a_subscriber_receives_new_events_of_the_case_it_follows(backend: TestBa
     assert_eq!(seen, expected);
 }
 
+/// A case's posts (address and views) once the read models include `head`.
+async fn posts_of(app: &TestApp, token: &str, case: &str, head: i64) -> Value {
+    app.ok(
+        token,
+        "query($c: ID!, $p: Position) { case(id: $c, waitForPosition: $p) { posts { url views } } }",
+        json!({ "c": case, "p": head }),
+    )
+    .await["case"]["posts"]
+        .clone()
+}
+
 /// A post shared in another form (the mobile page, a tracking parameter, `http`, a
 /// trailing slash, a fragment) is the same post: it never opens a second case, is never
 /// attached twice, and its heat is recorded on the post as recorded.
@@ -462,15 +473,9 @@ async fn the_same_post_shared_in_another_form_never_opens_a_second_case(backend:
     )
     .await;
     let head = app.head().await;
-    let posts = app
-        .ok(
-            &p.dispatcher,
-            "query($c: ID!, $p: Position) { case(id: $c, waitForPosition: $p) { posts { url views } } }",
-            json!({ "c": case, "p": head }),
-        )
-        .await;
+    let posts = posts_of(&app, &p.dispatcher, &case, head).await;
     assert_eq!(
-        posts["case"]["posts"],
+        posts,
         json!([{ "url": "https://m.weibo.cn/detail/5012345678901234", "views": 1200 }])
     );
 
@@ -510,14 +515,8 @@ async fn the_same_post_shared_in_another_form_never_opens_a_second_case(backend:
     )
     .await;
     let head = app.head().await;
-    let posts = app
-        .ok(
-            &p.dispatcher,
-            "query($c: ID!, $p: Position) { case(id: $c, waitForPosition: $p) { posts { url views } } }",
-            json!({ "c": case, "p": head }),
-        )
-        .await;
-    assert_eq!(posts["case"]["posts"][0]["views"], 5000);
+    let posts = posts_of(&app, &p.dispatcher, &case, head).await;
+    assert_eq!(posts[0]["views"], 5000);
     let cases = app
         .ok(
             &p.dispatcher,

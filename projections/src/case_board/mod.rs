@@ -9,7 +9,7 @@
 pub(crate) mod dashboard_facts;
 mod history;
 mod rows;
-mod unit_facts;
+pub(crate) mod unit_facts;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -230,7 +230,7 @@ impl Board {
         self.history.write(c).await?;
         if !self.categories.is_empty() {
             let replaced: Vec<String> = self.categories.keys().cloned().collect();
-            delete_where_in(c, Category::TABLE, "case_id", &replaced).await?;
+            delete_where_in(c, Category::TABLE, "case_id", &replaced, None).await?;
             let rows: Vec<Category> = self
                 .categories
                 .iter()

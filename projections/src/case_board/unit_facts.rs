@@ -30,8 +30,8 @@ use crate::ProjectionError;
 use crate::batch::{Rows, add_to_sums, delete_nothing};
 
 /// The table of the facts, and of the board's reach.
-pub(super) const FACTS_TABLE: &str = "rm_unit_day_facts";
-pub(super) const REACH_TABLE: &str = "rm_board_reach";
+pub(crate) const FACTS_TABLE: &str = "rm_unit_day_facts";
+pub(crate) const REACH_TABLE: &str = "rm_board_reach";
 
 /// What one unit's assignments and incidents of one day add up to (or a difference).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -77,7 +77,7 @@ impl DayFacts {
 }
 
 /// The columns of `rm_unit_day_facts` after its key, in the order of [`DayFacts::values`].
-const FIGURES: [&str; 8] = [
+pub(crate) const FIGURES: [&str; 8] = [
     "counted",
     "with_feedback",
     "on_time",
